@@ -1,0 +1,126 @@
+"""Settings: read once at start-up from the environment into one object that is passed down.
+
+Nothing in this package reads the environment at import time. The API key is a ``SecretStr``: it prints as
+``**********`` and is only revealed where the Authorization header is built.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from .errors import Problem
+
+AuthScheme = Literal["Bearer", "Token"]
+
+DEFAULT_BASE_URL = "https://www.kkiai.com"
+# Vidu's own hosts take "Token <key>"; the kkiai reseller (and, by inference, other resellers) take "Bearer <key>".
+_TOKEN_HOSTS = ("api.vidu.cn", "api.vidu.com")
+
+
+def default_scheme(base_url: str) -> AuthScheme:
+    host = (urlsplit(base_url).hostname or "").lower()
+    return "Token" if host in _TOKEN_HOSTS else "Bearer"
+
+
+class Paths(BaseModel):
+    """The API's paths, hung off the base URL. ``{task_id}`` is filled in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    create: str = "/ent/v2/start-end2video"
+    query: str = "/ent/v2/tasks/{task_id}/creations"
+    cancel: str = "/ent/v2/tasks/{task_id}/cancel"
+    credits: str = "/ent/v2/credits"
+    tasks: str = "/ent/v2/tasks"
+
+
+class Settings(BaseModel):
+    """Everything configurable, with its default. See the README's settings table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_key: SecretStr | None = None
+    base_url: str = DEFAULT_BASE_URL
+    auth_scheme: AuthScheme = "Bearer"
+    paths: Paths = Field(default_factory=Paths)
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(60.0, gt=0)
+    deadline: float = Field(180.0, gt=0)
+    """Longest time one call may take, retries and waits included."""
+    create_retries: int = Field(2, ge=0, le=5)
+    """How many times a create refused with 429/503, or not sent at all, is tried again."""
+    query_retries: int = Field(4, ge=0, le=10)
+    poll_interval: float = Field(2.0, gt=0)
+    poll_max_interval: float = Field(15.0, gt=0)
+    poll_max_wait: float = Field(1800.0, gt=0)
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".vidu-ui")
+    public_url: str | None = None
+    demo: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``VIDU_*`` variables. Raises ``SettingsError`` naming each bad variable."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        names = {
+            "VIDU_API_KEY": "api_key",
+            "VIDU_BASE_URL": "base_url",
+            "VIDU_AUTH_SCHEME": "auth_scheme",
+            "VIDU_CONNECT_TIMEOUT": "connect_timeout",
+            "VIDU_READ_TIMEOUT": "read_timeout",
+            "VIDU_DEADLINE": "deadline",
+            "VIDU_CREATE_RETRIES": "create_retries",
+            "VIDU_QUERY_RETRIES": "query_retries",
+            "VIDU_POLL_INTERVAL": "poll_interval",
+            "VIDU_POLL_MAX_INTERVAL": "poll_max_interval",
+            "VIDU_POLL_MAX_WAIT": "poll_max_wait",
+            "VIDU_UI_DATA_DIR": "data_dir",
+            "VIDU_UI_PUBLIC_URL": "public_url",
+        }
+        for var, field in names.items():
+            value = env.get(var, "").strip()
+            if value:
+                raw[field] = value
+        paths = {
+            name: env[var].strip()
+            for name in Paths.model_fields
+            if (var := f"VIDU_PATH_{name.upper()}") in env and env[var].strip()
+        }
+        if paths:
+            raw["paths"] = paths
+        raw["demo"] = env.get("VIDU_DEMO", "").strip().lower() in ("1", "true", "yes", "on")
+        if "auth_scheme" not in raw:
+            raw["auth_scheme"] = default_scheme(str(raw.get("base_url", DEFAULT_BASE_URL)))
+        return cls.build(**raw)
+
+    @classmethod
+    def build(cls, **values: object) -> Settings:
+        """Validate ``values``; a failure names the setting, never its value (it may be the key)."""
+        try:
+            settings = cls.model_validate(values)
+        except ValidationError as exc:
+            problems = [
+                Problem(".".join(str(p) for p in err["loc"]) or "settings", err["msg"])
+                for err in exc.errors(include_input=False, include_url=False)
+            ]
+            raise SettingsError(problems) from None
+        url = urlsplit(settings.base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise SettingsError([Problem("base_url", "must be an http(s) URL such as https://www.kkiai.com")])
+        return settings
+
+    def with_key(self, api_key: str | None) -> Settings:
+        """A copy using ``api_key`` (a visitor's own key), leaving this object unchanged."""
+        return self.model_copy(update={"api_key": SecretStr(api_key) if api_key else None})
+
+
+class SettingsError(ValueError):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))

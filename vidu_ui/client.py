@@ -1,0 +1,566 @@
+"""The HTTP client for Vidu's start–end frame API.
+
+One private method, ``_request``, sends every request, applies the deadline and the retry rules, and turns
+whatever went wrong into a typed error from ``vidu_ui.errors``.
+
+Retry rules. Creating a task spends credits and is not idempotent, so ``create`` is sent again only when the
+first attempt provably did not reach the service (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``) or the
+service explicitly refused it (429, 503). Any other failure after the body may have been sent raises
+``OutcomeUnknownError``. Queries, listing, credits and cancel are safe to repeat: they are retried on
+connection errors, timeouts, 429 and 5xx with exponential backoff and jitter. Every call has an overall
+deadline (``settings.deadline``): each attempt's timeouts are clipped to the time left, and no retry starts
+after it.
+
+The API key is read from ``settings.api_key`` only to build the Authorization header of each request. It is
+never logged, never in a message, never in ``repr``; headers are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+import orjson
+from pydantic import ValidationError
+
+from . import __version__
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    InvalidInput,
+    OutcomeUnknownError,
+    Problem,
+    status_error_class,
+)
+from .responses import TASK_STATES, CreatedTask, TaskStatus, describe_validation_error
+from .settings import Settings
+
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "MAX_PAGE_SIZE",
+    "RETRY_AFTER_CAP",
+    "ViduClient",
+    "backoff_delay",
+    "parse_retry_after",
+    "retry_wait",
+]
+
+logger = logging.getLogger("vidu_ui.client")
+
+USER_AGENT = f"vidu-ui/{__version__}"
+BACKOFF_BASE = 0.5
+"""First backoff wait in seconds; doubled per retry."""
+BACKOFF_CAP = 8.0
+"""Longest backoff wait (before jitter is added)."""
+RETRY_AFTER_CAP = 30.0
+"""Longest wait this client honours from a ``Retry-After`` header."""
+MAX_PAGE_SIZE = 100
+# The list call's query parameter names. ``pager.page_token`` and ``created_at.*`` are in the contract;
+# the page size name follows Vidu's grpc-gateway style (inferred).
+PAGE_SIZE_PARAM = "pager.page_sz"
+_EXCERPT_CHARS = 200
+_TASK_ID = re.compile(r"[0-9]{1,32}")
+
+# Failures that provably happened before any byte of the request was sent.
+_NOT_SENT_RETRYABLE: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures before sending that trying again will not fix (a bad URL or header).
+_NOT_SENT_FINAL: tuple[type[Exception], ...] = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delta seconds or an HTTP date. ``None`` if absent or unreadable.
+
+    ``now`` is the current Unix time (default ``time.time()``); a date in the past gives 0.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        seconds = float(text)
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def backoff_delay(retry: int, jitter: float) -> float:
+    """The wait before retry number ``retry`` (0-based): ``BACKOFF_BASE * 2**retry``, capped, plus up to 25% jitter.
+
+    ``jitter`` is a number in [0, 1). Waits grow strictly until the cap and never exceed ``1.25 * BACKOFF_CAP``.
+    """
+    base = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(retry, 32))
+    return base * (1.0 + 0.25 * min(max(jitter, 0.0), 1.0))
+
+
+def retry_wait(retry: int, retry_after: float | None, remaining: float, jitter: float) -> float | None:
+    """How long to sleep before retry number ``retry``, or ``None`` if it cannot start before the deadline.
+
+    A ``Retry-After`` from the service wins over the backoff, capped at ``RETRY_AFTER_CAP``.
+    """
+    wait = backoff_delay(retry, jitter) if retry_after is None else min(max(retry_after, 0.0), RETRY_AFTER_CAP)
+    if wait >= remaining:
+        return None
+    return wait
+
+
+class ViduClient:
+    """A client for one account (one key) on one host.
+
+    ``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``sleep`` and ``clock`` replace
+    ``time.sleep`` and ``time.monotonic`` so retry tests never really wait.
+
+    Without an API key the client can be built, but every call raises ``InvalidInput`` (field ``api_key``)
+    before anything is sent: like a bad frame, it is the user's input to fix, and nothing reached the service.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._random = random.Random()
+        self._http = httpx.Client(
+            base_url=settings.base_url,
+            transport=transport,
+            timeout=self._timeout(math.inf),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ViduClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ViduClient(base_url={self._settings.base_url!r}, auth_scheme={self._settings.auth_scheme!r})"
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    # --- the API ---------------------------------------------------------------------------------------------
+
+    def create(self, body: bytes) -> CreatedTask:
+        """Create a start–end task from ``body``, the exact JSON bytes the caller built and measured.
+
+        Raises ``OutcomeUnknownError`` when the request may have reached the service without a readable
+        answer: look for the task before creating it again.
+        """
+        if not isinstance(body, bytes | bytearray):
+            raise TypeError("create() takes the request body as JSON bytes")
+        response = self._request(
+            "POST",
+            self._settings.paths.create,
+            content=bytes(body),
+            headers={"Content-Type": "application/json"},
+            idempotent=False,
+        )
+        try:
+            data = self._decode(response)
+        except APIResponseError as exc:
+            raise OutcomeUnknownError(exc) from None
+        if not isinstance(data, dict) or data.get("task_id") in (None, ""):
+            cause = APIResponseError(
+                f"the service answered HTTP {response.status_code} without a task id", response=response
+            )
+            raise OutcomeUnknownError(cause)
+        try:
+            return CreatedTask.from_json(data)
+        except ValidationError as exc:
+            task_id = data.get("task_id")
+            shown = f" (task id {task_id})" if isinstance(task_id, str | int) and len(str(task_id)) <= 40 else ""
+            cause = APIResponseError(
+                f"the service answered with a task{shown} this app cannot read: {describe_validation_error(exc, data)}",
+                response=response,
+            )
+            raise OutcomeUnknownError(cause) from None
+
+    def query(self, task_id: str) -> TaskStatus:
+        """The task's state and, once it succeeded, its videos (URLs valid for about 24 hours)."""
+        task_id = _check_task_id(task_id)
+        response = self._request("GET", self._path(self._settings.paths.query, task_id), idempotent=True)
+        data = self._decode(response)
+        try:
+            return TaskStatus.from_json(data)
+        except ValidationError as exc:
+            raise APIResponseError(
+                f"the service answered with a task status this app cannot read: {describe_validation_error(exc, data)}",
+                response=response,
+            ) from None
+
+    def cancel(self, task_id: str) -> dict[str, Any]:
+        """Ask the service to cancel a task that has not started; safe to repeat. Returns the decoded answer."""
+        task_id = _check_task_id(task_id)
+        response = self._request(
+            "POST",
+            self._path(self._settings.paths.cancel, task_id),
+            content=orjson.dumps({"id": task_id}),
+            headers={"Content-Type": "application/json"},
+            idempotent=True,
+        )
+        if not response.content.strip():
+            return {}
+        return self._decode_object(response)
+
+    def credits(self) -> dict[str, Any]:
+        """The account's credits, as the service reports them."""
+        response = self._request("GET", self._settings.paths.credits, idempotent=True)
+        return self._decode_object(response)
+
+    def list_tasks(
+        self,
+        *,
+        task_ids: Iterable[str] | None = None,
+        states: Iterable[str] | None = None,
+        created_from: datetime | str | None = None,
+        created_to: datetime | str | None = None,
+        page_token: str | None = None,
+        page_size: int | None = None,
+    ) -> dict[str, Any]:
+        """One page of the account's tasks. Naive datetimes are local time; strings are sent as given."""
+        params: list[tuple[str, str]] = []
+        problems: list[Problem] = []
+        for task_id in task_ids or ():
+            try:
+                params.append(("task_ids", _check_task_id(task_id, field="task_ids")))
+            except InvalidInput as exc:
+                problems.extend(exc.problems)
+        for state in states or ():
+            if state not in TASK_STATES:
+                problems.append(Problem("states", f"{state!r} is not one of {', '.join(TASK_STATES)}"))
+            else:
+                params.append(("states", state))
+        for name, value in (("created_at.from", created_from), ("created_at.to", created_to)):
+            if value is not None:
+                params.append((name, _timestamp(value)))
+        if page_token:
+            params.append(("pager.page_token", page_token))
+        if page_size is not None:
+            if isinstance(page_size, bool) or not 1 <= page_size <= MAX_PAGE_SIZE:
+                problems.append(Problem("page_size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+            else:
+                params.append((PAGE_SIZE_PARAM, str(page_size)))
+        if problems:
+            raise InvalidInput(problems)
+        response = self._request("GET", self._settings.paths.tasks, params=params, idempotent=True)
+        return self._decode_object(response)
+
+    # --- sending ---------------------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: list[tuple[str, str]] | None = None,
+    ) -> httpx.Response:
+        """Send one call (with its retries) and return a 2xx response, or raise a typed error."""
+        request_headers = {**(headers or {}), "Authorization": self._authorization()}
+        max_retries = self._settings.query_retries if idempotent else self._settings.create_retries
+        started = self._clock()
+        deadline = started + self._settings.deadline
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            attempt_started = self._clock()
+            retry_after: float | None = None
+            try:
+                response = self._http.request(
+                    method,
+                    path,
+                    content=content,
+                    params=tuple(params or ()),
+                    headers=request_headers,
+                    timeout=self._timeout(remaining),
+                )
+            except httpx.HTTPError as exc:
+                error = self._transport_error(exc)
+                self._log_attempt(method, path, type(exc).__name__, attempt_started, attempt, max_retries)
+                if isinstance(exc, _NOT_SENT_FINAL):
+                    raise error from exc
+                if idempotent:
+                    retryable = isinstance(exc, httpx.TransportError)
+                else:
+                    retryable = isinstance(exc, _NOT_SENT_RETRYABLE)
+                    if not retryable:
+                        raise OutcomeUnknownError(error) from exc
+            else:
+                self._log_attempt(method, path, response.status_code, attempt_started, attempt, max_retries)
+                status_error = self._status_error(response)
+                if status_error is None:
+                    return response
+                error = status_error
+                status = status_error.status_code
+                retry_after = status_error.retry_after
+                if idempotent:
+                    retryable = status in (408, 429) or status >= 499
+                else:
+                    retryable = status in (429, 503)
+                    if not retryable and status >= 499:
+                        # A 5xx (or 499, cancelled mid-way) after the body was sent: the task may exist.
+                        raise OutcomeUnknownError(error)
+            if not retryable or attempt > max_retries:
+                raise error
+            wait = retry_wait(attempt - 1, retry_after, deadline - self._clock(), self._random.random())
+            if wait is None:
+                logger.info("%s %s: no retry, the %.0f s deadline would pass", method, path, self._settings.deadline)
+                raise error
+            logger.debug("%s %s: retrying in %.2f s", method, path, wait)
+            self._sleep(wait)
+            if self._clock() >= deadline:
+                raise error
+
+    def _authorization(self) -> str:
+        key = self._settings.api_key.get_secret_value().strip() if self._settings.api_key is not None else ""
+        if not key:
+            raise InvalidInput([Problem("api_key", "no API key: set VIDU_API_KEY or paste your key")])
+        # A header cannot carry these; httpx's own error would quote the whole header, key included.
+        if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+            raise InvalidInput(
+                [Problem("api_key", "the key contains spaces, line breaks or non-ASCII characters; paste it again")]
+            )
+        return f"{self._settings.auth_scheme} {key}"
+
+    def _timeout(self, remaining: float) -> httpx.Timeout:
+        # Settings name connect and read timeouts; writing the body gets the read budget (a 20 MB upload
+        # needs it), waiting for a pooled connection the connect budget.
+        connect = self._settings.connect_timeout
+        read = self._settings.read_timeout
+        left = max(remaining, 0.001)
+        return httpx.Timeout(
+            connect=min(connect, left), read=min(read, left), write=min(read, left), pool=min(connect, left)
+        )
+
+    def _path(self, template: str, task_id: str) -> str:
+        return template.replace("{task_id}", task_id)
+
+    def _log_attempt(
+        self, method: str, path: str, outcome: int | str, started: float, attempt: int, max_retries: int
+    ) -> None:
+        level = logging.DEBUG if isinstance(outcome, int) and outcome < 400 else logging.INFO
+        logger.log(
+            level,
+            "%s %s -> %s in %.3f s (attempt %d of %d)",
+            method,
+            path,
+            outcome,
+            self._clock() - started,
+            attempt,
+            max_retries + 1,
+        )
+
+    # --- turning answers into errors -------------------------------------------------------------------------
+
+    def _transport_error(self, exc: httpx.HTTPError) -> APIError:
+        request = _request_of(exc)
+        host = self._settings.base_url
+        detail = self._redact(str(exc)) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectTimeout):
+            return APITimeoutError(f"timed out connecting to {host}", request=request)
+        if isinstance(exc, httpx.PoolTimeout):
+            return APITimeoutError("timed out waiting for a free connection", request=request)
+        if isinstance(exc, httpx.WriteTimeout):
+            return APITimeoutError(f"timed out sending the request to {host}", request=request)
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(f"{host} did not answer in time", request=request)
+        if isinstance(exc, httpx.ConnectError):
+            return APIConnectionError(f"could not connect to {host} ({detail})", request=request)
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+            return APIConnectionError(
+                f"the connection to {host} broke before the answer arrived ({detail})", request=request
+            )
+        return APIConnectionError(f"the request to {host} failed: {type(exc).__name__} ({detail})", request=request)
+
+    def _status_error(self, response: httpx.Response) -> APIStatusError | None:
+        """The error a response stands for, or ``None`` for a success."""
+        status = response.status_code
+        body: Any = None
+        parsed = _parse_json(response.content)
+        if response.is_success:
+            # Some resellers wrap a refusal in HTTP 200: {"code": 400, "reason": ..., "message": ...}.
+            if (
+                isinstance(parsed, dict)
+                and isinstance(parsed.get("code"), int)
+                and parsed["code"] >= 400
+                and isinstance(parsed.get("reason"), str)
+                and "task_id" not in parsed
+                and "state" not in parsed
+            ):
+                status = parsed["code"]
+            else:
+                return None
+        reason: str | None = None
+        trace_id: str | None = None
+        if isinstance(parsed, dict):
+            body = self._redact_json(parsed)
+            reason = _short_str(parsed.get("reason"))
+            message = self._redact(_short_str(parsed.get("message"), 500) or "")
+            metadata = parsed.get("metadata")
+            if isinstance(metadata, dict):
+                trace_id = _short_str(metadata.get("trace_id"))
+            if not reason and not message:
+                message = f"the service answered with JSON this app does not recognise: {self._excerpt(response)}"
+        else:
+            body = self._redact(response.text[:2000]) if response.content else None
+            message = self._describe_unreadable(response, status)
+        if status in (301, 302, 303, 307, 308) and response.headers.get("location"):
+            message += f" (redirected to {self._redact(response.headers['location'][:200])}; check VIDU_BASE_URL)"
+        cls = status_error_class(status)
+        return cls(
+            status_code=status,
+            reason=reason,
+            message=message,
+            trace_id=trace_id,
+            body=body,
+            response=response,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
+
+    def _describe_unreadable(self, response: httpx.Response, status: int) -> str:
+        """A sentence for a body that is not a JSON object: HTML, text, empty, truncated JSON."""
+        if not response.content.strip():
+            return "the service answered with an empty body"
+        kind = _body_kind(response)
+        excerpt = self._excerpt(response)
+        if kind == "html":
+            return f"the service answered with HTML, not JSON: {excerpt}"
+        if kind == "json":
+            if _parse_json(response.content) is not None:
+                return f"the service answered with JSON this app does not recognise: {excerpt}"
+            return f"the service answered with truncated or malformed JSON: {excerpt}"
+        return f"the service answered with plain text, not JSON: {excerpt}"
+
+    def _excerpt(self, response: httpx.Response) -> str:
+        text = response.content[:4000].decode("utf-8", errors="replace")
+        if _body_kind(response) == "html":
+            title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+            text = title.group(1) if title else re.sub(r"<[^>]*>", " ", text)
+        text = "".join(c if c.isprintable() else " " for c in text)
+        text = self._redact(" ".join(text.split()))
+        if len(text) > _EXCERPT_CHARS:
+            text = text[: _EXCERPT_CHARS - 1] + "…"
+        return repr(text)
+
+    def _redact(self, text: str) -> str:
+        # A proxy's error page may echo request headers back.
+        key = self._settings.api_key.get_secret_value().strip() if self._settings.api_key is not None else ""
+        return text.replace(key, "[api key]") if key else text
+
+    def _redact_json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, dict):
+            return {self._redact(str(k)): self._redact_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._redact_json(v) for v in value]
+        return value
+
+    # --- decoding successes ----------------------------------------------------------------------------------
+
+    def _decode(self, response: httpx.Response) -> Any:
+        """The JSON of a 2xx response; ``APIResponseError`` if it is not JSON."""
+        data = _parse_json(response.content)
+        if data is None:
+            raise APIResponseError(
+                f"HTTP {response.status_code}, but {self._describe_unreadable(response, response.status_code)}",
+                response=response,
+            )
+        return data
+
+    def _decode_object(self, response: httpx.Response) -> dict[str, Any]:
+        data = self._decode(response)
+        if not isinstance(data, dict):
+            raise APIResponseError(
+                f"the service answered with JSON {type(data).__name__}, not an object", response=response
+            )
+        return data
+
+
+def _check_task_id(task_id: Any, *, field: str = "task_id") -> str:
+    text = str(task_id).strip() if isinstance(task_id, str | int) and not isinstance(task_id, bool) else ""
+    if not _TASK_ID.fullmatch(text):
+        raise InvalidInput([Problem(field, "a task id is a number such as 911088422699962368")])
+    return text
+
+
+def _timestamp(value: datetime | str) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    aware = value.astimezone(timezone.utc)  # a naive datetime is taken as local time
+    return aware.strftime("%Y-%m-%dT%H:%M:%S") + (f".{aware.microsecond:06d}" if aware.microsecond else "") + "Z"
+
+
+def _parse_json(content: bytes) -> Any:
+    """The decoded JSON, or ``None`` if the body is empty or not JSON (JSON ``null`` counts as not JSON)."""
+    if not content.strip():
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _body_kind(response: httpx.Response) -> str:
+    ctype = response.headers.get("content-type", "").lower()
+    head = response.content[:200].lstrip().lower()
+    if "html" in ctype or head.startswith((b"<!doctype", b"<html", b"<head", b"<body")):
+        return "html"
+    if "json" in ctype or head.startswith((b"{", b"[")):
+        return "json"
+    return "text"
+
+
+def _short_str(value: Any, limit: int = 200) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text[:limit] if text else None
+
+
+def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:  # httpx raises this when the error was not tied to a request
+        return None

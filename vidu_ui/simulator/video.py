@@ -1,0 +1,91 @@
+"""The simulator's "generated" video: a crossfade from the start frame to the end frame, encoded with PyAV.
+
+The result is small on purpose (long side at most 640 px, 12 fps, at most ``MAX_SECONDS`` long, whatever
+duration was asked): it only has to be a real, streamable H.264 MP4 that a browser and a player accept.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from fractions import Fraction
+
+import av
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+MAX_SECONDS = 3.0
+"""Longest video the simulator makes; a task asking for more gets this much (documented, not an error)."""
+
+
+def _even(n: int) -> int:
+    return max(2, n - n % 2)
+
+
+def frame_size(width: int, height: int, max_side: int = 640) -> tuple[int, int]:
+    """The video size for a start frame of ``width`` × ``height``: fitted into ``max_side``, even, never enlarged."""
+    scale = min(1.0, max_side / max(width, height))
+    return _even(round(width * scale)), _even(round(height * scale))
+
+
+def fit_frames(start: Image.Image, end: Image.Image, max_side: int = 640) -> tuple[Image.Image, Image.Image]:
+    """Both frames as RGB at the video size; the end frame is cropped to the start frame's aspect if it differs."""
+    size = frame_size(start.width, start.height, max_side)
+    first = start.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    last = ImageOps.fit(end.convert("RGB"), size, Image.Resampling.LANCZOS)
+    return first, last
+
+
+def add_mark(img: Image.Image, position: int = 3) -> Image.Image:
+    """A copy of ``img`` with a small "AI" mark in a corner: 1 top left, 2 top right, 3 bottom right, 4 bottom left."""
+    out = img.convert("RGB")
+    draw = ImageDraw.Draw(out)
+    size = max(10, min(out.width, out.height) // 12)
+    font = ImageFont.load_default(size=size)
+    left, top, right, bottom = draw.textbbox((0, 0), "AI", font=font)
+    w, h = right - left + size // 2, bottom - top + size // 2
+    margin = max(2, size // 3)
+    x = margin if position in (1, 4) else out.width - w - margin
+    y = margin if position in (1, 2) else out.height - h - margin
+    draw.rectangle((x, y, x + w, y + h), fill=(0, 0, 0))
+    draw.text((x + size // 4 - left, y + size // 4 - top), "AI", fill=(255, 255, 255), font=font)
+    return out
+
+
+def crossfade_mp4(start: Image.Image, end: Image.Image, seconds: float, fps: int = 12, max_side: int = 640) -> bytes:
+    """An H.264 (yuv420p, faststart) MP4 fading from ``start`` to ``end``, ``min(seconds, MAX_SECONDS)`` long."""
+    first, last = fit_frames(start, end, max_side)
+    count = max(1, round(min(max(seconds, 0.0), MAX_SECONDS) * fps))
+    # The mp4 muxer's faststart pass re-opens its output by name, so it needs a real file, not a BytesIO.
+    fd, name = tempfile.mkstemp(suffix=".mp4")
+    os.close(fd)
+    try:
+        with av.open(name, mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+            stream = container.add_stream("libx264", rate=fps)
+            stream.width, stream.height = first.size
+            stream.pix_fmt = "yuv420p"
+            stream.time_base = Fraction(1, fps)
+            stream.options = {"preset": "veryfast", "crf": "28"}
+            for i in range(count):
+                alpha = i / (count - 1) if count > 1 else 1.0
+                frame = av.VideoFrame.from_image(Image.blend(first, last, alpha))  # type: ignore[no-untyped-call]
+                frame.pts = i
+                frame.time_base = Fraction(1, fps)
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        with open(name, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(name)
+
+
+def cover_jpeg(start: Image.Image, max_side: int = 640, position: int | None = None) -> bytes:
+    """The cover image: the start frame at the video size, marked at ``position`` when given."""
+    img = start.convert("RGB").resize(frame_size(start.width, start.height, max_side), Image.Resampling.LANCZOS)
+    if position is not None:
+        img = add_mark(img, position)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()

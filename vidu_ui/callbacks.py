@@ -1,0 +1,252 @@
+"""The receiver of the service's status callbacks: ``POST /vidu/callback``.
+
+A callback is only a hint. Its body is not signed (the service's design), so nothing in it is written to the
+history: a callback that passes every check makes the tracker query the task (``Tracker.refresh(task_id,
+wait=False)``), and only that query's answer changes the stored state.
+
+Checks, in order, each failing with a 4xx and no change anywhere:
+
+====  ==========================================================================================
+413   a body over 64 KB (``MAX_BODY``)
+400   no ``X-HMAC-ALGORITHM`` header, or one other than ``hmac-sha256``; a body that is not a JSON
+      object with the task id (``id``, or ``task_id``)
+404   a task id not in the history
+403   a task created with a visitor's own key that this server no longer holds (below)
+401   a signature that does not verify (any signed header, the path or the query changed), or
+      signed headers missing; a ``Date`` more than 300 s away from now
+409   a nonce already seen (a replay)
+====  ==========================================================================================
+
+The key. A callback is signed with the API key that created the task: the server's key for tasks made with
+it. A visitor's key is held in memory only while its task is unfinished (see ``vidu_ui.tracker``); a callback
+for a visitor's task is checked with that key while it is held and rejected (403) once it is not, for then
+nothing can tell a forged callback from a real one. Nothing is lost: the tracker polls such tasks anyway, and
+the visitor's next visit with the key refreshes them.
+
+The URL signed is the one the service posted to. Behind a proxy that rewrites paths the app may see another
+path, so the signature is also tried against ``callback_url_for(settings)`` (with the request's query).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from . import signing
+from .settings import Settings
+from .store import Store
+
+__all__ = [
+    "CALLBACK_PATH",
+    "MAX_BODY",
+    "MAX_SKEW",
+    "CallbackReceiver",
+    "NonceCache",
+    "callback_router",
+    "callback_url_for",
+    "mount_callback_route",
+]
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/vidu/callback"
+MAX_BODY = 64 * 1024
+"""Largest callback body accepted; a query-shaped body is a few hundred bytes."""
+MAX_SKEW = 300.0
+"""Largest distance, in seconds, between a callback's Date and now."""
+
+
+def callback_url_for(settings: Settings) -> str | None:
+    """The callback URL to send with each task when the app is reachable from the internet, else None.
+
+    ``settings.public_url`` + ``/vidu/callback``; without a public URL the app relies on polling alone.
+    A callback URL the user typed in goes to the service as typed; this is only the app's own receiver.
+    """
+    if not settings.public_url:
+        return None
+    return settings.public_url.rstrip("/") + CALLBACK_PATH
+
+
+class NonceCache:
+    """Nonces seen in the last ``ttl`` seconds, at most ``capacity`` of them; thread-safe.
+
+    A nonce older than ``ttl`` need not be remembered: its Date is then out of the accepted window, so the
+    callback fails that check anyway (``ttl`` is twice the skew to cover a Date in the future). When full,
+    the oldest are forgotten first; only callbacks that passed the signature check get here, so a forger
+    cannot fill it.
+    """
+
+    def __init__(self, ttl: float = 2 * MAX_SKEW, capacity: int = 100_000) -> None:
+        self.ttl = ttl
+        self.capacity = capacity
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def seen(self, nonce: str, now: float) -> bool:
+        """True if ``nonce`` was seen within ``ttl``; remembers it either way."""
+        with self._lock:
+            while self._seen:
+                oldest, when = next(iter(self._seen.items()))
+                if now - when < self.ttl and len(self._seen) < self.capacity:
+                    break
+                del self._seen[oldest]
+            if nonce in self._seen:
+                return True
+            self._seen[nonce] = now
+            return False
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+class Refresher(Protocol):
+    """What the receiver needs of ``tracker.Tracker``."""
+
+    def signing_key(self, task_id: str) -> str | None: ...
+    def refresh(self, task_id: str, owner: Any = None, *, wait: bool = True) -> Any: ...
+
+
+class CallbackReceiver:
+    """Checks callbacks and passes the good ones on to the tracker as a hint. See the module docstring.
+
+    ``now`` is Unix time (injectable for tests); ``nonces`` may be shared by several receivers.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        tracker: Refresher,
+        *,
+        now: Callable[[], float] = time.time,
+        nonces: NonceCache | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.tracker = tracker
+        self._now = now
+        self.nonces = nonces or NonceCache()
+
+    def handle_callback(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
+        """Check one request to the callback URL; returns the HTTP status and a short message.
+
+        ``url`` is the full URL requested (its path and raw query are signed); ``headers`` any mapping
+        (names are matched case-insensitively). Only a 200 has an effect: the task is queried soon.
+        """
+        if method.upper() != "POST":
+            return 405, "only POST"
+        if len(body) > MAX_BODY:
+            return 413, f"body over {MAX_BODY} bytes"
+        lower = {name.lower(): value for name, value in headers.items()}
+        algorithm = lower.get("x-hmac-algorithm")
+        if algorithm is None:
+            return 400, "missing X-HMAC-ALGORITHM header"
+        if algorithm.strip().lower() != signing.ALGORITHM:
+            return 400, "unsupported signature algorithm"
+        task_id = _task_id(body)
+        if task_id is None:
+            return 400, "the body is not a task status with an id"
+        record = self.store.get(task_id)
+        if record is None:
+            return 404, "unknown task"
+        key = self.tracker.signing_key(task_id)
+        if key is None:
+            return 403, "no key to check this task's callbacks (a visitor's key, no longer held)"
+        error = self._verify(key, method.upper(), url, lower)
+        if error is not None:
+            log.info("callback for task %s rejected: %s", task_id, error.reason)
+            return (409 if error.reason == "replayed nonce" else 401), error.reason
+        self.tracker.refresh(task_id, wait=False)
+        return 200, "ok"
+
+    def _verify(self, key: str, method: str, url: str, headers: Mapping[str, str]) -> signing.SignatureError | None:
+        now = self._now()
+        candidates = [url]
+        public = callback_url_for(self.settings)
+        if public is not None:
+            parts = urlsplit(public)
+            alternative = urlunsplit((parts.scheme, parts.netloc, parts.path, urlsplit(url).query, ""))
+            if urlsplit(alternative).path != urlsplit(url).path:
+                candidates.append(alternative)
+        error: signing.SignatureError | None = None
+        for candidate in candidates:
+            try:
+                signing.verify(
+                    key,
+                    method,
+                    candidate,
+                    headers,
+                    now=now,
+                    max_skew=MAX_SKEW,
+                    seen_nonce=lambda nonce: self.nonces.seen(nonce, now),
+                )
+            except signing.SignatureError as exc:
+                error = exc
+                if exc.reason != "bad signature":
+                    return exc
+            else:
+                return None
+        return error
+
+
+def _task_id(body: bytes) -> str | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    value = data.get("id") or data.get("task_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip().isdigit() or len(value) > 40:
+        return None
+    return value.strip()
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is longer than ``limit`` (never read a huge body into memory)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def callback_router(receiver: CallbackReceiver) -> APIRouter:
+    """An ``APIRouter`` with ``POST /vidu/callback`` answering from ``receiver.handle_callback``."""
+    router = APIRouter()
+
+    @router.post(CALLBACK_PATH, include_in_schema=False)
+    async def vidu_callback(request: Request) -> JSONResponse:
+        body = await _read_limited(request, MAX_BODY)
+        if body is None:
+            status, message = 413, f"body over {MAX_BODY} bytes"
+        else:
+            status, message = await run_in_threadpool(
+                receiver.handle_callback, request.method, str(request.url), dict(request.headers), body
+            )
+        return JSONResponse({"ok": status == 200, "message": message}, status_code=status)
+
+    return router
+
+
+def mount_callback_route(app: FastAPI, receiver: CallbackReceiver) -> None:
+    """Add ``POST /vidu/callback`` to ``app`` (the FastAPI app Gradio serves, or one it is mounted in)."""
+    app.include_router(callback_router(receiver))

@@ -1,0 +1,211 @@
+"""The command line against the simulator on 127.0.0.1: exit codes, output, nothing sent on bad input."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import pytest
+from typer.testing import CliRunner
+
+from tests.corpus import make_bad
+from tests.images import photo, write
+from vidu_ui.cli import app
+from vidu_ui.simulator import Fault, Simulator
+
+CANARY = "sk-CANARY-cli-7f3a9"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(api_key=CANARY, queue_seconds=0.05, process_seconds=0.2) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def frames(tmp_path: Path) -> tuple[Path, Path]:
+    return (
+        write(tmp_path / "start.png", photo(640, 360, seed=1), "PNG"),
+        write(tmp_path / "end.jpg", photo(640, 360, seed=2), "JPEG", quality=90),
+    )
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, args, env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def env_for(sim: Simulator, tmp_path: Path, key: str = CANARY) -> dict[str, str]:
+    return {
+        "VIDU_BASE_URL": sim.base_url,
+        "VIDU_API_KEY": key,
+        "VIDU_UI_DATA_DIR": str(tmp_path / "data"),
+        "VIDU_POLL_INTERVAL": "0.05",
+        "VIDU_POLL_MAX_INTERVAL": "0.2",
+        "VIDU_POLL_MAX_WAIT": "30",
+    }
+
+
+def test_check_passes_without_any_network(frames: tuple[Path, Path]) -> None:
+    code, _, err = run(["check", str(frames[0]), str(frames[1]), "-p", "a slow dolly in", "-m", "viduq1"], env={})
+    assert code == 0, err
+    assert "ok: PNG · 640×360" in err and "JPEG · 640×360" in err
+
+
+def test_check_lists_every_problem_and_exits_2(frames: tuple[Path, Path]) -> None:
+    args = ["check", str(frames[0]), str(frames[1]), "-p", "", "-m", "viduq1", "--duration", "8", "--seed", "1e9"]
+    code, _, err = run(args, env={})
+    assert code == 2
+    assert "error: prompt: is required" in err
+    assert "error: duration: 8 s is not offered by viduq1; choose 5" in err
+    assert "error: seed: '1e9' is not accepted" in err
+    assert "nothing was sent." in err
+
+
+def test_check_image_prints_one_json_line_per_file(tmp_path: Path, frames: tuple[Path, Path]) -> None:
+    gif = make_bad(tmp_path, "gif")
+    code, out, _ = run(["check-image", str(frames[0]), str(gif)], env={})
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 2
+    assert lines[0] == {"file": str(frames[0]), "ok": True, "format": "png", "width": 640, "height": 360, "error": None}
+    assert lines[1]["ok"] is False and "GIF" in lines[1]["error"] and lines[1]["format"] is None
+
+
+def test_submit_prints_the_response_and_task_id(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
+    args = ["submit", str(frames[0]), str(frames[1]), "-p", "a slow dolly in", "-m", "viduq1", "--seed", "7"]
+    code, out, err = run(args, env_for(sim, tmp_path))
+    assert code == 0, err
+    response = json.loads(out)
+    assert response["state"] == "created" and response["model"] == "viduq1" and response["seed"] == 7
+    assert f"Task ID: {response['task_id']}" in err
+    assert sim.create_count == 1
+    sent = next(r for r in sim.requests if r.call == "create").body
+    assert set(sent) == {"model", "images", "prompt", "seed"}
+
+
+def test_submit_wait_downloads_a_playable_mp4(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
+    out_dir = tmp_path / "videos"
+    args = ["submit", str(frames[0]), str(frames[1]), "-p", "dolly", "--wait", "--output", str(out_dir)]
+    code, out, err = run(args, env_for(sim, tmp_path))
+    assert code == 0, err
+    task_id = json.loads(out)["task_id"]
+    video = out_dir / f"{task_id}.mp4"
+    assert f"video: {video}" in err and "state: success" in err
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert sum(1 for _ in container.decode(stream)) > 1
+    assert not list(out_dir.glob("*.part"))
+
+
+@pytest.mark.parametrize("kind", ["gif", "bmp", "svg", "tiff-named-png", "empty", "truncated-jpeg", "bad-crc", "bomb"])
+def test_bad_frames_send_nothing(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path, kind: str) -> None:
+    bad = make_bad(tmp_path, kind)
+    code, out, err = run(["submit", str(frames[0]), str(bad), "-p", "x"], env_for(sim, tmp_path))
+    assert code == 2 and out == ""
+    assert "error: end_frame:" in err and "Traceback" not in err
+    assert sim.create_count == 0 and sim.requests == []
+
+
+def test_a_pair_out_of_ratio_is_refused_then_fixed_by_auto_fit(sim: Simulator, tmp_path: Path) -> None:
+    start = write(tmp_path / "s.png", photo(700, 500, seed=3), "PNG")
+    end = write(tmp_path / "e.png", photo(980, 500, seed=4), "PNG")  # aspect ratio 1.4× the start's
+    code, _, err = run(["submit", str(start), str(end), "-p", "x"], env_for(sim, tmp_path))
+    assert code == 2 and "0.8" in err and sim.create_count == 0
+    code, _, err = run(["submit", str(start), str(end), "-p", "x", "--auto-fit"], env_for(sim, tmp_path))
+    assert code == 0, err
+    assert "auto-fit: End frame" in err and sim.create_count == 1
+
+
+def test_service_refusal_exits_1_with_what_to_do(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
+    code, out, err = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env_for(sim, tmp_path, key="wrong"))
+    assert code == 1 and out == ""
+    assert "HTTP 401 Unauthorized" in err and "what to do:" in err and "Bearer" in err
+
+
+def test_outcome_unknown_exits_3_and_is_sent_once(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
+    sim.inject(Fault(call="create", action="reset_after_body"))
+    code, _, err = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env_for(sim, tmp_path))
+    assert code == 3
+    assert "outcome unknown: the task may have been created" in err
+    assert sim.create_count == 1
+
+
+def test_a_throttled_create_is_retried_and_lands_once(
+    sim: Simulator, frames: tuple[Path, Path], tmp_path: Path
+) -> None:
+    sim.inject(Fault(call="create", status=429, headers={"Retry-After": "0"}))
+    code, _, err = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env_for(sim, tmp_path))
+    assert code == 0, err
+    assert [r.status for r in sim.requests if r.call == "create"] == [429, 200]
+
+
+def test_a_failed_task_says_why(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
+    sim.fail_next("CreationPolicyViolation")
+    args = ["submit", str(frames[0]), str(frames[1]), "-p", "x", "--wait", "-o", str(tmp_path)]
+    code, _, err = run(args, env_for(sim, tmp_path))
+    assert code == 1
+    assert "the task failed: CreationPolicyViolation" in err and "content policy" in err
+
+
+def test_status_cancel_credits_and_tasks(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
+    env = env_for(sim, tmp_path)
+    _, out, _ = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env)
+    task_id = json.loads(out)["task_id"]
+    code, out, err = run(["status", task_id], env)
+    assert code == 0 and json.loads(out)["state"] in {"created", "queueing", "processing", "success"}
+    code, out, _ = run(["credits"], env)
+    assert code == 0 and "remains" in json.loads(out)
+    code, out, _ = run(["tasks"], env)
+    assert code == 0 and task_id in out
+    code, _, err = run(["status", "not-a-number"], env)
+    assert code == 2 and "task_id" in err
+
+
+def test_no_key_is_a_clear_error(frames: tuple[Path, Path]) -> None:
+    code, _, err = run(["credits"], env={"VIDU_API_KEY": ""})
+    assert code == 2 and "VIDU_API_KEY is not set" in err
+
+
+def test_the_key_never_appears_in_output_or_logs(
+    sim: Simulator, frames: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore", "vidu_ui"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    env = env_for(sim, tmp_path)
+    seen = []
+    sim.inject(
+        Fault(call="create", status=500, body="<html><title>Bad gateway</title></html>", content_type="text/html")
+    )
+    for args in (
+        ["-v", "submit", str(frames[0]), str(frames[1]), "-p", "x"],  # outcome unknown
+        ["-v", "submit", str(frames[0]), str(frames[1]), "-p", "x", "--wait", "-o", str(tmp_path)],  # success
+        ["-v", "status", "123"],  # not found
+    ):
+        _, out, err = run(args, env)
+        seen += [out, err]
+    seen += [r.getMessage() for r in caplog.records]
+    seen.append(json.dumps([r.to_json() for r in sim.requests], default=str))
+    seen += [p.read_bytes().decode("latin-1") for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert sum(len(s) for s in seen) > 1000
+    assert not [s for s in seen if CANARY in s]
+
+
+def test_python_dash_m_runs_the_command_line(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
+    env = {**os.environ, **env_for(sim, tmp_path), "PYTHONPATH": str(ROOT)}
+    args = [sys.executable, "-m", "vidu_ui", "submit", str(frames[0]), str(frames[1]), "-p", "x", "--wait"]
+    done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    task_id = json.loads(done.stdout)["task_id"]
+    assert (tmp_path / f"{task_id}.mp4").stat().st_size > 1000
+    assert CANARY not in done.stdout + done.stderr

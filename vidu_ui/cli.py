@@ -1,0 +1,381 @@
+"""The command line: ``python -m vidu_ui …``. It calls the same functions as the web page and prints the same words.
+
+Exit codes: 0 done; 1 the service refused or failed; 2 invalid input (nothing was sent); 3 outcome unknown
+(the task may have been created: look before resubmitting).
+"""
+
+import inspect
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+
+from . import __version__, catalogue, frames, tracking
+from .client import ViduClient
+from .errors import APIError, InvalidInput, OutcomeUnknownError, Problem, ViduError, hint_for
+from .options import TaskOptions
+from .responses import TASK_STATES, CreatedTask
+from .settings import Settings, SettingsError
+from .store import DB_NAME, Store, StoreError
+from .submit import PreparedRequest, prepare, submit
+
+EXIT_OK, EXIT_SERVICE, EXIT_INVALID, EXIT_UNKNOWN = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="vidu_ui",
+    help="Check frames and submit Vidu start–end frame videos. Settings come from VIDU_* variables (see README).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def say(text: str) -> None:
+    """A message for the person (stderr), so stdout stays machine-readable."""
+    typer.echo(text, err=True)
+
+
+def emit(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def fail(code: int, *lines: str) -> NoReturn:
+    for line in lines:
+        say(line)
+    raise typer.Exit(code)
+
+
+def problem_lines(problems: list[Problem]) -> list[str]:
+    return [f"error: {p}" for p in problems]
+
+
+def error_lines(exc: ViduError) -> list[str]:
+    """What the person reads for an error: what happened, then what to do."""
+    if isinstance(exc, InvalidInput):
+        return problem_lines(exc.problems)
+    if isinstance(exc, APIError):
+        return [f"error: {exc}", f"what to do: {exc.hint}"]
+    return [f"error: {exc}"]
+
+
+def exit_code(exc: ViduError) -> int:
+    if isinstance(exc, InvalidInput):
+        return EXIT_INVALID
+    if isinstance(exc, OutcomeUnknownError):
+        return EXIT_UNKNOWN
+    return EXIT_SERVICE
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        fail(EXIT_INVALID, *(f"error: setting {p}" for p in exc.problems))
+
+
+def open_client(settings: Settings) -> ViduClient:
+    if settings.api_key is None:
+        fail(EXIT_INVALID, "error: VIDU_API_KEY is not set; export your key (or run the simulator and use its key)")
+    return ViduClient(settings)
+
+
+Start = Annotated[str, typer.Argument(help="Start frame: a PNG/JPEG/WebP file or an http(s) URL", show_default=False)]
+End = Annotated[str, typer.Argument(help="End frame: a PNG/JPEG/WebP file or an http(s) URL", show_default=False)]
+Text = Annotated[str | None, typer.Option(show_default=False)]
+Flag = Annotated[bool | None, typer.Option(show_default=False)]
+
+
+def _task_parameters(
+    start: Start,
+    end: End,
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="What happens between the frames (≤ 2000 characters)")],
+    model: Annotated[str, typer.Option("--model", "-m", help=f"One of {', '.join(catalogue.MODEL_NAMES)}")] = (
+        catalogue.DEFAULT_MODEL
+    ),
+    duration: Annotated[str | None, typer.Option(help="Seconds; allowed values depend on the model")] = None,
+    resolution: Annotated[
+        str | None, typer.Option(help="e.g. 720p; allowed values depend on model and duration")
+    ] = None,
+    seed: Annotated[str | None, typer.Option(help="0–2147483647; 0 or unset = random")] = None,
+    movement_amplitude: Annotated[str | None, typer.Option(help="auto, small, medium or large (q1, vidu2.0)")] = None,
+    is_rec: Annotated[
+        bool | None, typer.Option("--is-rec/--no-is-rec", help="Service writes the prompt (+10 credits)")
+    ] = None,
+    audio: Annotated[bool | None, typer.Option("--audio/--no-audio", help="Generate sound (q3 models)")] = None,
+    bgm: Annotated[bool | None, typer.Option("--bgm/--no-bgm", help="Add background music (not on q3)")] = None,
+    off_peak: Annotated[bool | None, typer.Option("--off-peak/--no-off-peak", help="Cheaper; done within 48 h")] = None,
+    watermark: Annotated[
+        bool | None, typer.Option("--watermark/--no-watermark", help="Also a watermarked copy")
+    ] = None,
+    wm_position: Annotated[
+        str | None, typer.Option(help="1 top left, 2 top right, 3 bottom right, 4 bottom left")
+    ] = None,
+    wm_url: Annotated[str | None, typer.Option(help="http(s) URL of a watermark image")] = None,
+    meta_data: Annotated[str | None, typer.Option(help='A JSON object as text, e.g. \'{"Label": "x"}\'')] = None,
+    payload: Annotated[str | None, typer.Option(help="Passed through untouched (≤ 1,048,576 characters)")] = None,
+    callback_url: Annotated[str | None, typer.Option(help="http(s) URL that receives status callbacks")] = None,
+    auto_fit: Annotated[
+        bool, typer.Option("--auto-fit/--no-auto-fit", help="Fix frames the service would refuse")
+    ] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the task to the end and download the video")] = False,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the video with --wait")] = Path("."),
+) -> None:
+    """The parameters ``check`` and ``submit`` share; typer reads them from this signature."""
+
+
+def _task_command(*, send: bool) -> Callable[..., None]:
+    """``submit`` (send=True) or ``check``: the same options, one code path."""
+
+    def command(
+        start: str, end: str, auto_fit: bool, wait: bool = False, output: Path = Path("."), **values: Any
+    ) -> None:
+        request = _prepare_or_exit(start, end, TaskOptions(**values), auto_fit)
+        if not send:
+            say(f"ok: {request.start.summary()} → {request.end.summary()}; request body {request.size:,} bytes")
+            return
+        settings = load_settings()
+        with open_client(settings) as client:
+            try:
+                task = submit(client, request)
+            except ViduError as exc:
+                fail(exit_code(exc), *error_lines(exc))
+            emit(task.raw)
+            say(f"Task ID: {task.task_id}")
+            history = _record(settings, request, task)
+            if wait:
+                _wait_and_download(client, settings, task.task_id, output, history)
+
+    signature = inspect.signature(_task_parameters)
+    keep = [p for p in signature.parameters.values() if send or p.name not in ("wait", "output")]
+    command.__signature__ = signature.replace(parameters=keep)  # type: ignore[attr-defined]
+    return command
+
+
+app.command("check", help="Check frames and options without any network call. Exit 0 when valid, 2 when not.")(
+    _task_command(send=False)
+)
+app.command("submit", help="Check, then create the task; prints the service's JSON response and the task id.")(
+    _task_command(send=True)
+)
+
+
+def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool) -> PreparedRequest:
+    try:
+        request = prepare(start, end, options, auto_fit=auto_fit)
+    except InvalidInput as exc:
+        fail(EXIT_INVALID, *problem_lines(exc.problems), "nothing was sent.")
+    for change in request.changes:
+        say(f"auto-fit: {change}")
+    return request
+
+
+def _record(settings: Settings, request: PreparedRequest, task: CreatedTask) -> Store | None:
+    """Add the task to the local history (``history`` lists it); a failure is only a warning: the task exists."""
+    try:
+        history = Store.open(settings)
+        history.record_prepared(request, task)
+    except (OSError, sqlite3.Error, StoreError) as exc:
+        say(f"warning: the task is not in the local history ({exc}); keep its id")
+        return None
+    return history
+
+
+def _wait_and_download(
+    client: ViduClient, settings: Settings, task_id: str, output: Path, history: Store | None = None
+) -> None:
+    started = time.monotonic()
+    last_state = ""
+    status = None
+    try:
+        for status in tracking.follow(client, task_id, settings):
+            if history is not None:
+                history.update_status(task_id, status)
+            if status.state != last_state:
+                say(f"state: {status.state} ({time.monotonic() - started:.0f} s)")
+                last_state = status.state
+    except ViduError as exc:
+        fail(EXIT_SERVICE, *error_lines(exc))
+    assert status is not None
+    if status.state == "failed":
+        reason = status.err_code or "no reason given"
+        fail(EXIT_SERVICE, f"error: the task failed: {reason}", f"what to do: {hint_for(status.err_code)}")
+    url = status.video_url
+    if not url:
+        fail(EXIT_SERVICE, "error: the task succeeded but the service gave no video URL; query it again later")
+    try:
+        path = tracking.download(url, output / f"{task_id}.mp4")
+    except (httpx.HTTPError, OSError) as exc:
+        fail(
+            EXIT_SERVICE,
+            f"error: the video could not be downloaded: {exc}",
+            f"what to do: run `status {task_id}` for a fresh link",
+        )
+    if history is not None:
+        history.set_video(task_id, path.resolve())
+    say(f"video: {path}")
+
+
+@app.command("check-image")
+def check_image(files: Annotated[list[Path], typer.Argument(help="Image files to check", show_default=False)]) -> None:
+    """One JSON line per file: format, size, and the problem if any. Exit 2 when any file fails."""
+    failed = False
+    for path in files:
+        line: dict[str, Any] = {
+            "file": str(path),
+            "ok": False,
+            "format": None,
+            "width": None,
+            "height": None,
+            "error": None,
+        }
+        try:
+            frame = frames.load_frame(str(path), "start")
+            problems = frames.check_frame(frame)
+            line.update(format=frame.format, width=frame.width, height=frame.height)
+        except InvalidInput as exc:
+            problems = exc.problems
+        line["ok"] = not problems
+        line["error"] = "; ".join(p.message for p in problems) or None
+        failed = failed or bool(problems)
+        typer.echo(json.dumps(line, ensure_ascii=False))
+    if failed:
+        raise typer.Exit(EXIT_INVALID)
+
+
+TaskId = Annotated[str, typer.Argument(help="The task id (a decimal number)", show_default=False)]
+
+
+def _call(action: Callable[[ViduClient], Any]) -> Any:
+    settings = load_settings()
+    with open_client(settings) as client:
+        try:
+            return action(client)
+        except ViduError as exc:
+            fail(exit_code(exc), *error_lines(exc))
+
+
+@app.command()
+def status(task_id: TaskId) -> None:
+    """Query a task: its state, credits and result URLs (fresh ones: old links expire)."""
+    result = _call(lambda c: c.query(task_id))
+    emit(result.raw)
+    say(f"state: {result.state}" + (f" ({result.err_code}: {hint_for(result.err_code)})" if result.err_code else ""))
+
+
+@app.command()
+def cancel(task_id: TaskId) -> None:
+    """Cancel a task that has not finished."""
+    emit(_call(lambda c: c.cancel(task_id)))
+
+
+@app.command()
+def credits() -> None:
+    """The account's remaining credits."""
+    emit(_call(lambda c: c.credits()))
+
+
+@app.command()
+def tasks(
+    state: Annotated[list[str] | None, typer.Option("--state", help="Only tasks in this state (repeatable)")] = None,
+    page_size: Annotated[int, typer.Option(help="How many tasks (1–100)")] = 20,
+) -> None:
+    """List the account's recent tasks, as the service reports them."""
+    emit(_call(lambda c: c.list_tasks(states=state, page_size=page_size)))
+
+
+HISTORY_STATES = (*TASK_STATES, "unfinished")
+
+
+@app.command()
+def history(
+    state: Annotated[
+        str | None, typer.Option("--state", help=f"Only tasks in this state: {', '.join(HISTORY_STATES)}")
+    ] = None,
+    search: Annotated[str | None, typer.Option("--search", help="Text in the prompt, the model or the task id")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many tasks, newest first")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead of a table")] = False,
+) -> None:
+    """Tasks submitted from this app (the page or `submit`), newest first, from the local history."""
+    if state is not None and state not in HISTORY_STATES:
+        fail(EXIT_INVALID, f"error: --state must be one of {', '.join(HISTORY_STATES)}")
+    settings = load_settings()
+    rows: list[dict[str, Any]] = []
+    if (settings.data_dir / DB_NAME).exists():
+        try:
+            with Store.open(settings) as history_store:
+                rows = [r.summary() for r in history_store.list(state=state, text=search, limit=limit)]
+        except (OSError, sqlite3.Error, StoreError) as exc:
+            fail(EXIT_SERVICE, f"error: the history at {settings.data_dir} cannot be read: {exc}")
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        say("no tasks in the history" + (" match" if state or search else ""))
+        return
+    typer.echo(f"{'TASK ID':20} {'CREATED':19} {'MODEL':14} {'STATE':10} {'CREDITS':>7}  PROMPT")
+    indent = " " * 75
+    for row in rows:
+        credits = "" if row["credits"] is None else f"{row['credits']:g}"
+        typer.echo(
+            f"{row['task_id']:20} {row['created_at']:19} {row['model'] or '':14} {row['state']:10} {credits:>7}  "
+            f"{row['prompt']}"
+        )
+        for label, value in (("reason", row["err_code"]), ("video", row["video_path"]), ("note", row["problem"])):
+            if value:
+                typer.echo(f"{indent}{label}: {value}")
+
+
+@app.command()
+def models() -> None:
+    """The model catalogue: durations, resolutions and which options apply."""
+    for m in catalogue.MODELS:
+        options = [name for name in ("movement_amplitude", "audio", "bgm") if getattr(m, name)]
+        rules = "; ".join(
+            f"{'/'.join(map(str, r.durations)) if len(r.durations) < 3 else m.describe_durations()} s: "
+            f"{', '.join(r.choices)} (default {r.default})"
+            for r in m.resolution_rules
+        )
+        typer.echo(f"{m.name:16} {rules}; options: {', '.join(options) or 'none'}  — {m.description}")
+
+
+@app.command()
+def simulator(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
+    api_key: Annotated[
+        str, typer.Option(envvar="VIDU_SIM_KEY", help="The key it accepts")
+    ] = "sim-key",
+    queue_seconds: Annotated[float, typer.Option(help="Seconds a task waits before processing")] = 1.0,
+    process_seconds: Annotated[float, typer.Option(help="Seconds a task spends processing")] = 4.0,
+) -> None:
+    """Run the local Vidu-compatible simulator: no credits, no network. Ctrl-C stops it."""
+    from .simulator import Simulator, serve
+
+    def ready(sim: Simulator) -> None:
+        say(f"simulator listening on {sim.base_url}")
+        say(f"use it with: VIDU_BASE_URL={sim.base_url} VIDU_API_KEY=<the key given with --api-key>")
+
+    serve(host, port, api_key, queue_seconds=queue_seconds, process_seconds=process_seconds, on_ready=ready)
+
+
+@app.callback(invoke_without_command=False)
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each request (never the key)")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit")] = False,
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def run() -> None:
+    app(prog_name="python -m vidu_ui")

@@ -1,0 +1,203 @@
+"""app.py: flags, auth files, demo settings and launch options; nothing here launches a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+from typer.testing import CliRunner
+
+import app
+from vidu_ui.settings import Paths, Settings
+
+CANARY = "sk-CANARY-5e4d3c2b1a"
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> list[app.ServeOptions]:
+    calls: list[app.ServeOptions] = []
+    monkeypatch.setattr(app, "serve", calls.append)
+    for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH", "VIDU_DEMO", "VIDU_UI_AUTH_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return calls
+
+
+def invoke(args: list[str], env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(app.cli, args, env=env)
+
+
+def test_no_flags_means_gradio_defaults(captured: list[app.ServeOptions]) -> None:
+    assert invoke([]).exit_code == 0
+    assert captured == [app.ServeOptions()]
+    kwargs = captured[0].launch_kwargs()
+    assert (kwargs["server_name"], kwargs["server_port"], kwargs["auth"], kwargs["mcp_server"]) == (
+        None,
+        None,
+        None,
+        False,
+    )
+
+
+def test_every_flag(captured: list[app.ServeOptions], tmp_path: Path) -> None:
+    auth_file = tmp_path / "users.txt"
+    auth_file.write_text("# team\n\ncarol:pa:ss\n")
+    result = invoke(
+        [
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "8080",
+            "--share",
+            "--auth",
+            "alice:secret",
+            "--auth",
+            "bob:x:y",
+            "--auth-file",
+            str(auth_file),
+            "--root-path",
+            "/vidu",
+            "--mcp",
+            "--demo",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert captured == [
+        app.ServeOptions(
+            host="0.0.0.0",
+            port=8080,
+            share=True,
+            auth=(("alice", "secret"), ("bob", "x:y"), ("carol", "pa:ss")),
+            root_path="/vidu",
+            mcp=True,
+            demo=True,
+        )
+    ]
+    kwargs = captured[0].launch_kwargs()
+    assert kwargs["auth"] == [("alice", "secret"), ("bob", "x:y"), ("carol", "pa:ss")]
+    assert kwargs["mcp_server"] is True and kwargs["root_path"] == "/vidu"
+
+
+def test_gradio_and_vidu_environment_variables(captured: list[app.ServeOptions], tmp_path: Path) -> None:
+    auth_file = tmp_path / "users.txt"
+    auth_file.write_text("dave:pw\n")
+    env = {
+        "GRADIO_SERVER_NAME": "0.0.0.0",
+        "GRADIO_SERVER_PORT": "7999",
+        "GRADIO_ROOT_PATH": "/studio",
+        "VIDU_DEMO": "1",
+        "VIDU_UI_AUTH_FILE": str(auth_file),
+    }
+    assert invoke([], env=env).exit_code == 0
+    assert captured == [
+        app.ServeOptions(host="0.0.0.0", port=7999, root_path="/studio", demo=True, auth=(("dave", "pw"),))
+    ]
+
+
+def test_a_bad_auth_value_is_refused_without_echoing_it(captured: list[app.ServeOptions]) -> None:
+    result = invoke(["--auth", "just-a-password-S3CRET"])
+    assert result.exit_code == 2
+    assert "user:password" in result.output
+    assert "S3CRET" not in result.output
+    assert captured == []
+
+
+def test_auth_file_parsing(tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("  # comment\nann:one\n\n  ben : two:three  \n")
+    assert app.read_auth_file(good) == [("ann", "one"), ("ben", " two:three")]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("ann:one\nHUNTER2-no-colon\n")
+    with pytest.raises(Exception, match="line 2") as caught:
+        app.read_auth_file(bad)
+    assert "HUNTER2" not in str(caught.value)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nobody\n")
+    with pytest.raises(Exception, match="no user:password line"):
+        app.read_auth_file(empty)
+    with pytest.raises(Exception, match="cannot read"):
+        app.read_auth_file(tmp_path / "missing.txt")
+
+
+def test_parse_auth() -> None:
+    assert app.parse_auth("u:p") == ("u", "p")
+    assert app.parse_auth("u:p:q") == ("u", "p:q")
+    for value in ("u", ":p", "u:", ""):
+        with pytest.raises(Exception, match="user:password"):
+            app.parse_auth(value)
+
+
+def test_demo_settings_point_at_the_simulator() -> None:
+    base = Settings.build(
+        api_key="real-key-never-sent-to-the-simulator",
+        base_url="https://api.vidu.com",
+        auth_scheme="Token",
+        paths=Paths(create="/custom"),
+        read_timeout=12,
+    )
+    simulator, key = app.start_simulator()
+    try:
+        other, other_key = app.start_simulator(CANARY)
+        other.stop()
+        assert other_key == CANARY
+        assert key.startswith("demo-") and len(key) > 30
+        settings = app.demo_settings(base, simulator, key)
+        assert settings.base_url == simulator.base_url and settings.base_url.startswith("http://127.0.0.1:")
+        assert settings.api_key is not None and settings.api_key.get_secret_value() == key
+        assert (settings.auth_scheme, settings.paths, settings.demo, settings.read_timeout) == (
+            "Bearer",
+            Paths(),
+            True,
+            12,
+        )
+        assert key not in repr(settings)
+    finally:
+        simulator.stop()
+
+
+def test_two_demo_starts_get_different_keys() -> None:
+    first, first_key = app.start_simulator()
+    second, second_key = app.start_simulator()
+    first.stop()
+    second.stop()
+    assert first_key != second_key
+
+
+def test_mcp_without_the_extra_exits_with_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app, "mcp_available", lambda: False)
+    launched: list[object] = []
+    monkeypatch.setattr(app, "build_app", lambda *a, **k: launched.append(a))
+    monkeypatch.delenv("VIDU_DEMO", raising=False)
+    result = CliRunner().invoke(app.cli, ["--mcp"])
+    assert result.exit_code == 2
+    assert 'pip install "gradio[mcp]"' in result.output
+    assert launched == []
+
+
+def test_bad_settings_exit_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIDU_BASE_URL", "ftp://nowhere")
+    result = CliRunner().invoke(app.cli, [])
+    assert result.exit_code == 2
+    assert "base_url" in result.output
+
+
+def test_build_app_bounds_the_queue_and_never_makes_generate_wait() -> None:
+    page = app.build_app(Settings.build(api_key=CANARY), max_queue=7)
+    assert isinstance(page, gr.Blocks)
+    assert page._queue.max_size == 7
+    generate = next(fn for fn in page.fns.values() if fn.api_name == "generate")
+    assert generate.concurrency_limit is None and generate.validator is not None
+    public = sorted(fn.api_name or "" for fn in page.fns.values() if fn.api_visibility == "public")
+    assert public == ["generate"]
+
+
+def test_launch_options_keep_secrets_out_of_the_browser() -> None:
+    kwargs = app.ServeOptions().launch_kwargs()
+    assert kwargs["run_history"] is False
+    assert kwargs["enable_monitoring"] is False
+    assert kwargs["show_error"] is False
+    assert kwargs["max_file_size"] == "50mb"
+    assert "allowed_paths" not in kwargs
+    assert isinstance(kwargs["i18n"], gr.I18n)
+    assert set(kwargs["i18n"].translations_dict) == {"en", "zh-CN"}

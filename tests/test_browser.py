@@ -1,0 +1,241 @@
+"""The page in a real Chromium (Playwright, Debian's /usr/bin/chromium), against the app in demo mode.
+
+Never ``playwright install``: the system browser is used. Without it the tests skip, except in CI where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import app
+from tests.images import photo, write
+from vidu_ui.settings import Settings
+from vidu_ui.simulator import Simulator
+from vidu_ui.ui_text import ZH
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CANARY = "sk-CANARY-b7r0w5e3r-9x"
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+TIMEOUT_MS = 30_000
+TASK_ID = re.compile(r"^\d{6,}$")
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium package", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped", allow_module_level=True)
+
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402  (only once chromium exists)
+
+
+@dataclass
+class Running:
+    url: str
+    simulator: Simulator
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[Running]:
+    simulator, key = app.start_simulator(CANARY)
+    page = app.build_app(app.demo_settings(Settings.build(), simulator, key), demo=True)
+    page.launch(
+        **app.ServeOptions(host="127.0.0.1", port=free_port()).launch_kwargs(), prevent_thread_lock=True, quiet=True
+    )
+    try:
+        yield Running(page.local_url or "", simulator)
+    finally:
+        page.close()
+        simulator.stop()
+
+
+@pytest.fixture(scope="module")
+def visitor_url(running: Running) -> Iterator[str]:
+    """The same simulator behind a page without a server key: each visitor pastes their own."""
+    page = app.build_app(Settings.build(base_url=running.simulator.base_url))
+    page.launch(
+        **app.ServeOptions(host="127.0.0.1", port=free_port()).launch_kwargs(), prevent_thread_lock=True, quiet=True
+    )
+    try:
+        yield page.local_url or ""
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, running: Running) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.goto(running.url)
+    tab.wait_for_selector("#vu-generate")
+    yield tab
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("browser")
+    return {
+        "start": write(folder / "start.png", photo(1280, 720, 21), "PNG"),
+        "end": write(folder / "end.jpg", photo(1280, 720, 22), "JPEG", quality=92),
+        "square": write(folder / "square.png", photo(1000, 1000, 23), "PNG"),
+        "wide": write(folder / "wide.png", photo(1400, 700, 24), "PNG"),
+    }
+
+
+def upload(page: Page, role: str, path: Path) -> None:
+    page.locator(f"#vu-{role}-image input[type=file]").set_input_files(str(path))
+    expect(page.locator(f"#vu-{role}-image img").first).to_be_visible()
+
+
+def listbox(page: Page, dropdown: str) -> Locator:
+    """The open option list of one dropdown (each list is tied to its input by ``aria-controls``)."""
+    field = page.locator(f"#{dropdown} input")
+    field.click()
+    options = page.locator(f"#{field.get_attribute('aria-controls')} [role=option]")
+    expect(options.first).to_be_visible()
+    return options
+
+
+def choose(page: Page, dropdown: str, option: str) -> None:
+    listbox(page, dropdown).filter(has_text=option).click()
+    expect(page.locator(f"#{dropdown} input")).to_have_value(option)
+
+
+def options_of(page: Page, dropdown: str) -> list[str]:
+    texts = [t.replace("✓", "").strip() for t in listbox(page, dropdown).all_inner_texts()]
+    page.keyboard.press("Escape")
+    return texts
+
+
+def assert_no_canary(page: Page) -> None:
+    storage = page.evaluate("() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
+    assert CANARY not in storage
+    assert CANARY not in page.content()
+
+
+def test_generate_in_the_browser(page: Page, running: Running, frames: dict[str, Path]) -> None:
+    upload(page, "start", frames["start"])
+    upload(page, "end", frames["end"])
+    expect(page.locator("#vu-start-summary")).to_contain_text("PNG · 1280×720")
+    expect(page.locator("#vu-end-summary")).to_contain_text("JPEG · 1280×720")
+    page.get_by_role("button", name="⇄ Swap frames").click()
+    expect(page.locator("#vu-start-summary")).to_contain_text("JPEG · 1280×720")
+    expect(page.locator("#vu-end-summary")).to_contain_text("PNG · 1280×720")
+    page.get_by_role("button", name="⇄ Swap frames").click()
+    expect(page.locator("#vu-start-summary")).to_contain_text("PNG · 1280×720")
+    prompt = "The camera glides forward as the sun sets behind the hills"
+    page.locator("#vu-prompt textarea").fill(prompt)
+    expect(page.locator("#vu-count")).to_contain_text(f"{len(prompt)} / 2,000")
+
+    slider = page.locator("#vu-duration input[type=range]")
+    expect(slider).to_have_attribute("max", "16")
+    choose(page, "vu-model", "vidu2.0 — The 2.0 model: 4 s (up to 1080p) or 8 s (720p)")
+    expect(slider).to_have_attribute("min", "4")
+    expect(slider).to_have_attribute("max", "8")
+    assert options_of(page, "vu-resolution") == ["360p", "720p", "1080p"]
+    number = page.locator("#vu-duration input[type=number]")
+    number.fill("8")
+    number.press("Enter")
+    expect(page.locator("#vu-resolution input")).to_have_value("720p")
+    assert options_of(page, "vu-resolution") == ["720p"]
+
+    choose(page, "vu-model", "viduq3-turbo — Like viduq3-pro with sound, generated faster and cheaper")
+    expect(slider).to_have_attribute("max", "16")
+    expect(page.locator("#vu-estimate input, #vu-estimate textarea").first).to_have_value("≈ 60")
+
+    before = running.simulator.create_count
+    page.locator("#vu-generate").click()
+    task_id = page.locator("#vu-task-id input, #vu-task-id textarea").first
+    expect(task_id).to_have_value(TASK_ID)
+    value = task_id.input_value()
+    expect(page.locator("#vu-response")).to_contain_text(value)
+    expect(page.locator("#vu-generate")).to_be_enabled()
+    assert running.simulator.create_count == before + 1
+
+    page.locator("#vu-request").get_by_text("Request preview").click()
+    expect(page.locator("#vu-curl")).to_contain_text("$VIDU_API_KEY")
+    assert_no_canary(page)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_an_invalid_pair_shows_its_message_at_the_frame(page: Page, running: Running, frames: dict[str, Path]) -> None:
+    upload(page, "start", frames["square"])
+    upload(page, "end", frames["wide"])
+    page.locator("#vu-prompt textarea").fill("A square becomes a panorama")
+    page.locator("#vu-autofit input").uncheck()
+    before = len(running.simulator.requests)
+    page.locator("#vu-generate").click()
+    expect(page.locator("#vu-end-image")).to_contain_text("end_frame: is 1400×700")
+    expect(page.locator("#vu-start-image")).not_to_contain_text("start_frame:")
+    page.wait_for_timeout(500)
+    assert len(running.simulator.requests) == before
+    expect(page.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value("")
+    assert_no_canary(page)
+
+
+def test_chinese_browser_gets_chinese_labels(browser: Browser, running: Running) -> None:
+    context = browser.new_context(locale="zh-CN")
+    tab = context.new_page()
+    tab.goto(running.url)
+    expect(tab.locator("#vu-generate")).to_have_text("生成")
+    expect(tab.get_by_text("首帧", exact=True)).to_be_visible()
+    expect(tab.get_by_text("演示模式", exact=False)).to_be_visible()
+    choose(tab, "vu-model", ZH["model_viduq2"])
+    expect(tab.locator("#vu-estimate input, #vu-estimate textarea").first).to_have_value(ZH["no_estimate"])
+    context.close()
+
+
+def test_a_visitors_key_stays_out_of_the_page_and_storage(
+    browser: Browser, running: Running, visitor_url: str, frames: dict[str, Path]
+) -> None:
+    context = browser.new_context(locale="en-US")
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.goto(visitor_url)
+    expect(tab.get_by_text("Your key: paste your own Vidu API key")).to_be_visible()
+    upload(tab, "start", frames["start"])
+    upload(tab, "end", frames["end"])
+    tab.locator("#vu-prompt textarea").fill("Morning turns to night")
+    tab.locator("#vu-generate").click()
+    expect(tab.locator("#vu-api-key")).to_contain_text("api_key: no API key")
+    key_box = tab.locator("#vu-api-key input")
+    expect(key_box).to_have_attribute("type", "password")
+    key_box.fill(CANARY)
+    tab.locator("#vu-generate").click()
+    expect(tab.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value(TASK_ID)
+    assert_no_canary(tab)
+    context.close()

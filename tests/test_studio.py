@@ -1,0 +1,356 @@
+"""The page's handlers, called directly: checks, live updates, and Generate against the in-process simulator."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+
+from tests.images import photo, write
+from vidu_ui import frames
+from vidu_ui.catalogue import MODELS, get_model
+from vidu_ui.options import TaskOptions, check_options
+from vidu_ui.settings import Settings
+from vidu_ui.simulator import Fault, Simulator
+from vidu_ui.studio import FORM_FIELDS, Form, SessionGuard, Studio, build_studio
+from vidu_ui.submit import prepare
+from vidu_ui.ui_text import EN, ZH
+
+CANARY = "sk-CANARY-7f3a9c2e51d04b8e"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    tmp_path = tmp_path_factory.mktemp("frames")
+    return {
+        "start": write(tmp_path / "start.png", photo(640, 360, 1), "PNG"),
+        "end": write(tmp_path / "end.jpg", photo(640, 360, 2), "JPEG"),
+        "square": write(tmp_path / "square.png", photo(1000, 1000, 3), "PNG"),
+        "wide": write(tmp_path / "wide.png", photo(1400, 700, 4), "PNG"),
+        "text": _text_file(tmp_path / "notes.png"),
+    }
+
+
+def _text_file(path: Path) -> Path:
+    path.write_text("not a picture\n")
+    return path
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(api_key=CANARY, port=0, queue_seconds=0.05, process_seconds=0.1) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def studio(sim: Simulator) -> Studio:
+    return Studio(Settings.build(api_key=CANARY, base_url=sim.base_url))
+
+
+def form_values(images: dict[str, Path], **changes: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "api_key": None,
+        "start_image": str(images["start"]),
+        "start_url": "",
+        "end_image": {"path": str(images["end"]), "orig_name": "end.jpg"},  # Gradio's payload (preprocess off)
+        "end_url": "",
+        "prompt": "The camera glides forward as the sun sets",
+        "model": "viduq3-pro",
+        "duration": 5.0,
+        "resolution": "720p",
+        "seed": 0,
+        "movement_amplitude": "auto",
+        "is_rec": False,
+        "bgm": False,
+        "audio": True,
+        "off_peak": False,
+        "watermark": False,
+        "wm_position": 3,
+        "wm_url": "",
+        "meta_data": "",
+        "payload": "",
+        "callback_url": "",
+        "auto_fit": False,
+    }
+    values.update(changes)
+    return values
+
+
+def validate(studio: Studio, values: dict[str, Any]) -> dict[str, str]:
+    """The validator's messages by input name, only the failing ones."""
+    results = studio.validate(*[values[name] for name in FORM_FIELDS], SessionGuard())
+    assert len(results) == len(FORM_FIELDS) + 1
+    assert all(r["__type__"] == "validate" for r in results)
+    return {name: r["message"] for name, r in zip(FORM_FIELDS, results, strict=False) if not r["is_valid"]}
+
+
+def outputs(studio: Studio, values: dict[str, Any], guard: SessionGuard | None = None) -> list[tuple[Any, ...]]:
+    return list(studio.generate(**values, guard=guard or SessionGuard()))
+
+
+# --- checks -------------------------------------------------------------------------------------------------
+
+
+def test_valid_form_passes_every_check(studio: Studio, images: dict[str, Path]) -> None:
+    assert validate(studio, form_values(images)) == {}
+
+
+def test_option_messages_are_the_cores_words_at_their_own_inputs(studio: Studio, images: dict[str, Path]) -> None:
+    values = form_values(
+        images,
+        prompt="",
+        model="viduq1",
+        resolution="720p",
+        meta_data="[1, 2]",
+        callback_url="ftp://example.com/hook",
+        seed=-3,
+        duration=7.0,
+    )
+    messages = validate(studio, values)
+    _, problems = check_options(Form(**values).options())
+    expected: dict[str, list[str]] = {}
+    for problem in problems:
+        expected.setdefault(problem.field, []).append(str(problem))
+    assert set(expected) == {"prompt", "duration", "resolution", "seed", "meta_data", "callback_url"}
+    assert messages == {field: "\n".join(lines) for field, lines in expected.items()}
+
+
+def test_pair_problem_shows_at_the_end_frame_in_the_cores_words(studio: Studio, images: dict[str, Path]) -> None:
+    values = form_values(images, start_image=str(images["square"]), end_image=str(images["wide"]))
+    messages = validate(studio, values)
+    start = frames.load_frame(str(images["square"]), "start")
+    end = frames.load_frame(str(images["wide"]), "end")
+    expected = frames.check_pair(start, end)
+    assert expected, "the drawn pair must break the pair rules"
+    assert messages == {"end_image": "\n".join(str(p) for p in expected)}
+
+
+def test_frame_problems_go_to_the_url_box_the_frame_came_from(studio: Studio, images: dict[str, Path]) -> None:
+    values = form_values(images, start_image=None, start_url="https://example.com/a b.png", end_image=None, end_url="")
+    messages = validate(studio, values)
+    assert set(messages) == {"start_url", "end_image"}
+    assert messages["start_url"].startswith("start_frame: is a URL with spaces")
+    assert messages["end_image"].startswith("end_frame: is missing")
+
+
+def test_hidden_controls_are_not_set(images: dict[str, Path]) -> None:
+    # q3: bgm and movement amplitude do not apply; without a watermark its position and URL do not either.
+    q3 = Form(
+        **form_values(images, bgm=True, movement_amplitude="large", wm_url="ftp://x", wm_position=1, audio=False)
+    ).options()
+    assert (q3.bgm, q3.movement_amplitude, q3.wm_url, q3.wm_position, q3.audio) == (None, None, None, None, False)
+    # q1: no sound.
+    q1 = Form(**form_values(images, model="viduq1", resolution="1080p", audio=True, bgm=True)).options()
+    assert (q1.audio, q1.bgm) == (None, True)
+    assert check_options(q1)[1] == []
+    watermarked = Form(**form_values(images, watermark=True, wm_position=2, wm_url="https://example.com/w.png"))
+    fields, problems = check_options(watermarked.options())
+    assert problems == []
+    assert (fields["wm_position"], fields["wm_url"]) == (2, "https://example.com/w.png")
+
+
+def test_options_reach_the_core_as_typed_values(images: dict[str, Path]) -> None:
+    options = Form(**form_values(images, duration=8.0, seed=42.0, meta_data=" ", payload="")).options()
+    assert options == TaskOptions(
+        model="viduq3-pro",
+        prompt="The camera glides forward as the sun sets",
+        duration=8,
+        resolution="720p",
+        seed=42,
+        movement_amplitude=None,
+        is_rec=False,
+        audio=True,
+        bgm=None,
+        off_peak=False,
+        watermark=False,
+    )
+
+
+# --- live updates -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
+def test_model_change_updates_duration_resolution_and_options(studio: Studio, model: Any) -> None:
+    duration, resolution, audio, bgm, movement, estimate = studio.model_changed(model.name, False)
+    assert (duration["minimum"], duration["maximum"], duration["value"]) == (
+        min(model.durations),
+        max(model.durations),
+        model.default_duration,
+    )
+    assert duration["interactive"] is (len(model.durations) > 1)
+    assert resolution["choices"] == list(model.resolutions_for(model.default_duration))
+    assert resolution["value"] == model.default_resolution_for(model.default_duration)
+    assert (audio["visible"], bgm["visible"], movement["visible"]) == (model.audio, model.bgm, model.movement_amplitude)
+    assert "value" in estimate
+
+
+def test_vidu20_resolutions_follow_the_duration(studio: Studio) -> None:
+    duration, resolution, *_ = studio.model_changed("vidu2.0")
+    assert (duration["minimum"], duration["maximum"], duration["step"], duration["value"]) == (4, 8, 4, 4)
+    assert resolution["choices"] == ["360p", "720p", "1080p"]
+    assert resolution["value"] == "360p"
+    eight, _ = studio.duration_changed("vidu2.0", 8.0, "360p", False)
+    assert (eight["choices"], eight["value"]) == (["720p"], "720p")
+    four, _ = studio.duration_changed("vidu2.0", 4.0, "720p", False)
+    assert (four["choices"], four["value"]) == (["360p", "720p", "1080p"], "720p")
+
+
+def test_estimate_is_the_catalogues_and_says_when_there_is_none(studio: Studio) -> None:
+    q1 = get_model("viduq1")
+    assert q1 is not None
+    assert studio.estimate("viduq1", 5, "1080p", False) == f"≈ {q1.estimate_credits(5, '1080p')}"
+    assert studio.estimate("viduq1", 5, "1080p", True) == f"≈ {q1.estimate_credits(5, '1080p', True)}"
+    assert '"no_estimate"' in studio.estimate("viduq2", 5, "720p", False)
+
+
+def test_swap_exchanges_frames_and_urls(images: dict[str, Path]) -> None:
+    start, end = str(images["start"]), {"path": str(images["end"])}
+    assert Studio.swap(start, end, "https://a.example/1.png", "") == (
+        str(images["end"]),
+        start,
+        "",
+        "https://a.example/1.png",
+    )
+
+
+def test_character_count() -> None:
+    assert Studio.character_count("") == "0 / 2,000"
+    assert Studio.character_count("x" * 1999) == "1,999 / 2,000"
+    assert "⚠" in Studio.character_count("x" * 2001)
+
+
+def test_frame_summary_shows_format_size_and_problems(images: dict[str, Path]) -> None:
+    expected = frames.load_frame(str(images["start"]), "start").summary()
+    assert Studio.frame_summary(str(images["start"])) == expected
+    assert Studio.frame_summary({"path": str(images["end"])}, None, "end").startswith("JPEG · 640×360 · ")
+    assert "only PNG, JPEG and WebP are accepted" in Studio.frame_summary(str(images["text"]))
+    assert Studio.frame_summary(None, "https://example.com/f.png").startswith("URL · example.com")
+    assert Studio.frame_summary(None, "") == ""
+
+
+def test_watermark_details_show_only_with_a_watermark() -> None:
+    assert Studio.watermark_changed(True) == (gr.update(visible=True), gr.update(visible=True))
+    assert Studio.watermark_changed(False) == (gr.update(visible=False), gr.update(visible=False))
+
+
+def test_random_seed_is_in_range() -> None:
+    assert all(1 <= Studio.random_seed() <= 2_147_483_647 for _ in range(50))
+
+
+# --- generate -----------------------------------------------------------------------------------------------
+
+
+def test_generate_returns_the_task_id_and_response(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
+    steps = outputs(studio, form_values(images))
+    first, shown, last = steps
+    assert first[-1]["interactive"] is False  # the button is disabled while the request is in flight
+    assert "$VIDU_API_KEY" in shown[4] and sim.base_url in shown[4]
+    task_id, credits, response, changes, curl, python, button = last
+    assert task_id and task_id == response["task_id"]
+    assert credits == f"{response['credits']:g}"
+    assert response["model"] == "viduq3-pro"
+    assert '"no_changes"' in changes
+    assert curl == shown[4] and "curl -X POST" in curl
+    assert "httpx.post" in python
+    assert button["interactive"] is True
+    assert sim.create_count == 1
+
+
+def test_auto_fit_shows_what_it_changed_and_sends(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
+    values = form_values(images, start_image=str(images["square"]), end_image=str(images["wide"]), auto_fit=True)
+    assert validate(studio, values) == {}
+    expected = prepare(images["square"], images["wide"], Form(**values).options(), auto_fit=True).changes
+    assert expected
+    steps = outputs(studio, values)
+    shown_before_sending, last = steps[1][3], steps[-1][3]
+    assert all(f"- {change}" in shown_before_sending for change in expected)
+    assert last == shown_before_sending
+    assert sim.create_count == 1
+
+
+def test_preview_sends_nothing(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
+    values = form_values(images)
+    changes, curl, python = studio.preview(*[values[name] for name in FORM_FIELDS])
+    assert curl.startswith("# Image data is shortened") and "curl -X POST" in curl
+    assert "httpx.post" in python and '"no_changes"' in changes
+    assert sim.create_count == 0
+
+
+def test_invalid_pair_sends_nothing(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
+    values = form_values(images, start_image=str(images["square"]), end_image=str(images["wide"]))
+    with pytest.raises(gr.Error) as caught:
+        outputs(studio, values)
+    assert "end_frame:" in caught.value.message
+    assert sim.create_count == 0
+    assert sim.requests == []
+
+
+def test_service_error_becomes_gr_error_with_hint(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
+    body = {"code": 400, "reason": "CreditInsufficient", "message": "not enough", "metadata": {"trace_id": "tr-42"}}
+    sim.inject(Fault(call="create", status=400, body=json.dumps(body)))
+    with pytest.raises(gr.Error) as caught:
+        outputs(studio, form_values(images))
+    message = caught.value.message
+    assert "CreditInsufficient" in message and "not enough" in message and "tr-42" in message
+    assert "top up" in message  # the core's hint for this reason
+    assert caught.value.title == "CreditInsufficient"
+
+
+def test_outcome_unknown_says_not_to_resubmit(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
+    sim.inject(Fault(call="create", status=500, create_task=True))
+    with pytest.raises(gr.Error) as caught:
+        outputs(studio, form_values(images))
+    assert "do NOT resubmit blindly" in caught.value.message
+    assert caught.value.title == "Outcome unknown"
+
+
+def test_a_second_generate_in_the_same_session_is_refused(studio: Studio, images: dict[str, Path]) -> None:
+    guard = SessionGuard()
+    running = studio.generate(**form_values(images), guard=guard)
+    next(running)  # the first request is in flight
+    with pytest.raises(gr.Error, match="already being sent"):
+        outputs(studio, form_values(images), guard)
+    running.close()
+    assert guard.acquire()  # released once the first one ended
+    assert copy.deepcopy(guard).acquire()  # each session's copy has its own lock
+
+
+def test_visitor_key_lives_only_in_the_request(sim: Simulator, images: dict[str, Path]) -> None:
+    settings = Settings.build(base_url=sim.base_url)
+    studio = Studio(settings)
+    assert studio.visitor_key
+    assert validate(studio, form_values(images)) == {"api_key": "api_key: no API key: paste your Vidu API key"}
+    before = dict(os.environ)
+    last = outputs(studio, form_values(images, api_key=CANARY))[-1]
+    assert last[0]
+    assert settings.api_key is None and studio.settings.api_key is None
+    assert dict(os.environ) == before
+
+
+def test_the_server_key_appears_in_no_output(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
+    values = form_values(images)
+    shown: list[Any] = [*outputs(studio, values), studio.preview(*[values[name] for name in FORM_FIELDS])]
+    shown += [studio.model_changed(m.name) for m in MODELS]
+    shown.append(studio.validate(*[form_values(images, prompt="")[name] for name in FORM_FIELDS]))
+    sim.inject(Fault(call="create", status=401))
+    with pytest.raises(gr.Error) as caught:
+        outputs(studio, values)
+    shown.append((caught.value.message, caught.value.title))
+    assert CANARY not in repr(shown)
+    page = build_studio(studio.settings)
+    assert CANARY not in json.dumps(page.get_config_file(), default=str)
+
+
+def test_every_text_has_both_languages() -> None:
+    assert set(EN) == set(ZH)
+    assert all(ZH[key].strip() for key in ZH)
+    config = json.dumps(build_studio(Settings.build(api_key=CANARY)).get_config_file(), default=str)
+    used = set(re.findall(r'translation_metadata\\*", \\*"key\\*": \\*"([A-Za-z0-9_.-]+)', config))
+    assert len(used) > 40 and used <= set(EN)

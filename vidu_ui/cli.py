@@ -348,9 +348,7 @@ def models() -> None:
 def simulator(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
-    api_key: Annotated[
-        str, typer.Option(envvar="VIDU_SIM_KEY", help="The key it accepts")
-    ] = "sim-key",
+    api_key: Annotated[str, typer.Option(envvar="VIDU_SIM_KEY", help="The key it accepts")] = "sim-key",
     queue_seconds: Annotated[float, typer.Option(help="Seconds a task waits before processing")] = 1.0,
     process_seconds: Annotated[float, typer.Option(help="Seconds a task spends processing")] = 4.0,
 ) -> None:

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fakes import FakeTime
 from vidu_ui import __version__
 from vidu_ui.client import (
     BACKOFF_CAP,
@@ -48,21 +49,6 @@ from .test_responses import SEED_RESPONSE, SUCCESS_STATUS
 CANARY = "sk-CANARY-123"
 BODY = orjson.dumps({"model": "viduq1", "images": ["data:image/png;base64,AAAA", "https://x.test/b.png"]})
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-@dataclass
-class FakeTime:
-    """A clock that only moves when the client sleeps or a handler says time passed."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @dataclass

@@ -20,6 +20,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.fakes import FakeTime
 from vidu_ui import tracking
 from vidu_ui.client import ViduClient
 from vidu_ui.errors import AuthenticationError, ViduError
@@ -32,21 +33,6 @@ KEY = "sk-TEST-key"
 
 
 # --- shared helpers --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FakeTime:
-    """A monotonic clock that moves only when someone sleeps (or a test says so)."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def status(task_id: str, state: str, *, err_code: str = "", credits: int = 80, wm: bool = False) -> dict[str, Any]:

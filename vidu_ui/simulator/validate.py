@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from ..catalogue import MOVEMENT_AMPLITUDES, Model, get_model
+from ..options import BODY_FIELDS
 
 MAX_BODY_BYTES = 20_000_000
 MAX_IMAGE_BYTES = 50_000_000
@@ -23,27 +24,7 @@ MAX_PAYLOAD_CHARS = 1_048_576
 MAX_SEED = 2_147_483_647
 RATIO_LOW, RATIO_HIGH = 0.8, 1.25
 
-FIELDS = frozenset(
-    {
-        "model",
-        "images",
-        "prompt",
-        "is_rec",
-        "duration",
-        "seed",
-        "resolution",
-        "movement_amplitude",
-        "audio",
-        "bgm",
-        "off_peak",
-        "payload",
-        "watermark",
-        "wm_position",
-        "wm_url",
-        "meta_data",
-        "callback_url",
-    }
-)
+FIELDS = frozenset(BODY_FIELDS)
 _DATA_URI = re.compile(r"data:image/(png|jpeg|webp);base64,(.*)", re.DOTALL)
 
 

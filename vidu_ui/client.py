@@ -32,7 +32,7 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
-from . import __version__
+from . import __version__, deadline
 from .errors import (
     APIConnectionError,
     APIError,
@@ -147,7 +147,7 @@ class ViduClient:
         self._random = random.Random()
         self._http = httpx.Client(
             base_url=settings.base_url,
-            transport=transport,
+            transport=transport if transport is not None else deadline.transport(),
             timeout=self._timeout(math.inf),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
@@ -229,13 +229,23 @@ class ViduClient:
     def cancel(self, task_id: str) -> dict[str, Any]:
         """Ask the service to cancel a task that has not started; safe to repeat. Returns the decoded answer."""
         task_id = _check_task_id(task_id)
-        response = self._request(
-            "POST",
-            self._path(self._settings.paths.cancel, task_id),
-            content=orjson.dumps({"id": task_id}),
-            headers={"Content-Type": "application/json"},
-            idempotent=True,
-        )
+        try:
+            response = self._request(
+                "POST",
+                self._path(self._settings.paths.cancel, task_id),
+                content=orjson.dumps({"id": task_id}),
+                headers={"Content-Type": "application/json"},
+                idempotent=True,
+            )
+        except APIStatusError as exc:
+            # A retried cancel whose first attempt went through (its answer lost) is refused as "already
+            # finished": the task's own state says whether the cancel worked.
+            if exc.status_code not in (400, 409):
+                raise
+            status = self.query(task_id)
+            if status.state == "failed" and status.err_code == "UserCancelled":
+                return status.raw
+            raise
         if not response.content.strip():
             return {}
         return self._decode_object(response)
@@ -299,22 +309,23 @@ class ViduClient:
         request_headers = {**(headers or {}), "Authorization": self._authorization()}
         max_retries = self._settings.query_retries if idempotent else self._settings.create_retries
         started = self._clock()
-        deadline = started + self._settings.deadline
+        ends = started + self._settings.deadline
         attempt = 0
         while True:
             attempt += 1
-            remaining = deadline - self._clock()
+            remaining = ends - self._clock()
             attempt_started = self._clock()
             retry_after: float | None = None
             try:
-                response = self._http.request(
-                    method,
-                    path,
-                    content=content,
-                    params=tuple(params or ()),
-                    headers=request_headers,
-                    timeout=self._timeout(remaining),
-                )
+                with deadline.until(time.monotonic() + max(remaining, 0.0)):
+                    response = self._http.request(
+                        method,
+                        path,
+                        content=content,
+                        params=tuple(params or ()),
+                        headers=request_headers,
+                        timeout=self._timeout(remaining),
+                    )
             except httpx.HTTPError as exc:
                 error = self._transport_error(exc)
                 self._log_attempt(method, path, type(exc).__name__, attempt_started, attempt, max_retries)
@@ -343,13 +354,13 @@ class ViduClient:
                         raise OutcomeUnknownError(error)
             if not retryable or attempt > max_retries:
                 raise error
-            wait = retry_wait(attempt - 1, retry_after, deadline - self._clock(), self._random.random())
+            wait = retry_wait(attempt - 1, retry_after, ends - self._clock(), self._random.random())
             if wait is None:
                 logger.info("%s %s: no retry, the %.0f s deadline would pass", method, path, self._settings.deadline)
                 raise error
             logger.debug("%s %s: retrying in %.2f s", method, path, wait)
             self._sleep(wait)
-            if self._clock() >= deadline:
+            if self._clock() >= ends:
                 raise error
 
     def _authorization(self) -> str:

@@ -137,167 +137,178 @@ def check_prompt(prompt: object) -> Problem | None:
     return None
 
 
-def _model_problem(name: object) -> tuple[Model | None, Problem | None]:
-    model = get_model(name) if isinstance(name, str) else None
-    if model is None:
-        shown = f"'{name}' is not a known model" if not _blank(name) else "is required"
-        return None, Problem("model", f"{shown}; choose one of {', '.join(MODEL_NAMES)}")
-    return model, None
-
-
 def check_options(opts: TaskOptions) -> tuple[dict[str, Any], list[Problem]]:
     """The body fields (without ``images``) for ``opts``, and every problem found.
 
     The fields are meaningful only when the problem list is empty.
     """
-    out: dict[str, Any] = {}
-    problems: list[Problem] = []
+    checker = _Checker(opts)
+    checker.run()
+    return checker.out, checker.problems
 
-    def problem(p: Problem | None) -> None:
-        if p is not None:
-            problems.append(p)
 
-    model, p = _model_problem(opts.model)
-    problem(p)
-    if model is not None:
-        out["model"] = model.name
+class _Checker:
+    """One pass over the options: each ``_field`` method checks one field (or a group that goes together)."""
 
-    problem(check_prompt(opts.prompt))
-    if isinstance(opts.prompt, str):
-        out["prompt"] = opts.prompt
+    def __init__(self, opts: TaskOptions) -> None:
+        self.opts = opts
+        self.out: dict[str, Any] = {}
+        self.problems: list[Problem] = []
+        self.model: Model | None = None
+        self.duration: int | None = None
+        self.flags: dict[str, bool] = {}
 
-    duration: int | None = None
-    if not _blank(opts.duration):
-        duration = _as_int(opts.duration)
+    def fail(self, field: str, message: str) -> None:
+        self.problems.append(Problem(field, message))
+
+    def add(self, problem: Problem | None) -> None:
+        if problem is not None:
+            self.problems.append(problem)
+
+    def run(self) -> None:
+        self._model()
+        self.add(check_prompt(self.opts.prompt))
+        if isinstance(self.opts.prompt, str):
+            self.out["prompt"] = self.opts.prompt
+        self._duration()
+        self._resolution()
+        self._seed()
+        self._movement_amplitude()
+        self._flags()
+        self._watermark()
+        self._meta_data()
+        self._payload()
+        if not _blank(self.opts.callback_url):
+            url = str(self.opts.callback_url).strip()
+            self.add(check_url("callback_url", url))
+            self.out["callback_url"] = url
+
+    def _model(self) -> None:
+        name = self.opts.model
+        self.model = get_model(name) if isinstance(name, str) else None
+        if self.model is not None:
+            self.out["model"] = self.model.name
+            return
+        shown = f"'{name}' is not a known model" if not _blank(name) else "is required"
+        self.fail("model", f"{shown}; choose one of {', '.join(MODEL_NAMES)}")
+
+    def _duration(self) -> None:
+        raw, model = self.opts.duration, self.model
+        if _blank(raw):
+            return
+        duration = _as_int(raw)
         if duration is None:
-            problem(Problem("duration", f"'{opts.duration}' is not a whole number of seconds"))
+            self.fail("duration", f"'{raw}' is not a whole number of seconds")
         elif model is not None and duration not in model.durations:
-            problem(
-                Problem("duration", f"{duration} s is not offered by {model.name}; choose {model.describe_durations()}")
-            )
-            duration = None
+            self.fail("duration", f"{duration} s is not offered by {model.name}; choose {model.describe_durations()}")
         else:
-            out["duration"] = duration
+            self.duration = self.out["duration"] = duration
 
-    if not _blank(opts.resolution) and model is not None:
-        allowed = model.resolutions_for(duration)
-        resolution = str(opts.resolution).strip().lower()
-        if resolution not in allowed:
-            at = f" at {duration if duration is not None else model.default_duration} s"
-            problem(
-                Problem(
-                    "resolution", f"'{opts.resolution}' is not offered by {model.name}{at}; choose {', '.join(allowed)}"
-                )
-            )
-        else:
-            out["resolution"] = resolution
+    def _resolution(self) -> None:
+        raw, model = self.opts.resolution, self.model
+        if _blank(raw) or model is None:
+            return
+        allowed = model.resolutions_for(self.duration)
+        resolution = str(raw).strip().lower()
+        if resolution in allowed:
+            self.out["resolution"] = resolution
+            return
+        at = self.duration if self.duration is not None else model.default_duration
+        self.fail("resolution", f"'{raw}' is not offered by {model.name} at {at} s; choose {', '.join(allowed)}")
 
-    if not _blank(opts.seed):
-        seed = _as_int(opts.seed)
+    def _seed(self) -> None:
+        raw = self.opts.seed
+        if _blank(raw):
+            return
+        seed = _as_int(raw)
         if seed is None or not 0 <= seed <= SEED_MAX:
-            problem(
-                Problem("seed", f"'{opts.seed}' is not accepted; give a whole number from 0 to {SEED_MAX} (0 = random)")
-            )
-        elif seed:
-            out["seed"] = seed
+            self.fail("seed", f"'{raw}' is not accepted; give a whole number from 0 to {SEED_MAX} (0 = random)")
+        elif seed:  # 0 means random, as does leaving it out
+            self.out["seed"] = seed
 
-    if not _blank(opts.movement_amplitude):
-        amplitude = str(opts.movement_amplitude).strip().lower()
+    def _movement_amplitude(self) -> None:
+        raw, model = self.opts.movement_amplitude, self.model
+        if _blank(raw):
+            return
+        amplitude = str(raw).strip().lower()
         if amplitude not in MOVEMENT_AMPLITUDES:
-            problem(
-                Problem(
-                    "movement_amplitude",
-                    f"'{opts.movement_amplitude}' is not accepted; choose {', '.join(MOVEMENT_AMPLITUDES)}",
-                )
-            )
-        elif amplitude != "auto":
-            if model is not None and not model.movement_amplitude:
-                on = ", ".join(models_with("movement_amplitude"))
-                problem(Problem("movement_amplitude", f"has no effect on {model.name}; it applies to {on}"))
+            self.fail("movement_amplitude", f"'{raw}' is not accepted; choose {', '.join(MOVEMENT_AMPLITUDES)}")
+        elif amplitude == "auto":
+            return  # the default: left out
+        elif model is not None and not model.movement_amplitude:
+            on = ", ".join(models_with("movement_amplitude"))
+            self.fail("movement_amplitude", f"has no effect on {model.name}; it applies to {on}")
+        else:
+            self.out["movement_amplitude"] = amplitude
+
+    def _flags(self) -> None:
+        for name in ("is_rec", "audio", "bgm", "off_peak", "watermark"):
+            raw = getattr(self.opts, name)
+            if raw is None:
+                continue
+            value = _as_bool(raw)
+            if value is None:
+                self.fail(name, f"'{raw}' is not accepted; give true or false")
             else:
-                out["movement_amplitude"] = amplitude
+                self.flags[name] = value
+        model = self.model
+        if model is not None and not model.audio:
+            wanted = self.flags.pop("audio", False)  # an explicit "no sound" is simply not sent
+            if wanted:
+                self.fail("audio", f"{model.name} makes no sound; audio applies to {', '.join(models_with('audio'))}")
+        if self.flags.get("bgm") and model is not None and not model.bgm:
+            on = ", ".join(models_with("bgm"))
+            self.fail("bgm", f"background music has no effect on {model.name}; it applies to {on}")
+        for name, value in self.flags.items():
+            # Defaults are left out: false everywhere, except audio, whose default is true.
+            if value or name == "audio":
+                self.out[name] = value
 
-    flags: dict[str, bool] = {}
-    for name in ("is_rec", "audio", "bgm", "off_peak", "watermark"):
-        raw = getattr(opts, name)
-        if raw is None:
-            continue
-        value = _as_bool(raw)
-        if value is None:
-            problem(Problem(name, f"'{raw}' is not accepted; give true or false"))
-            continue
-        flags[name] = value
+    def _watermark(self) -> None:
+        watermark_on = self.flags.get("watermark", False)
+        if not _blank(self.opts.wm_position):
+            position = _as_int(self.opts.wm_position)
+            if position not in WM_POSITIONS:
+                choices = ", ".join(f"{k} ({v})" for k, v in WM_POSITIONS.items())
+                self.fail("wm_position", f"'{self.opts.wm_position}' is not accepted; choose {choices}")
+            elif not watermark_on:
+                self.fail("wm_position", "applies only when watermark is on; turn the watermark on or leave it unset")
+            else:
+                self.out["wm_position"] = position
+        if not _blank(self.opts.wm_url):
+            url = str(self.opts.wm_url).strip()
+            if not watermark_on:
+                self.fail("wm_url", "applies only when watermark is on; turn the watermark on or leave it empty")
+            else:
+                self.add(check_url("wm_url", url))
+                self.out["wm_url"] = url
 
-    if "audio" in flags and model is not None and not model.audio:
-        if flags["audio"]:
-            problem(
-                Problem("audio", f"{model.name} makes no sound; audio applies to {', '.join(models_with('audio'))}")
-            )
-        del flags["audio"]
-    if flags.get("bgm") and model is not None and not model.bgm:
-        problem(
-            Problem(
-                "bgm", f"background music has no effect on {model.name}; it applies to {', '.join(models_with('bgm'))}"
-            )
-        )
-    for name, value in flags.items():
-        # Leave defaults out (false, except audio whose default is true and an explicit false must be sent).
-        if value or name == "audio":
-            out[name] = value
-
-    if not _blank(opts.wm_position):
-        position = _as_int(opts.wm_position)
-        choices = ", ".join(f"{k} ({v})" for k, v in WM_POSITIONS.items())
-        if position not in WM_POSITIONS:
-            problem(Problem("wm_position", f"'{opts.wm_position}' is not accepted; choose {choices}"))
-        elif not flags.get("watermark"):
-            problem(
-                Problem("wm_position", "applies only when watermark is on; turn the watermark on or leave it unset")
-            )
-        else:
-            out["wm_position"] = position
-    if not _blank(opts.wm_url):
-        url = str(opts.wm_url).strip()
-        if not flags.get("watermark"):
-            problem(Problem("wm_url", "applies only when watermark is on; turn the watermark on or leave it empty"))
-        else:
-            problem(check_url("wm_url", url))
-            out["wm_url"] = url
-
-    if not _blank(opts.meta_data):
-        text = str(opts.meta_data)
+    def _meta_data(self) -> None:
+        if _blank(self.opts.meta_data):
+            return
+        text = str(self.opts.meta_data)
         if len(text) > META_DATA_MAX:
-            problem(Problem("meta_data", f"is {len(text):,} characters long; at most {META_DATA_MAX:,} are accepted"))
+            self.fail("meta_data", f"is {len(text):,} characters long; at most {META_DATA_MAX:,} are accepted")
+            return
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.fail("meta_data", f"is not valid JSON ({exc.msg} at character {exc.pos}); give {_META_EXAMPLE}")
+            return
+        if isinstance(parsed, dict):
+            self.out["meta_data"] = text
+            return
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(parsed), "a number")
+        self.fail("meta_data", f"is JSON {kind}, not an object; give {_META_EXAMPLE}")
+
+    def _payload(self) -> None:
+        payload = self.opts.payload
+        if payload is None or payload == "":
+            return
+        if len(payload) > PAYLOAD_MAX:
+            self.fail("payload", f"is {len(payload):,} characters long; at most {PAYLOAD_MAX:,} are accepted")
         else:
-            try:
-                parsed = json.loads(text)
-            except json.JSONDecodeError as exc:
-                problem(
-                    Problem("meta_data", f"is not valid JSON ({exc.msg} at character {exc.pos}); give {_META_EXAMPLE}")
-                )
-            else:
-                if not isinstance(parsed, dict):
-                    kind = {list: "an array", str: "a string", bool: "a boolean"}.get(type(parsed), "a number")
-                    if parsed is None:
-                        kind = "null"
-                    problem(Problem("meta_data", f"is JSON {kind}, not an object; give {_META_EXAMPLE}"))
-                else:
-                    out["meta_data"] = text
-
-    if opts.payload is not None and opts.payload != "":
-        if len(opts.payload) > PAYLOAD_MAX:
-            problem(
-                Problem("payload", f"is {len(opts.payload):,} characters long; at most {PAYLOAD_MAX:,} are accepted")
-            )
-        else:
-            out["payload"] = opts.payload
-
-    if not _blank(opts.callback_url):
-        url = str(opts.callback_url).strip()
-        problem(check_url("callback_url", url))
-        out["callback_url"] = url
-
-    return out, problems
+            self.out["payload"] = payload
 
 
 def build_body(fields_: dict[str, Any], images: list[str]) -> dict[str, Any]:

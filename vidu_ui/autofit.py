@@ -119,7 +119,7 @@ def auto_fit(start: Frame, end: Frame, budget: int) -> FitResult:
     if len(works) == 2 and check_pair(start, end):
         changes.append(_match(works[1], start))
     for work in works:
-        if work.frame.n_frames > 1 or picture(work.frame).mode == "CMYK":
+        if work.frame.n_frames > 1 or work.frame.mode == "CMYK":
             work.forced = True
     squeezed = False
     if any(w.forced for w in works) or sum(w.original for w in works) > room:

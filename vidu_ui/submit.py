@@ -6,8 +6,10 @@ Nothing is sent unless ``prepare`` succeeded, and ``submit`` sends the very byte
 
 from __future__ import annotations
 
+import base64
 import os
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -24,9 +26,10 @@ Source = str | os.PathLike[str]
 
 @dataclass(frozen=True)
 class PreparedRequest:
-    """A checked request, ready to send."""
+    """A checked request, ready to send. The full image data lives only in ``content``."""
 
-    body: dict[str, Any] = field(repr=False)
+    fields: dict[str, Any] = field(repr=False)
+    """The body's fields other than ``images``."""
     content: bytes = field(repr=False)
     """The exact JSON bytes to send; ``len(content)`` is the body size the service sees."""
     start: Frame
@@ -38,32 +41,48 @@ class PreparedRequest:
     def size(self) -> int:
         return len(self.content)
 
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body as sent, images in full (decoded from ``content``: for tests and reuse, not the hot path)."""
+        decoded: dict[str, Any] = orjson.loads(self.content)
+        return decoded
+
     def shortened_body(self, keep: int = 48) -> dict[str, Any]:
         """The body with each data URI cut to ``keep`` characters, for showing to a person."""
-        images = [_shorten(value, keep) for value in self.body["images"]]
-        return {**self.body, "images": images}
+        return build_body(self.fields, [_shortened_value(frame, keep) for frame in (self.start, self.end)])
 
 
-def _shorten(value: str, keep: int) -> str:
-    if not value.startswith("data:") or len(value) <= keep:
-        return value
-    return f"{value[:keep]}…[{len(value) - keep:,} more characters]"
+def _shortened_value(frame: Frame, keep: int) -> str:
+    """``frame.image_value()`` cut to ``keep`` characters, without encoding the whole image."""
+    if frame.url is not None:
+        return frame.url
+    assert frame.data is not None and frame.format is not None
+    prefix = f"data:image/{frame.format};base64,"
+    head = base64.b64encode(frame.data[: max(3, keep) * 3 // 4 + 3]).decode("ascii")
+    total = frame.data_uri_length()
+    shown = (prefix + head)[:keep]
+    return shown if total <= keep else f"{shown}…[{total - len(shown):,} more characters]"
 
 
 def megabytes(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB"
 
 
-def load_frames(start: Source, end: Source) -> tuple[Frame | None, Frame | None, list[Problem]]:
-    """Load both frames, collecting the problems of each rather than stopping at the first."""
-    loaded: list[Frame | None] = []
-    problems: list[Problem] = []
-    for source, role in ((start, "start"), (end, "end")):
+def load_frames(
+    start: Source, end: Source, *, picture: frames.Keep = "drop"
+) -> tuple[Frame | None, Frame | None, list[Problem]]:
+    """Load both frames at once (Pillow decodes outside the GIL), collecting the problems of each."""
+
+    def load(source: Source, role: str) -> Frame | InvalidInput:
         try:
-            loaded.append(frames.load_frame(source, role))
+            return frames.load_frame(source, role, picture=picture)
         except InvalidInput as exc:
-            loaded.append(None)
-            problems.extend(exc.problems)
+            return exc
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vidu-frames") as pool:
+        results = list(pool.map(load, (start, end), ("start", "end")))
+    loaded = [r if isinstance(r, Frame) else None for r in results]
+    problems = [p for r in results if isinstance(r, InvalidInput) for p in r.problems]
     return loaded[0], loaded[1], problems
 
 
@@ -78,7 +97,7 @@ def prepare(start: Source, end: Source, options: TaskOptions, *, auto_fit: bool 
     Raises ``InvalidInput`` listing every problem found; nothing has been sent then.
     """
     fields, problems = check_options(options)
-    start_frame, end_frame, frame_problems = load_frames(start, end)
+    start_frame, end_frame, frame_problems = load_frames(start, end, picture="auto" if auto_fit else "drop")
     problems += frame_problems
     if start_frame is None or end_frame is None or problems:
         if start_frame is not None and end_frame is not None and not auto_fit:
@@ -94,8 +113,9 @@ def prepare(start: Source, end: Source, options: TaskOptions, *, auto_fit: bool 
     if problems:
         raise InvalidInput(problems)
 
-    body = build_body(fields, [start_frame.image_value(), end_frame.image_value()])
-    content = orjson.dumps(body)
+    # Pictures are no longer needed; and the body keeps shortened images, the full ones living only in ``content``.
+    start_frame, end_frame = replace(start_frame, image=None), replace(end_frame, image=None)
+    content = orjson.dumps(build_body(fields, [start_frame.image_value(), end_frame.image_value()]))
     if len(content) > frames.MAX_BODY_BYTES:
         over = len(content) - frames.MAX_BODY_BYTES
         raise InvalidInput(
@@ -108,7 +128,7 @@ def prepare(start: Source, end: Source, options: TaskOptions, *, auto_fit: bool 
                 )
             ]
         )
-    return PreparedRequest(body=body, content=content, start=start_frame, end=end_frame, changes=changes)
+    return PreparedRequest(fields=fields, content=content, start=start_frame, end=end_frame, changes=changes)
 
 
 def frame_checks(start: Frame, end: Frame) -> list[Problem]:

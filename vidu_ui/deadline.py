@@ -9,10 +9,11 @@ fails with httpcore's own timeout error once it has passed, which httpx maps to 
 from __future__ import annotations
 
 import contextlib
+import functools
+import ssl
 import time
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
-from ssl import SSLContext
 from typing import Any
 
 import httpcore
@@ -55,7 +56,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._inner.close()
 
     def start_tls(
-        self, ssl_context: SSLContext, server_hostname: str | None = None, timeout: float | None = None
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
         inner = self._inner.start_tls(ssl_context, server_hostname, _clip(timeout, httpcore.ConnectTimeout))
         return _DeadlineStream(inner)
@@ -91,13 +92,19 @@ class DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for the process: building one loads the CA bundle, about 16 ms of CPU each time."""
+    return httpx.create_ssl_context()
+
+
 def transport() -> httpx.HTTPTransport:
     """httpx's own transport, its connection pool using ``DeadlineBackend``.
 
     httpx 0.28 takes no network backend argument, so the pool's backend is set after construction; the test
     suite's trickle cases fail loudly if a future httpx moves it.
     """
-    result = httpx.HTTPTransport()
+    result = httpx.HTTPTransport(verify=tls_context())
     pool = result._pool
     if not hasattr(pool, "_network_backend"):
         raise RuntimeError("this httpx/httpcore version keeps no _network_backend on its pool")

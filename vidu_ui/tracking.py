@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from . import deadline
 from .client import ViduClient
 from .errors import APIConnectionError, APIStatusError, ServerError, ViduError
 from .responses import TaskStatus
@@ -125,7 +126,9 @@ def download(url: str, dest: Path, *, timeout: float = 120.0, transport: httpx.B
     try:
         with (
             os.fdopen(fd, "wb") as out,
-            httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport) as http,
+            httpx.Client(
+                timeout=httpx.Timeout(timeout, connect=10.0), transport=transport, verify=deadline.tls_context()
+            ) as http,
             http.stream("GET", url, follow_redirects=True) as response,
         ):
             response.raise_for_status()

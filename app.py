@@ -1,23 +1,29 @@
 """The web studio: ``python app.py`` (settings from VIDU_* variables) or ``python app.py --demo`` (no real service).
 
-Nothing is launched at import time: ``build_app`` returns the page, ``main`` parses the flags and launches it.
+Nothing is launched at import time: ``build_app`` returns the page (with its own history and tracker, started
+when the server starts), ``main`` parses the flags and launches it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import secrets
-from dataclasses import dataclass
+import signal
+import socket
+import sqlite3
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
-import gradio as gr
 import typer
 from pydantic import SecretStr
 
 from vidu_ui.settings import Paths, Settings, SettingsError
 from vidu_ui.simulator import Simulator
-from vidu_ui.studio import build_studio, launch_options
+from vidu_ui.store import StoreError
+from vidu_ui.studio import Runtime, StudioBlocks, build_studio, launch_options
 
 MAX_QUEUE = 64
 """Requests waiting at most; more are refused with "queue full" rather than piling up."""
@@ -26,9 +32,15 @@ DEMO_PROCESS_SECONDS = 6.0
 EXIT_USAGE = 2
 
 
-def build_app(settings: Settings, *, demo: bool = False, max_queue: int = MAX_QUEUE) -> gr.Blocks:
-    """The studio page for ``settings``, with a bounded queue. ``demo`` only changes the banner."""
-    page = build_studio(settings, demo=demo)
+def build_app(
+    settings: Settings, *, demo: bool = False, max_queue: int = MAX_QUEUE, runtime: Runtime | None = None
+) -> StudioBlocks:
+    """The studio page for ``settings``, with a bounded queue. ``demo`` only changes the banner.
+
+    Opens the history in ``settings.data_dir`` (unless ``runtime`` is given); the tracker starts with the
+    server (``launch``), resumes the tasks the last run left unfinished, and stops with it.
+    """
+    page = build_studio(settings, demo=demo, runtime=runtime)
     page.queue(max_size=max_queue)
     return page
 
@@ -42,13 +54,40 @@ def start_simulator(api_key: str | None = None) -> tuple[Simulator, str]:
     return simulator, key
 
 
-def demo_settings(settings: Settings, simulator: Simulator, api_key: str) -> Settings:
-    """``settings`` pointed at the simulator: its URL, its key, the default paths; timeouts and the rest kept."""
+def demo_settings(settings: Settings, simulator: Simulator, api_key: str, *, public_url: str | None = None) -> Settings:
+    """``settings`` pointed at the simulator: its URL, its key, the default paths; timeouts and the rest kept.
+
+    ``public_url`` is where the simulator's signed callbacks reach this app (its own loopback address).
+    """
     values = settings.model_dump()
     values.update(
-        api_key=SecretStr(api_key), base_url=simulator.base_url, auth_scheme="Bearer", paths=Paths(), demo=True
+        api_key=SecretStr(api_key),
+        base_url=simulator.base_url,
+        auth_scheme="Bearer",
+        paths=Paths(),
+        demo=True,
+        public_url=public_url,
     )
     return Settings.build(**values)
+
+
+def free_port(host: str, start: int = 7860, tries: int = 100) -> int:
+    """The first port from ``start`` that ``host`` can listen on (Gradio's own default range)."""
+    for port in range(start, start + tries):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port in {start}–{start + tries - 1} on {host}")
+
+
+def own_url(host: str | None, port: int) -> str:
+    """This app's address as seen from the same machine (a wildcard listen address means loopback)."""
+    if not host or host in ("0.0.0.0", "::", "localhost"):  # noqa: S104 - comparing, not binding
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def parse_auth(value: str) -> tuple[str, str]:
@@ -121,14 +160,31 @@ def serve(options: ServeOptions) -> None:
     demo = options.demo or settings.demo
     simulator: Simulator | None = None
     if demo:
+        # The port is fixed now so the simulator's callbacks can be addressed to this app before it listens.
+        listen = options.host or "127.0.0.1"
+        options = replace(options, port=options.port or free_port(listen))
         simulator, key = start_simulator()
-        settings = demo_settings(settings, simulator, key)
+        settings = demo_settings(settings, simulator, key, public_url=own_url(options.host, options.port or 0))
         typer.echo(f"Demo mode: the built-in simulator at {simulator.base_url} answers; no real service is called.")
     try:
-        build_app(settings, demo=demo).launch(**options.launch_kwargs())
+        try:
+            page = build_app(settings, demo=demo)
+        except (OSError, sqlite3.Error, StoreError) as exc:
+            typer.echo(f"error: the history at {settings.data_dir} cannot be opened: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+        signal.signal(signal.SIGTERM, partial(_terminate, page))
+        page.launch(**options.launch_kwargs())
     finally:
         if simulator is not None:
             simulator.stop()
+
+
+def _terminate(page: StudioBlocks, signum: int, frame: FrameType | None) -> None:
+    """A container's stop (SIGTERM): stop following tasks at once, then close the page, which ends its open
+    streams too (a bare server stop would wait for them); ``launch`` then returns. Tasks left unfinished are
+    resumed by the next start."""
+    page.runtime.stop()
+    page.close()
 
 
 cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import app
-from vidu_ui.settings import Paths, Settings
+from vidu_ui.settings import Paths, Settings, SettingsError
 
 CANARY = "sk-CANARY-5e4d3c2b1a"
 
@@ -142,7 +142,8 @@ def test_demo_settings_point_at_the_simulator() -> None:
         other.stop()
         assert other_key == CANARY
         assert key.startswith("demo-") and len(key) > 30
-        settings = app.demo_settings(base, simulator, key)
+        settings = app.demo_settings(base, simulator, key, public_url="http://127.0.0.1:7860")
+        assert settings.public_url == "http://127.0.0.1:7860"
         assert settings.base_url == simulator.base_url and settings.base_url.startswith("http://127.0.0.1:")
         assert settings.api_key is not None and settings.api_key.get_secret_value() == key
         assert (settings.auth_scheme, settings.paths, settings.demo, settings.read_timeout) == (
@@ -182,14 +183,40 @@ def test_bad_settings_exit_naming_the_variable(monkeypatch: pytest.MonkeyPatch) 
     assert "base_url" in result.output
 
 
-def test_build_app_bounds_the_queue_and_never_makes_generate_wait() -> None:
-    page = app.build_app(Settings.build(api_key=CANARY), max_queue=7)
+def test_build_app_bounds_the_queue_and_never_makes_generate_wait(tmp_path: Path) -> None:
+    page = app.build_app(Settings.build(api_key=CANARY, data_dir=tmp_path / "data"), max_queue=7)
     assert isinstance(page, gr.Blocks)
     assert page._queue.max_size == 7
     generate = next(fn for fn in page.fns.values() if fn.api_name == "generate")
     assert generate.concurrency_limit is None and generate.validator is not None
     public = sorted(fn.api_name or "" for fn in page.fns.values() if fn.api_visibility == "public")
     assert public == ["generate"]
+    # Every event that may wait (on the service or on a task's next change) waits alone.
+    waiting = [fn for fn in page.fns.values() if fn.queue]
+    assert len(waiting) >= 10 and all(fn.concurrency_limit is None for fn in waiting)
+    follow = [fn for fn in page.fns.values() if getattr(fn.fn, "__name__", "") == "follow"]
+    assert follow and all(not fn.postprocess for fn in follow)  # service URLs go to the browser as they are
+
+
+def test_build_app_opens_its_own_history_and_starts_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = app.build_app(Settings.build(api_key=CANARY, data_dir=data))
+    second = app.build_app(Settings.build(api_key=CANARY, data_dir=tmp_path / "other"))
+    assert first.runtime is not second.runtime and first.runtime.tracker is not second.runtime.tracker
+    assert (data / "history.sqlite3").stat().st_mode & 0o777 == 0o600
+    assert not first.runtime.running  # the tracker starts with the server (launch), not at build time
+    kwargs = first.runtime.app_kwargs({"docs_url": None})
+    assert [route.path for route in kwargs["routes"]] == ["/healthz", "/vidu/callback"]
+    assert kwargs["openapi_url"] is None and kwargs["docs_url"] is None and callable(kwargs["lifespan"])
+
+
+def test_demo_public_url_is_the_apps_own_loopback_address() -> None:
+    assert app.own_url(None, 7860) == "http://127.0.0.1:7860"
+    assert app.own_url("0.0.0.0", 7861) == "http://127.0.0.1:7861"
+    assert app.own_url("192.168.1.5", 80) == "http://192.168.1.5:80"
+    assert app.own_url("::1", 7860) == "http://[::1]:7860"
+    port = app.free_port("127.0.0.1", 7870)
+    assert 7870 <= port < 7970
 
 
 def test_launch_options_keep_secrets_out_of_the_browser() -> None:
@@ -198,6 +225,16 @@ def test_launch_options_keep_secrets_out_of_the_browser() -> None:
     assert kwargs["enable_monitoring"] is False
     assert kwargs["show_error"] is False
     assert kwargs["max_file_size"] == "50mb"
-    assert "allowed_paths" not in kwargs
+    assert "allowed_paths" not in kwargs and "blocked_paths" not in kwargs
     assert isinstance(kwargs["i18n"], gr.I18n)
     assert set(kwargs["i18n"].translations_dict) == {"en", "zh-CN"}
+
+
+def test_history_settings_from_the_environment() -> None:
+    default = Settings.from_env({})
+    assert default.keep_videos is True and default.shared_history is False
+    chosen = Settings.from_env({"VIDU_UI_KEEP_VIDEOS": "0", "VIDU_UI_SHARED_HISTORY": "1"})
+    assert chosen.keep_videos is False and chosen.shared_history is True
+    assert Settings.from_env({"VIDU_UI_KEEP_VIDEOS": "off", "VIDU_UI_SHARED_HISTORY": "yes"}).shared_history
+    with pytest.raises(SettingsError, match="keep_videos"):
+        Settings.from_env({"VIDU_UI_KEEP_VIDEOS": "sometimes"})

@@ -18,6 +18,7 @@ import app
 from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
+from vidu_ui.studio import StudioBlocks
 from vidu_ui.ui_text import ZH
 
 pytestmark = pytest.mark.browser
@@ -34,6 +35,7 @@ CHROMIUM_ARGS = [
 ]
 CANARY = "sk-CANARY-b7r0w5e3r-9x"
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+HISTORY_SCREENSHOT = SCREENSHOT.with_name("screenshot-history.png")
 TIMEOUT_MS = 30_000
 TASK_ID = re.compile(r"^\d{6,}$")
 
@@ -49,6 +51,7 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright 
 class Running:
     url: str
     simulator: Simulator
+    page: StudioBlocks
 
 
 def free_port() -> int:
@@ -59,23 +62,26 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[Running]:
-    simulator, key = app.start_simulator(CANARY)
-    page = app.build_app(app.demo_settings(Settings.build(), simulator, key), demo=True)
-    page.launch(
-        **app.ServeOptions(host="127.0.0.1", port=free_port()).launch_kwargs(), prevent_thread_lock=True, quiet=True
-    )
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The app in demo mode as ``app.py --demo`` runs it, on a simulator with shorter task times."""
+    simulator = Simulator(api_key=CANARY, port=0, queue_seconds=0.5, process_seconds=2.0).start()
+    port = free_port()
+    base = Settings.build(data_dir=tmp_path_factory.mktemp("browser") / "data")
+    settings = app.demo_settings(base, simulator, CANARY, public_url=app.own_url(None, port))
+    page = app.build_app(settings, demo=True)
+    page.launch(**app.ServeOptions(host="127.0.0.1", port=port).launch_kwargs(), prevent_thread_lock=True, quiet=True)
     try:
-        yield Running(page.local_url or "", simulator)
+        yield Running(page.local_url or "", simulator, page)
     finally:
         page.close()
         simulator.stop()
 
 
 @pytest.fixture(scope="module")
-def visitor_url(running: Running) -> Iterator[str]:
+def visitor_url(running: Running, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The same simulator behind a page without a server key: each visitor pastes their own."""
-    page = app.build_app(Settings.build(base_url=running.simulator.base_url))
+    data_dir = tmp_path_factory.mktemp("visitor") / "data"
+    page = app.build_app(Settings.build(base_url=running.simulator.base_url, data_dir=data_dir))
     page.launch(
         **app.ServeOptions(host="127.0.0.1", port=free_port()).launch_kwargs(), prevent_thread_lock=True, quiet=True
     )
@@ -185,11 +191,54 @@ def test_generate_in_the_browser(page: Page, running: Running, frames: dict[str,
     expect(page.locator("#vu-generate")).to_be_enabled()
     assert running.simulator.create_count == before + 1
 
+    # The page follows the task: its state, then the video from this server's own copy, playing.
+    status = page.locator("#vu-status")
+    expect(status).to_contain_text(re.compile("Created|Queueing|Processing"))
+    expect(page.locator("#vu-cancel")).to_be_visible()
+    expect(status).to_contain_text("Succeeded", timeout=TIMEOUT_MS)
+    expect(status).to_contain_text("Saved on this server")
+    expect(page.locator("#vu-cancel")).to_be_hidden()
+    assert_plays(page)
+    expect(page.locator("#vu-download")).to_be_visible()
+    expect(page.locator("#vu-credits input, #vu-credits textarea").first).not_to_have_value("")
+    expect(page.locator("#vu-estimate input, #vu-estimate textarea").first).to_have_value("≈ 60")
+    record = running.page.runtime.store.get(value)
+    assert record is not None and record.state == "success" and record.video_path
+
     page.locator("#vu-request").get_by_text("Request preview").click()
     expect(page.locator("#vu-curl")).to_contain_text("$VIDU_API_KEY")
     assert_no_canary(page)
+    page.locator("#vu-request").get_by_text("Request preview").click()  # closed again for the picture
+    page.evaluate("() => { const v = document.querySelector('#vu-video video'); v.pause(); v.currentTime = 2.5; }")
+    page.wait_for_timeout(300)
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # After a reload, the History tab lists it; opening it shows the same result.
+    page.reload()
+    page.get_by_role("tab", name="History").click()
+    row = page.locator("#vu-history-table").get_by_text(value, exact=True).last
+    expect(row).to_be_visible()
+    expect(page.locator("#vu-history-table")).to_contain_text(prompt)
+    row.click()
+    expect(page.locator("#vu-history-selected-id input, #vu-history-selected-id textarea").first).to_have_value(value)
+    expect(page.locator("#vu-thumb-start img")).to_be_visible()
+    page.screenshot(path=str(HISTORY_SCREENSHOT), full_page=False)
+    page.locator("#vu-history-open").click()
+    expect(page.locator("#vu-status")).to_contain_text("Saved on this server")
+    expect(task_id).to_have_value(value)
+    assert_plays(page)
+    assert_no_canary(page)
+
+
+def assert_plays(page: Page) -> None:
+    """The result's <video> plays this server's copy: it has data and its time advances."""
+    video = page.locator("#vu-video video")
+    expect(video).to_be_visible()
+    expect(video).to_have_attribute("src", re.compile(r"/gradio_api/file=.*\.mp4$"))
+    page.wait_for_function("() => document.querySelector('#vu-video video').readyState >= 2")
+    page.evaluate("() => { const v = document.querySelector('#vu-video video'); v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('#vu-video video').currentTime > 0.2")
 
 
 def test_an_invalid_pair_shows_its_message_at_the_frame(page: Page, running: Running, frames: dict[str, Path]) -> None:
@@ -214,6 +263,8 @@ def test_chinese_browser_gets_chinese_labels(browser: Browser, running: Running)
     expect(tab.locator("#vu-generate")).to_have_text("生成")
     expect(tab.get_by_text("首帧", exact=True)).to_be_visible()
     expect(tab.get_by_text("演示模式", exact=False)).to_be_visible()
+    expect(tab.get_by_role("tab", name="历史记录")).to_be_visible()
+    expect(tab.locator("#vu-status")).to_contain_text(ZH["result_empty"][:8])
     choose(tab, "vu-model", ZH["model_viduq2"])
     expect(tab.locator("#vu-estimate input, #vu-estimate textarea").first).to_have_value(ZH["no_estimate"])
     context.close()
@@ -239,3 +290,31 @@ def test_a_visitors_key_stays_out_of_the_page_and_storage(
     expect(tab.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value(TASK_ID)
     assert_no_canary(tab)
     context.close()
+
+
+def test_reuse_settings_puts_a_tasks_options_and_frames_back(page: Page, frames: dict[str, Path]) -> None:
+    upload(page, "start", frames["start"])
+    upload(page, "end", frames["end"])
+    page.locator("#vu-prompt textarea").fill("Reuse these settings")
+    choose(page, "vu-model", "viduq3-turbo — Like viduq3-pro with sound, generated faster and cheaper")
+    number = page.locator("#vu-duration input[type=number]")
+    number.fill("8")
+    number.press("Enter")
+    choose(page, "vu-resolution", "1080p")
+    estimate = page.locator("#vu-estimate input, #vu-estimate textarea").first
+    expect(estimate).to_have_value("≈ 128")
+    page.locator("#vu-generate").click()
+    expect(page.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value(TASK_ID)
+
+    page.reload()  # a fresh form: default model, no frames
+    expect(page.locator("#vu-model input")).not_to_have_value(re.compile("viduq3-turbo"))
+    page.get_by_role("tab", name="History").click()
+    page.locator("#vu-history-table").get_by_text("Reuse these settings", exact=True).last.click()
+    page.locator("#vu-history-reuse").click()
+    expect(page.locator("#vu-model input")).to_have_value(re.compile("^viduq3-turbo"))
+    expect(number).to_have_value("8")
+    expect(page.locator("#vu-resolution input")).to_have_value("1080p")
+    expect(estimate).to_have_value("≈ 128")
+    expect(page.locator("#vu-prompt textarea")).to_have_value("Reuse these settings")
+    expect(page.locator("#vu-start-summary")).to_contain_text("PNG · 1280×720")  # the uploads still exist
+    expect(page.locator("#vu-end-summary")).to_contain_text("JPEG · 1280×720")

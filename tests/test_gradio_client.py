@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gradio as gr
 import httpx
 import pytest
 from gradio_client import Client, handle_file
@@ -18,10 +17,11 @@ import app
 from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
+from vidu_ui.studio import StudioBlocks
 
 CANARY = "sk-CANARY-c1e2n3t4-gradio-client"
 # Every document the server hands to a browser or an API client without running an event.
-PUBLIC_PATHS = ("/", "/config", "/gradio_api/info", "/gradio_api/openapi.json", "/openapi.json")
+PUBLIC_PATHS = ("/", "/config", "/gradio_api/info", "/gradio_api/openapi.json")
 
 
 def free_port() -> int:
@@ -35,14 +35,16 @@ def free_port() -> int:
 class Running:
     url: str
     simulator: Simulator
-    page: gr.Blocks
+    page: StudioBlocks
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[Running]:
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     simulator, key = app.start_simulator(CANARY)
-    page = app.build_app(app.demo_settings(Settings.build(), simulator, key), demo=True)
-    options = app.ServeOptions(host="127.0.0.1", port=free_port())
+    port = free_port()
+    base = Settings.build(data_dir=tmp_path_factory.mktemp("client") / "data")
+    page = app.build_app(app.demo_settings(base, simulator, key, public_url=app.own_url(None, port)), demo=True)
+    options = app.ServeOptions(host="127.0.0.1", port=port)
     page.launch(**options.launch_kwargs(), prevent_thread_lock=True, quiet=True)
     try:
         yield Running(page.local_url or "", simulator, page)
@@ -101,6 +103,8 @@ def test_generate_through_gradio_client(running: Running, frames: dict[str, Path
     assert "$VIDU_API_KEY" in curl and "httpx" in python
     assert running.simulator.create_count == before + 1
     assert CANARY not in repr((task_id, credits, response, changes, curl, python))
+    record = running.page.runtime.store.get(task_id)  # recorded, and followed without any page open
+    assert record is not None and record.prompt == "A slow dolly shot from dawn to dusk" and record.user is None
 
 
 def test_an_invalid_pair_is_refused_before_queueing(running: Running, frames: dict[str, Path]) -> None:
@@ -119,6 +123,7 @@ def test_the_server_key_is_in_no_public_document(running: Running) -> None:
             assert response.status_code == 200, path
             assert CANARY not in response.text, path
             assert "sk-CANARY" not in response.text, path
+        assert http.get("/openapi.json").status_code == 404  # FastAPI's own schema page is off
         info = http.get("/gradio_api/info").json()
     assert list(info["named_endpoints"]) == ["/generate"]
     names = [p["parameter_name"] for p in info["named_endpoints"]["/generate"]["parameters"]]

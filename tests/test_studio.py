@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -19,7 +20,7 @@ from vidu_ui.catalogue import MODELS, get_model
 from vidu_ui.options import TaskOptions, check_options
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
-from vidu_ui.studio import FORM_FIELDS, Form, SessionGuard, Studio, build_studio
+from vidu_ui.studio import FORM_FIELDS, Form, Runtime, SessionGuard, Studio, build_studio
 from vidu_ui.submit import prepare
 from vidu_ui.ui_text import EN, ZH
 
@@ -49,9 +50,22 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
+@contextlib.contextmanager
+def make_studio(settings: Settings) -> Iterator[Studio]:
+    """A studio over its own history, its tracker running (as the launched app's does)."""
+    runtime = Runtime.open(settings)
+    runtime.start()
+    try:
+        yield Studio(runtime)
+    finally:
+        runtime.stop(wait=True)
+        runtime.store.close()
+
+
 @pytest.fixture
-def studio(sim: Simulator) -> Studio:
-    return Studio(Settings.build(api_key=CANARY, base_url=sim.base_url))
+def studio(sim: Simulator, tmp_path: Path) -> Iterator[Studio]:
+    with make_studio(Settings.build(api_key=CANARY, base_url=sim.base_url, data_dir=tmp_path / "data")) as made:
+        yield made
 
 
 def form_values(images: dict[str, Path], **changes: Any) -> dict[str, Any]:
@@ -322,13 +336,13 @@ def test_a_second_generate_in_the_same_session_is_refused(studio: Studio, images
     assert copy.deepcopy(guard).acquire()  # each session's copy has its own lock
 
 
-def test_visitor_key_lives_only_in_the_request(sim: Simulator, images: dict[str, Path]) -> None:
-    settings = Settings.build(base_url=sim.base_url)
-    studio = Studio(settings)
-    assert studio.visitor_key
-    assert validate(studio, form_values(images)) == {"api_key": "api_key: no API key: paste your Vidu API key"}
-    before = dict(os.environ)
-    last = outputs(studio, form_values(images, api_key=CANARY))[-1]
+def test_visitor_key_lives_only_in_the_request(sim: Simulator, images: dict[str, Path], tmp_path: Path) -> None:
+    settings = Settings.build(base_url=sim.base_url, data_dir=tmp_path / "data")
+    with make_studio(settings) as studio:
+        assert studio.visitor_key
+        assert validate(studio, form_values(images)) == {"api_key": "api_key: no API key: paste your Vidu API key"}
+        before = dict(os.environ)
+        last = outputs(studio, form_values(images, api_key=CANARY))[-1]
     assert last[0]
     assert settings.api_key is None and studio.settings.api_key is None
     assert dict(os.environ) == before
@@ -344,13 +358,36 @@ def test_the_server_key_appears_in_no_output(studio: Studio, sim: Simulator, ima
         outputs(studio, values)
     shown.append((caught.value.message, caught.value.title))
     assert CANARY not in repr(shown)
-    page = build_studio(studio.settings)
+    page = build_studio(studio.settings, runtime=studio.runtime)
     assert CANARY not in json.dumps(page.get_config_file(), default=str)
 
 
-def test_every_text_has_both_languages() -> None:
+def test_every_text_has_both_languages(tmp_path: Path) -> None:
     assert set(EN) == set(ZH)
     assert all(ZH[key].strip() for key in ZH)
-    config = json.dumps(build_studio(Settings.build(api_key=CANARY)).get_config_file(), default=str)
+    settings = Settings.build(api_key=CANARY, data_dir=tmp_path)
+    config = json.dumps(build_studio(settings).get_config_file(), default=str)
     used = set(re.findall(r'translation_metadata\\*", \\*"key\\*": \\*"([A-Za-z0-9_.-]+)', config))
     assert len(used) > 40 and used <= set(EN)
+
+
+def test_an_empty_callback_url_becomes_the_apps_own_when_it_has_a_public_url(
+    sim: Simulator, images: dict[str, Path], tmp_path: Path
+) -> None:
+    settings = Settings.build(
+        api_key=CANARY, base_url=sim.base_url, data_dir=tmp_path / "data", public_url="https://studio.example/"
+    )
+    with make_studio(settings) as studio:
+        values = form_values(images)
+        _, curl, _ = studio.preview(*[values[name] for name in FORM_FIELDS])
+        assert "https://studio.example/vidu/callback" in curl
+        outputs(studio, values)
+        typed = form_values(images, callback_url="https://hooks.example/mine?x=1")
+        outputs(studio, typed)
+    sent = [r.body["callback_url"] for r in sim.log.snapshot() if r.call == "create"]
+    assert sent == ["https://studio.example/vidu/callback", "https://hooks.example/mine?x=1"]
+
+
+def test_without_a_public_url_no_callback_url_is_sent(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
+    outputs(studio, form_values(images))
+    assert [r.body.get("callback_url") for r in sim.log.snapshot() if r.call == "create"] == [None]

@@ -61,6 +61,10 @@ class Settings(BaseModel):
     poll_max_wait: float = Field(1800.0, gt=0)
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".vidu-ui")
     public_url: str | None = None
+    keep_videos: bool = True
+    """Download each finished video into ``data_dir/videos`` (``VIDU_UI_KEEP_VIDEOS=0`` turns it off)."""
+    shared_history: bool = False
+    """With sign-in on, everyone sees every task (``VIDU_UI_SHARED_HISTORY=1``); otherwise each user their own."""
     demo: bool = False
 
     @classmethod
@@ -82,6 +86,8 @@ class Settings(BaseModel):
             "VIDU_POLL_MAX_WAIT": "poll_max_wait",
             "VIDU_UI_DATA_DIR": "data_dir",
             "VIDU_UI_PUBLIC_URL": "public_url",
+            "VIDU_UI_KEEP_VIDEOS": "keep_videos",
+            "VIDU_UI_SHARED_HISTORY": "shared_history",
         }
         for var, field in names.items():
             value = env.get(var, "").strip()

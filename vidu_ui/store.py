@@ -3,7 +3,8 @@
 What a row holds: the task id, when it was recorded, the user (when sign-in is on), the model and every option
 sent (the request body without its images), the prompt, small JPEG thumbnails of the two frames, the create
 response, the latest state with its err_code and credits, the result URLs and when they were fetched (they
-expire after about 24 hours: query again for fresh ones), and the local video path once downloaded.
+expire after about 24 hours: query again for fresh ones), the local video path once downloaded, and where the
+page got the frames (an upload's path on this server or a URL, for "Reuse settings").
 
 What it never holds: an API key (the client adds the key to a header; nothing here is given it) or the frames
 themselves (data URIs are cut out of everything stored).
@@ -93,6 +94,9 @@ class TaskRecord:
     watermarked_path: str | None
     problem: str | None
     """Why the app stopped following the task or could not keep its video, for showing; None when all is well."""
+    frame_sources: tuple[str | None, str | None] = field(repr=False)
+    """Where the page got the two frames (an upload's path on this server, or an http(s) URL), so "Reuse
+    settings" can put them back while they still exist; None when unknown (the CLI, a looked-up task)."""
     updated_at: float
     version: int
     """Grows by one at each change of the row; the page waits for a version above the one it shows."""
@@ -221,7 +225,11 @@ def _v1(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX tasks_user ON tasks (user, created_at DESC)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+def _v2(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE tasks ADD COLUMN frame_sources TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 """``MIGRATIONS[n]`` takes the schema from version ``n`` to ``n + 1`` (``PRAGMA user_version``). Append only."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -236,7 +244,7 @@ def _old_urls(row: Mapping[str, Any]) -> dict[str, Any]:
 _COLUMNS = (
     "task_id, created_at, user, key_kind, model, prompt, options, start_thumbnail, end_thumbnail, create_response, "
     "state, err_code, credits, video_url, cover_url, watermarked_url, urls_fetched_at, video_path, "
-    "watermarked_path, problem, updated_at, version"
+    "watermarked_path, problem, frame_sources, updated_at, version"
 )
 
 
@@ -262,9 +270,18 @@ def _record(row: sqlite3.Row) -> TaskRecord:
         video_path=row["video_path"],
         watermarked_path=row["watermarked_path"],
         problem=row["problem"],
+        frame_sources=_sources(row["frame_sources"]),
         updated_at=row["updated_at"],
         version=row["version"],
     )
+
+
+def _sources(text: str | None) -> tuple[str | None, str | None]:
+    try:
+        start, end = json.loads(text) if text else (None, None)
+    except (ValueError, TypeError):
+        return None, None
+    return (start if isinstance(start, str) else None), (end if isinstance(end, str) else None)
 
 
 def _number(value: float | None) -> float | None:
@@ -472,7 +489,17 @@ class Store:
         """Note why the app stopped following the task or could not keep its video (None clears it)."""
         self._set(task_id, "problem", problem)
 
-    def _set(self, task_id: str, column: Literal["video_path", "watermarked_path", "problem"], value: Any) -> None:
+    def set_frame_sources(self, task_id: str, start: str | None, end: str | None) -> None:
+        """Note where the page got the frames (a path on this server or an http(s) URL; never a data URI)."""
+        kept = [s if s and not s.startswith("data:") and len(s) <= 4096 else None for s in (start, end)]
+        self._set(task_id, "frame_sources", _dumps(kept) if any(kept) else None)
+
+    def _set(
+        self,
+        task_id: str,
+        column: Literal["video_path", "watermarked_path", "problem", "frame_sources"],
+        value: Any,
+    ) -> None:
         with self._write() as db:
             row = db.execute(f"SELECT {column} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()  # noqa: S608
             if row is None or row[0] == value:

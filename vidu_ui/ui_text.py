@@ -4,11 +4,18 @@ Gradio translates in the browser, from the browser's language (``zh-CN`` → Chi
 Keys are plain words joined by underscores: a dot would be read as a nested path by the browser's i18n library.
 Messages that come from the core (checks, service errors) stay in English: they are the same words the command
 line prints.
+
+Texts a handler composes at run time (a task's state, elapsed time, why it failed) are picked on the server, in
+the language of the request's ``Accept-Language`` (``language_of``), from ``MESSAGES``: the browser translates
+only one key per text, so a sentence built from several parts is written whole in each language.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .catalogue import MODELS, MOVEMENT_AMPLITUDES
+from .errors import REASON_HINTS
 from .options import PROMPT_MAX, WM_POSITIONS
 
 EN: dict[str, str] = {
@@ -84,7 +91,31 @@ EN: dict[str, str] = {
     "Press Preview request or Generate to fill it in.",
     "curl": "cURL",
     "python": "Python (httpx)",
+    "tab_studio": "Studio",
+    "tab_history": "History",
+    "status": "Status",
+    "result_video": "Result",
+    "cover": "Cover",
+    "download": "⬇ Download video",
+    "download_watermarked": "⬇ Download watermarked copy",
+    "cancel": "Cancel task",
+    "lookup": "Look up a task",
+    "lookup_info": "A task ID made elsewhere with this key (the command line, another app); press Enter",
+    "lookup_placeholder": "e.g. 911088422699962368",
+    "history_state": "State",
+    "history_search": "Search",
+    "history_search_placeholder": "Words of the prompt, a model or a task ID",
+    "history_refresh": "↻ Refresh",
+    "history_tasks": "Tasks, newest first",
+    "history_selected": "Selected task",
+    "history_pick": "Click a row to select a task.",
+    "history_open": "Open",
+    "history_reuse": "Reuse settings",
+    "filter_all": "All",
+    "filter_unfinished": "Not finished",
 }
+for _state in ("created", "queueing", "processing", "success", "failed"):
+    EN[f"filter_{_state}"] = _state
 for _amplitude in MOVEMENT_AMPLITUDES:
     EN[f"amplitude_{_amplitude}"] = _amplitude
 for _position, _words in WM_POSITIONS.items():
@@ -162,6 +193,33 @@ ZH: dict[str, str] = {
     "request_preview_info": "完整的请求内容：密钥写作 $VIDU_API_KEY，图片数据已缩短。点击“预览请求”或“生成”后显示。",
     "curl": "cURL",
     "python": "Python (httpx)",
+    "tab_studio": "工作室",
+    "tab_history": "历史记录",
+    "status": "状态",
+    "result_video": "结果视频",
+    "cover": "封面",
+    "download": "⬇ 下载视频",
+    "download_watermarked": "⬇ 下载带水印的视频",
+    "cancel": "取消任务",
+    "lookup": "查询任务",
+    "lookup_info": "用同一密钥在别处（命令行、其他应用）创建的任务 ID；按回车查询",
+    "lookup_placeholder": "例如 911088422699962368",
+    "history_state": "状态",
+    "history_search": "搜索",
+    "history_search_placeholder": "提示词中的文字、模型或任务 ID",
+    "history_refresh": "↻ 刷新",
+    "history_tasks": "任务（最新在前）",
+    "history_selected": "选中的任务",
+    "history_pick": "点击一行以选择任务。",
+    "history_open": "打开",
+    "history_reuse": "复用设置",
+    "filter_all": "全部",
+    "filter_unfinished": "未完成",
+    "filter_created": "已创建",
+    "filter_queueing": "排队中",
+    "filter_processing": "生成中",
+    "filter_success": "成功",
+    "filter_failed": "失败",
     "amplitude_auto": "自动",
     "amplitude_small": "小",
     "amplitude_medium": "中",
@@ -182,3 +240,149 @@ ZH: dict[str, str] = {
 }
 
 TRANSLATIONS: dict[str, dict[str, str]] = {"en": EN, "zh-CN": ZH}
+
+Lang = Literal["en", "zh-CN"]
+
+MESSAGES_EN: dict[str, str] = {
+    "state_created": "Created",
+    "state_queueing": "Queueing",
+    "state_processing": "Processing",
+    "state_success": "Succeeded",
+    "state_failed": "Failed",
+    "elapsed": "{seconds} s since it was sent",
+    "following": "The app follows the task and shows each change here; you may leave and open it later from History.",
+    "not_followed": "The app is not following this task now.",
+    "saving_video": "Saving the video on this server…",
+    "video_local": "Saved on this server: it still plays after the service's link expires.",
+    "video_remote": "Playing from the service's link, valid for about 24 hours after it was fetched.",
+    "video_not_kept": "Videos are not kept on this server (VIDU_UI_KEEP_VIDEOS=0): download it while the link "
+    "is valid.",
+    "video_expired": "The service's link has expired: open the task from History to fetch a fresh one.",
+    "open_at_service": "[Open the video at the service]({url})",
+    "credits_charged": "{credits} credits charged",
+    "failed_code": "Reason: `{code}`. {hint}",
+    "failed_unknown_code": "The service gave a reason this app does not know; try again, or ask the provider "
+    "quoting the task ID.",
+    "failed_no_code": "The service gave no reason; try again, or ask the provider quoting the task ID.",
+    "problem": "⚠ {problem}",
+    "cancel_sent": "Cancel sent for task {task_id}; the state below changes once the service confirms.",
+    "cancel_refused": "The service did not cancel task {task_id}",
+    "lookup_bad_id": "A task ID is a number such as 911088422699962368.",
+    "not_yours": "Task {task_id} is not in your history.",
+    "unknown_task": "Task {task_id} is not in the history.",
+    "no_viewer": "Enter your API key first: the history shows the tasks made with it.",
+    "refresh_failed": "Could not query the service just now ({error}); showing what the history holds.",
+    "key_needed": "Task {task_id} was made with a visitor's own key, which this server does not keep: "
+    "enter that key and open the task again.",
+    "recorded_failed": "Task {task_id} was created, but the history could not record it ({error}); keep its ID.",
+    "reuse_done": "The settings of task {task_id} are in the form.",
+    "reuse_frames_back": "Its frames were put back too.",
+    "reuse_frames_gone": "Its original frames are no longer on this server, so the frames were left as they "
+    "were; add them again (the thumbnails in History show which they were).",
+    "history_empty": "No tasks yet.",
+    "history_none_match": "No task matches.",
+    "col_created": "Created",
+    "col_state": "State",
+    "col_model": "Model",
+    "col_prompt": "Prompt",
+    "col_credits": "Credits",
+    "col_task": "Task ID",
+    "selected_none": "",
+    "selected": "**{task_id}** · {created} · {model} · {state}",
+}
+MESSAGES_ZH: dict[str, str] = {
+    "state_created": "已创建",
+    "state_queueing": "排队中",
+    "state_processing": "生成中",
+    "state_success": "已完成",
+    "state_failed": "失败",
+    "elapsed": "已提交 {seconds} 秒",
+    "following": "应用会持续跟踪该任务并在此显示每次变化；你可以离开，稍后在“历史记录”中打开。",
+    "not_followed": "应用当前没有跟踪该任务。",
+    "saving_video": "正在把视频保存到本服务器…",
+    "video_local": "已保存在本服务器：服务的链接过期后仍可播放。",
+    "video_remote": "正在通过服务的链接播放，链接在获取后约 24 小时内有效。",
+    "video_not_kept": "本服务器不保存视频（VIDU_UI_KEEP_VIDEOS=0）：请在链接有效期内下载。",
+    "video_expired": "服务的链接已过期：请在“历史记录”中打开该任务以获取新链接。",
+    "open_at_service": "[在服务上打开视频]({url})",
+    "credits_charged": "已扣除 {credits} 积分",
+    "failed_code": "原因：`{code}`。{hint}",
+    "failed_unknown_code": "服务返回了本应用不认识的原因；请重试，或附上任务 ID 咨询服务商。",
+    "failed_no_code": "服务没有给出原因；请重试，或附上任务 ID 咨询服务商。",
+    "problem": "⚠ {problem}",
+    "cancel_sent": "已为任务 {task_id} 发送取消请求；服务确认后下方状态会更新。",
+    "cancel_refused": "服务未能取消任务 {task_id}",
+    "lookup_bad_id": "任务 ID 是一串数字，例如 911088422699962368。",
+    "not_yours": "任务 {task_id} 不在你的历史记录中。",
+    "unknown_task": "任务 {task_id} 不在历史记录中。",
+    "no_viewer": "请先输入你的 API 密钥：历史记录显示用它创建的任务。",
+    "refresh_failed": "暂时无法查询服务（{error}）；下面显示历史记录中保存的内容。",
+    "key_needed": "任务 {task_id} 是用访客自己的密钥创建的，本服务器不保存该密钥：请输入该密钥后重新打开任务。",
+    "recorded_failed": "任务 {task_id} 已创建，但历史记录无法保存它（{error}）；请记下任务 ID。",
+    "reuse_done": "任务 {task_id} 的设置已填入表单。",
+    "reuse_frames_back": "原始画面也已放回。",
+    "reuse_frames_gone": "原始画面已不在本服务器上，所以画面保持不变；"
+    "请重新添加（历史记录中的缩略图显示了原来的画面）。",
+    "history_empty": "还没有任务。",
+    "history_none_match": "没有匹配的任务。",
+    "col_created": "创建时间",
+    "col_state": "状态",
+    "col_model": "模型",
+    "col_prompt": "提示词",
+    "col_credits": "积分",
+    "col_task": "任务 ID",
+    "selected_none": "",
+    "selected": "**{task_id}** · {created} · {model} · {state}",
+}
+
+REASON_HINTS_ZH: dict[str, str] = {
+    "BadRequest": "服务认为请求格式有误；请检查选项后重试。",
+    "FieldLacking": "缺少必填字段；请补全后重试。",
+    "FieldUnwanted": "服务不接受发送的某个字段；请把该选项保持默认。",
+    "FieldInvalid": "某个字段的值不被服务接受；请更正后重试。",
+    "FieldItemCountOutOfRange": "请恰好发送两张图片：首帧和尾帧。",
+    "PageSizeOutOfRange": "图片的尺寸、格式或比例超出范围；请开启“自动适配画面”后重试。",
+    "ImageDownloadFailure": "服务无法下载图片 URL；请确认它可公开访问，或直接上传文件。",
+    "ImageFormatInvalid": "图片不是 PNG、JPEG 或 WebP；请转换格式后重试。",
+    "OperationInProcess": "该任务正在进行另一项操作；请稍候重试。",
+    "CreditInsufficient": "账户积分不足；请充值，或选择更短、分辨率更低的视频。",
+    "TaskPromptPolicyViolation": "提示词未通过内容规范审核；请修改措辞。",
+    "CreationPolicyViolation": "生成结果未通过内容规范审核；请更换画面或提示词。",
+    "AuditSubmitIllegal": "输入内容未通过审核；请更换画面或提示词。",
+    "ModelUnavailable": "该账户当前无法使用此模型；请选择其他模型。",
+    "UserCancelled": "任务已取消；积分会退还。",
+    "Unauthorized": "API 密钥被拒绝；请检查 VIDU_API_KEY 和认证方式（kkiai 用 Bearer，Vidu 官方用 Token）。",
+    "Forbidden": "该密钥无权执行此操作；请检查账户权限。",
+    "TaskNotFound": "此密钥下没有该 ID 的任务；请检查任务 ID 和服务地址。",
+    "CreationNotFound": "任务还没有结果；请稍后再查询。",
+    "NotFound": "服务没有该路径；请检查 VIDU_BASE_URL 和路径设置。",
+    "Conflict": "请求与任务当前状态冲突；请查询任务后重试。",
+    "QuotaExceeded": "运行中的任务过多；请等待某个任务完成后重试。",
+    "TooManyRequests": "请求过于频繁；请稍候重试。",
+    "SystemThrottling": "服务繁忙；请稍候重试。",
+    "Canceled": "服务取消了该请求；请重试。",
+    "InternalServiceFailure": "服务出错；请稍后重试。",
+}
+"""``errors.REASON_HINTS`` in Simplified Chinese: the same reasons, the same advice."""
+
+MESSAGES: dict[Lang, dict[str, str]] = {"en": MESSAGES_EN, "zh-CN": MESSAGES_ZH}
+HINTS: dict[Lang, dict[str, str]] = {"en": REASON_HINTS, "zh-CN": REASON_HINTS_ZH}
+
+
+def language_of(accept_language: str | None) -> Lang:
+    """The page's language for an ``Accept-Language`` header: Chinese when the first choice is Chinese."""
+    first = (accept_language or "").split(",")[0].split(";")[0].strip().lower()
+    return "zh-CN" if first == "zh" or first.startswith(("zh-cn", "zh-hans", "zh-sg")) else "en"
+
+
+def say(lang: Lang, key: str, **values: object) -> str:
+    """A run-time text in ``lang``, its ``{placeholders}`` filled in."""
+    return MESSAGES[lang][key].format(**values)
+
+
+def reason_hint(lang: Lang, code: str | None) -> str:
+    """What a failed task's ``err_code`` means and what to try, in ``lang``."""
+    if not code:
+        return say(lang, "failed_no_code")
+    hint = HINTS[lang].get(code)
+    return say(lang, "failed_code", code=code, hint=hint or say(lang, "failed_unknown_code"))

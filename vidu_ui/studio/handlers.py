@@ -6,6 +6,7 @@ only turns page values into core calls and core errors into ``gr.Error`` / ``gr.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Generator
@@ -16,15 +17,19 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from .. import frames
+from ..callbacks import callback_url_for
 from ..catalogue import MODELS, Model, get_model
 from ..client import ViduClient
 from ..errors import APIError, APIStatusError, InvalidInput, OutcomeUnknownError, Problem, ViduError
-from ..options import PROMPT_MAX, SEED_MAX
+from ..options import PROMPT_MAX, SEED_MAX, TaskOptions
 from ..preview import curl_command, python_snippet
 from ..responses import CreatedTask
 from ..settings import Settings
 from ..submit import PreparedRequest, prepare, submit
+from ..ui_text import say
+from .access import Viewer
 from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none
+from .runtime import Runtime
 
 logger = logging.getLogger("vidu_ui.studio")
 Outputs = Generator[tuple[Any, ...], None, None]
@@ -91,10 +96,14 @@ def service_error(exc: ViduError) -> gr.Error:
 
 
 class Studio:
-    """The page's handlers for one server configuration. Holds no per-user state."""
+    """The page's form handlers for one server configuration. Holds no per-user state.
 
-    def __init__(self, settings: Settings, *, demo: bool = False) -> None:
-        self.settings = settings
+    Generate records each task it creates in the runtime's history and hands it to its tracker.
+    """
+
+    def __init__(self, runtime: Runtime, *, demo: bool = False) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
         self.demo = demo
 
     @property
@@ -206,13 +215,21 @@ class Studio:
 
     # --- checks, preview, generate --------------------------------------------------------------------------
 
+    def options(self, form: Form) -> TaskOptions:
+        """The form's options; an empty callback URL becomes this app's own receiver when it has a public URL."""
+        options = form.options()
+        own = callback_url_for(self.settings)
+        if options.callback_url is None and own is not None:
+            options = dataclasses.replace(options, callback_url=own)
+        return options
+
     def problems(self, form: Form) -> list[Problem]:
         """Every problem the core finds with this form; empty when Generate may send it."""
         found: list[Problem] = []
         if self.visitor_key and not (form.api_key or "").strip():
             found.append(Problem("api_key", "no API key: paste your Vidu API key"))
         try:
-            prepare(form.start or "", form.end or "", form.options(), auto_fit=bool(form.auto_fit))
+            prepare(form.start or "", form.end or "", self.options(form), auto_fit=bool(form.auto_fit))
         except InvalidInput as exc:
             found += exc.problems
         except Exception:
@@ -244,7 +261,7 @@ class Studio:
     def prepare(self, form: Form) -> PreparedRequest:
         """The checked request (auto-fit applied when on); raises ``gr.Error`` listing every problem."""
         try:
-            return prepare(form.start or "", form.end or "", form.options(), auto_fit=bool(form.auto_fit))
+            return prepare(form.start or "", form.end or "", self.options(form), auto_fit=bool(form.auto_fit))
         except InvalidInput as exc:
             raise service_error(exc) from None
 
@@ -267,8 +284,17 @@ class Studio:
         except ViduError as exc:
             raise service_error(exc) from None
 
-    def run(self, form: Form, guard: SessionGuard | None = None) -> Outputs:
-        """Prepare (showing the changes and the request), send, show the answer. Yields the outputs."""
+    def record(self, form: Form, request: PreparedRequest, task: CreatedTask, viewer: Viewer) -> None:
+        """File the new task under this viewer and start following it. A failure here must not hide the id."""
+        try:
+            self.runtime.tracker.add(request, task, viewer.owner, user=viewer.user)
+            self.runtime.store.set_frame_sources(task.task_id, form.start, form.end)
+        except Exception as exc:
+            logger.exception("task %s was created but could not be recorded", task.task_id)
+            gr.Warning(say(viewer.lang, "recorded_failed", task_id=task.task_id, error=exc))
+
+    def run(self, form: Form, guard: SessionGuard | None = None, http: gr.Request | None = None) -> Outputs:
+        """Prepare (showing the changes and the request), send, record, show the answer. Yields the outputs."""
         if guard is not None and not guard.acquire():
             raise gr.Error(
                 "A request from this page is already being sent; wait for its answer.", print_exception=False
@@ -281,6 +307,7 @@ class Studio:
             changes = self.describe_changes(request)
             yield ("", "", None, changes, curl, python, gr.skip())
             task = self.send(form, request)
+            self.record(form, request, task, Viewer.of(self.settings, http, form.api_key))
             credits = "—" if task.credits is None else f"{task.credits:g}"
             outcome = Outcome(task.task_id, credits, shorten_data(task.raw), changes, curl, python)
             yield (*astuple(outcome), self.release_button())
@@ -313,6 +340,7 @@ class Studio:
         callback_url: str | None,
         auto_fit: bool | None,
         guard: SessionGuard | None = None,
+        request: gr.Request | None = None,
     ) -> Outputs:
         """Create a Vidu start–end frame video task from two frames and a prompt; returns the task id.
 
@@ -342,4 +370,4 @@ class Studio:
         """
         values = locals()
         form = Form(**{name: values[name] for name in FORM_FIELDS})
-        yield from self.run(form, guard)
+        yield from self.run(form, guard, request)

@@ -1,0 +1,194 @@
+"""The History tab: the tasks this viewer may see, newest first; open one, or put its settings back in the form.
+
+"Reuse settings" puts back every option the task was sent with. The frames go back only while their originals
+are still available: an http(s) URL as it was given, or an upload still in Gradio's upload folder on this
+server (Gradio keeps uploads until its cache is cleared). Otherwise the frames in the form are left as they are
+and the page says so: the history keeps only thumbnails, which are too small to send again.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.utils import get_upload_folder, is_in_or_equal
+from PIL import Image
+
+from ..callbacks import callback_url_for
+from ..catalogue import get_model
+from ..store import TaskRecord
+from ..ui_text import say
+from .access import Viewer
+from .handlers import Studio
+from .media import is_url
+from .results import Results
+
+__all__ = ["COLUMNS", "REUSE_FIELDS", "STATE_FILTERS", "STUDIO_TAB", "History"]
+
+STUDIO_TAB, HISTORY_TAB = "studio", "history"
+COLUMNS = ("created", "state", "model", "prompt", "credits", "task")
+STATE_FILTERS = ("all", "unfinished", "created", "queueing", "processing", "success", "failed")
+REUSE_FIELDS = (
+    "prompt",
+    "model",
+    "duration",
+    "resolution",
+    "seed",
+    "movement_amplitude",
+    "is_rec",
+    "bgm",
+    "audio",
+    "off_peak",
+    "watermark",
+    "wm_position",
+    "wm_url",
+    "meta_data",
+    "payload",
+    "callback_url",
+    "start_image",
+    "start_url",
+    "end_image",
+    "end_url",
+    "estimate",
+)
+"""The form inputs "Reuse settings" fills, in the order of its outputs (then the tabs)."""
+
+
+def _thumbnail(data: bytes | None) -> Image.Image | None:
+    if not data:
+        return None
+    with Image.open(io.BytesIO(data)) as img:
+        return img.convert("RGB")
+
+
+def original_frame(source: str | None) -> tuple[str | None, str] | None:
+    """``(image path, url)`` to put a frame back in the form, or None when its original is gone."""
+    if not source:
+        return None
+    if is_url(source):
+        return None, source
+    path = Path(source)
+    if path.is_file() and is_in_or_equal(path, get_upload_folder()):
+        return str(path), ""
+    return None
+
+
+class History:
+    """The History tab's handlers. Every record passes ``Viewer.may_see`` before anything of it is returned."""
+
+    def __init__(self, studio: Studio, results: Results) -> None:
+        self.studio = studio
+        self.results = results
+        self.settings = results.settings
+        self.store = results.store
+
+    def rows(
+        self, state: str | None, text: str | None, api_key: str | None, request: gr.Request
+    ) -> tuple[dict[str, Any], str]:
+        """The table (headers in the viewer's language) and a note when it is empty."""
+        viewer = self.results.viewer(request, api_key)
+        chosen = None if state in (None, "", "all") else state
+        records = viewer.tasks(self.store, state=chosen, text=text)
+        headers = [say(viewer.lang, f"col_{name}") for name in COLUMNS]
+        data = [self._row(record, viewer) for record in records]
+        note = ""
+        if not data:
+            note = say(viewer.lang, "history_none_match" if chosen or (text or "").strip() else "history_empty")
+        return gr.update(value={"headers": headers, "data": data}), note
+
+    @staticmethod
+    def _row(record: TaskRecord, viewer: Viewer) -> list[str]:
+        summary = record.summary()
+        state = say(viewer.lang, f"state_{record.state}") if record.state in STATE_FILTERS else record.state
+        if record.err_code:
+            state += f" · {record.err_code}"
+        credits = "" if record.credits is None else f"{record.credits:g}"
+        return [summary["created_at"], state, record.model or "—", summary["prompt"] or "—", credits, record.task_id]
+
+    def select(
+        self, api_key: str | None, request: gr.Request, evt: gr.SelectData
+    ) -> tuple[str, str, Image.Image | None, Image.Image | None]:
+        """A clicked row: its task id, a one-line summary and the frames' thumbnails."""
+        row = evt.row_value if isinstance(evt.row_value, list) else []
+        task_id = str(row[-1]) if row else ""
+        if not task_id:
+            return "", "", None, None
+        viewer = self.results.viewer(request, api_key)
+        record = viewer.visible(self.store, task_id)
+        state = say(viewer.lang, f"state_{record.state}") if record.state in STATE_FILTERS else record.state
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
+        line = say(viewer.lang, "selected", task_id=task_id, created=created, model=record.model or "—", state=state)
+        if record.prompt:
+            line += "  \n" + record.prompt
+        return task_id, line, _thumbnail(record.start_thumbnail), _thumbnail(record.end_thumbnail)
+
+    def open(self, task_id: str | None, api_key: str | None, request: gr.Request) -> tuple[str, Any]:
+        """Query the task again (fresh links, the confirmed state), then show it on the Studio tab."""
+        if not task_id:
+            return gr.skip(), gr.skip()
+        viewer = self.results.viewer(request, api_key)
+        self.results.refresh(viewer.visible(self.store, task_id), viewer)
+        return task_id, gr.update(selected=STUDIO_TAB)
+
+    def reuse(self, task_id: str | None, api_key: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The form filled with the task's options (and its frames while their originals exist)."""
+        if not task_id:
+            return (gr.skip(),) * (len(REUSE_FIELDS) + 1)
+        viewer = self.results.viewer(request, api_key)
+        record = viewer.visible(self.store, task_id)
+        values = self._form_values(record)
+        frames = [original_frame(source) for source in record.frame_sources]
+        message = say(viewer.lang, "reuse_done", task_id=task_id)
+        start, end = frames
+        if start is not None and end is not None:
+            values.update(start_image=start[0], start_url=start[1], end_image=end[0], end_url=end[1])
+            message += " " + say(viewer.lang, "reuse_frames_back")
+        else:
+            message += " " + say(viewer.lang, "reuse_frames_gone")
+        gr.Info(message)
+        return (*(values.get(name, gr.skip()) for name in REUSE_FIELDS), gr.update(selected=STUDIO_TAB))
+
+    def _form_values(self, record: TaskRecord) -> dict[str, Any]:
+        options = record.options
+        values: dict[str, Any] = {"prompt": record.prompt}
+        own = callback_url_for(self.settings)
+        callback = options.get("callback_url") or ""
+        watermark = bool(options.get("watermark"))
+        values.update(
+            seed=int(options.get("seed") or 0),
+            is_rec=bool(options.get("is_rec")),
+            off_peak=bool(options.get("off_peak")),
+            watermark=watermark,
+            wm_position=gr.update(value=int(options.get("wm_position") or 3), visible=watermark),
+            wm_url=gr.update(value=str(options.get("wm_url") or ""), visible=watermark),
+            meta_data=str(options.get("meta_data") or ""),
+            payload=str(options.get("payload") or ""),
+            callback_url="" if callback == own else str(callback),
+        )
+        model = get_model(str(options.get("model") or record.model or ""))
+        if model is None:
+            return values
+        duration = options.get("duration")
+        seconds = int(duration) if isinstance(duration, int | float) else model.default_duration
+        low, high = model.duration_range
+        steps = {b - a for a, b in zip(model.durations, model.durations[1:], strict=False)}
+        choices = model.resolutions_for(seconds)
+        resolution = options.get("resolution")
+        resolution = resolution if resolution in choices else model.default_resolution_for(seconds)
+        values.update(
+            model=model.name,
+            duration=gr.update(
+                minimum=low, maximum=high, step=min(steps) if steps else 1, value=seconds, interactive=low != high
+            ),
+            resolution=gr.update(choices=list(choices), value=resolution, interactive=len(choices) > 1),
+            movement_amplitude=gr.update(
+                value=str(options.get("movement_amplitude") or "auto"), visible=model.movement_amplitude
+            ),
+            audio=gr.update(value=bool(options.get("audio", True)), visible=model.audio),
+            bgm=gr.update(value=bool(options.get("bgm")), visible=model.bgm),
+            estimate=self.studio.estimate(model.name, seconds, resolution, bool(options.get("is_rec"))),
+        )
+        return values

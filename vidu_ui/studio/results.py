@@ -1,0 +1,236 @@
+"""The result side of the page: a task's live state, its video, Cancel and Look up.
+
+The page never queries the service to follow a task: the tracker does (with backoff and a maximum wait), and
+``Results.follow`` waits for the history row to change (``Tracker.wait_for_change``) in threads of its own, then
+shows the new state. While a task runs, the elapsed time is refreshed each second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+
+from ..errors import APIError, APIStatusError, ViduError, hint_for
+from ..responses import TaskStatus
+from ..store import TaskRecord
+from ..tracker import MissingKey, UnknownTask
+from ..ui_text import reason_hint, say
+from .access import Viewer
+from .media import file_value
+from .runtime import Runtime
+
+__all__ = ["VIEW_FIELDS", "Results", "Watching"]
+
+log = logging.getLogger("vidu_ui.studio")
+
+VIEW_FIELDS = ("status", "video", "cover", "download", "download_watermarked", "credits", "cancel")
+"""The outputs of every event that shows a task, in this order."""
+TICK = 1.0
+"""Seconds between refreshes of the elapsed time while a task runs."""
+_PROGRESS = {"created": 0.05, "queueing": 0.15, "processing": 0.4, "success": 0.95, "failed": 1.0}
+
+
+class Watching:
+    """Which task this browser session shows (held in ``gr.State``): a newer view stops the older one's loop."""
+
+    def __init__(self) -> None:
+        self.task_id: str | None = None
+        self._token = 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Watching:
+        return Watching()
+
+    def show(self, task_id: str) -> int:
+        self.task_id = task_id
+        self._token += 1
+        return self._token
+
+    def current(self, token: int) -> bool:
+        return token == self._token
+
+
+class Results:
+    """The handlers of the result view. Holds no per-user state; the runtime is the app's."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.store = runtime.store
+        self.tracker = runtime.tracker
+
+    def viewer(self, request: gr.Request | None, api_key: str | None = None) -> Viewer:
+        return Viewer.of(self.settings, request, api_key)
+
+    # --- one task, as the page shows it ----------------------------------------------------------------------
+
+    def local_copy(self, path: str | None) -> str | None:
+        """The published (servable) path of a saved video, or None when there is none on disk."""
+        return self.runtime.stage.publish(path) if path else None
+
+    def status_text(
+        self, record: TaskRecord, viewer: Viewer, following: bool, local: str | None, remote: str | None
+    ) -> str:
+        """The state in words: elapsed time while running, why it failed, where the video plays from."""
+        lang = viewer.lang
+        state = say(lang, f"state_{record.state}") if record.state in _PROGRESS else record.state
+        lines = [f"**{state}**"]
+        if not record.finished:
+            seconds = max(0, round(time.time() - record.created_at))
+            lines[0] += " · " + say(lang, "elapsed", seconds=seconds)
+            lines.append(say(lang, "following" if following else "not_followed"))
+        elif record.state == "failed":
+            lines.append(reason_hint(lang, record.err_code))
+        elif local is not None:
+            lines.append(say(lang, "video_local"))
+        elif remote is None:
+            lines.append(say(lang, "video_expired"))
+        else:
+            if following and self.tracker.keep_videos:
+                lines.append(say(lang, "saving_video"))
+            else:
+                lines.append(say(lang, "video_remote" if self.tracker.keep_videos else "video_not_kept"))
+            lines.append(say(lang, "open_at_service", url=remote))
+        if record.problem:
+            lines.append(say(lang, "problem", problem=record.problem))
+        return "  \n".join(lines)
+
+    def view(self, record: TaskRecord, viewer: Viewer, *, following: bool | None = None) -> tuple[Any, ...]:
+        """The outputs named in ``VIEW_FIELDS`` for ``record``, for an event with ``postprocess=False``.
+
+        Call only once ``viewer.may_see(record)``: the saved video is published for Gradio to serve here. The
+        player takes the service's URL only when no local copy is coming: Gradio's player loads it with CORS,
+        which a service's storage may not allow; the status always links to it until the local copy is there.
+        """
+        if following is None:
+            following = self.tracker.is_following(record.task_id)
+        fresh = record.urls_fresh(time.time())
+        local = self.local_copy(record.video_path)
+        remote = record.video_url if fresh and record.video_url else None
+        saving = following and self.tracker.keep_videos and record.state == "success"
+        video = local or (None if saving else remote)
+        watermarked = self.local_copy(record.watermarked_path)
+        cover = record.cover_url if fresh and record.cover_url else None
+        name = f"{record.task_id}.mp4"
+
+        def shown(location: str | None, filename: str, mime_type: str) -> dict[str, Any]:
+            value = file_value(location, filename, mime_type) if location else None
+            return gr.update(value=value, visible=location is not None)
+
+        return (
+            self.status_text(record, viewer, following, local, remote),
+            file_value(video, name, "video/mp4") if video else None,
+            shown(cover, f"{record.task_id}.jpg", "image/jpeg"),
+            shown(local, name, "video/mp4"),
+            shown(watermarked, f"{record.task_id}.watermarked.mp4", "video/mp4"),
+            "—" if record.credits is None else f"{record.credits:g}",
+            gr.update(visible=not record.finished),
+        )
+
+    # --- following ---------------------------------------------------------------------------------------------
+
+    async def follow(
+        self,
+        task_id: str | None,
+        api_key: str | None,
+        watching: Watching | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way of asking for a progress tracker
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        """Show the task now and after each change until it is finished (and its video saved), or until the
+        page shows another task. Waiting happens in the runtime's own threads, never in Gradio's."""
+        if not task_id:
+            return
+        viewer = self.viewer(request, api_key)
+        record = viewer.visible(self.store, task_id)
+        watching = watching or Watching()
+        token = watching.show(task_id)
+        deadline = time.monotonic() + self.settings.poll_max_wait + 120
+        loop = asyncio.get_running_loop()
+        last: tuple[Any, ...] | None = None
+        while True:
+            following = self.tracker.is_following(task_id)
+            shown = self.view(record, viewer, following=following)
+            yield shown if last is None else tuple(gr.skip() if a == b else a for a, b in zip(shown, last, strict=True))
+            last = shown
+            state = say(viewer.lang, f"state_{record.state}") if record.state in _PROGRESS else record.state
+            progress(_PROGRESS.get(record.state, 0.0), desc=state)
+            done = record.finished and not following
+            if done or not following or not watching.current(token) or time.monotonic() > deadline:
+                return
+            version = record.version
+            changed = await loop.run_in_executor(
+                self.runtime.waiters, self.tracker.wait_for_change, task_id, version, TICK
+            )
+            if not watching.current(token):
+                return
+            record = changed or self.store.get(task_id) or record
+
+    # --- cancel and look up --------------------------------------------------------------------------------------
+
+    def cancel(self, task_id: str | None, api_key: str | None, request: gr.Request) -> None:
+        """Ask the service to cancel the task shown; the view follows the outcome."""
+        if not task_id:
+            return
+        viewer = self.viewer(request, api_key)
+        record = viewer.visible(self.store, task_id)
+        if record.finished:
+            return
+        try:
+            self.tracker.cancel(task_id, viewer.owner)
+        except MissingKey:
+            raise gr.Error(say(viewer.lang, "key_needed", task_id=task_id), print_exception=False) from None
+        except ViduError as exc:
+            hint = f" {hint_for(exc.reason, exc.status_code)}" if isinstance(exc, APIStatusError) else ""
+            message = f"{say(viewer.lang, 'cancel_refused', task_id=task_id)}: {exc}.{hint}"
+            raise gr.Error(message, print_exception=False) from None
+        gr.Info(say(viewer.lang, "cancel_sent", task_id=task_id))
+
+    def refresh(self, record: TaskRecord, viewer: Viewer) -> None:
+        """Query the task now (fresh links, the confirmed state); on failure say so and show what is stored."""
+        try:
+            self.tracker.refresh(record.task_id, viewer.owner, wait=True)
+        except MissingKey:
+            gr.Warning(say(viewer.lang, "key_needed", task_id=record.task_id))
+        except (ViduError, UnknownTask) as exc:
+            gr.Warning(say(viewer.lang, "refresh_failed", error=str(exc)))
+
+    def lookup(self, text: str | None, api_key: str | None, request: gr.Request) -> str:
+        """A pasted task id: the task from the history, or queried with this viewer's key and then recorded
+        (minimally: no prompt, options or thumbnails) so it is followed, kept and listed like the others."""
+        viewer = self.viewer(request, api_key)
+        task_id = (text or "").strip()
+        if not task_id.isdigit() or len(task_id) > 40:
+            raise gr.Error(say(viewer.lang, "lookup_bad_id"), print_exception=False)
+        record = self.store.get(task_id)
+        if record is not None:
+            if not viewer.may_see(record):
+                raise gr.Error(say(viewer.lang, "not_yours", task_id=task_id), print_exception=False)
+            self.refresh(record, viewer)
+            return task_id
+        if not viewer.owner.can_query or (viewer.user is None and not viewer.everyone):
+            raise gr.Error(say(viewer.lang, "no_viewer"), print_exception=False)
+        status = self._query(task_id, viewer)
+        self.store.record_submission(
+            task_id=task_id, body={}, response=status.raw, user=viewer.user, key_kind=viewer.owner.kind
+        )
+        self.store.update_status(task_id, status)
+        if not status.finished or self.tracker.keep_videos:
+            self.tracker.track(task_id, viewer.owner)
+        return task_id
+
+    def _query(self, task_id: str, viewer: Viewer) -> TaskStatus:
+        client = self.runtime.client_factory(viewer.owner)
+        try:
+            return client.query(task_id)
+        except APIStatusError as exc:
+            message = f"HTTP {exc.status_code}" + (f" {exc.reason}" if exc.reason else "")
+            raise gr.Error(f"{message}. {hint_for(exc.reason, exc.status_code)}", print_exception=False) from None
+        except APIError as exc:
+            raise gr.Error(f"{exc.message}. {exc.hint}", print_exception=False) from None
+        finally:
+            client.close()

@@ -1,0 +1,135 @@
+"""What runs beside the page: the history, the tracker, and the app's own routes (``/healthz``, ``/vidu/callback``).
+
+``Runtime.open(settings)`` opens the history (``data_dir/history.sqlite3``, created 0600) and builds one tracker
+and one callback receiver for this app; nothing is started. ``StudioBlocks`` is the page: its ``launch`` adds
+the routes in front of Gradio's and starts the tracker when the server starts (``resume`` picks up the tasks
+left unfinished by the last run), and stops it when the server stops. No module globals: two apps in one
+process each have their own.
+
+``/healthz`` and ``/vidu/callback`` answer without a session even when sign-in is on: the first says only "ok";
+the second is checked by its signature (``vidu_ui.callbacks``) and never changes anything but a query's timing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from ..callbacks import CallbackReceiver, callback_router
+from ..settings import Settings
+from ..store import Store
+from ..tracker import ClientFactory, Tracker, default_client_factory
+from .media import VideoStage
+
+__all__ = ["HEALTH_PATH", "Runtime", "StudioBlocks"]
+
+log = logging.getLogger("vidu_ui.studio")
+HEALTH_PATH = "/healthz"
+MAX_WATCHERS = 512
+"""Pages that may wait on a task at the same moment; more wait their turn (a second at most each)."""
+
+
+async def _healthz() -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+@dataclass(eq=False)
+class Runtime:
+    """The history, the tracker and the callback receiver of one app."""
+
+    settings: Settings
+    store: Store
+    tracker: Tracker
+    receiver: CallbackReceiver
+    client_factory: ClientFactory
+    """Builds a client for a key owner: the tracker's, and the page's for looking up a task not yet recorded."""
+    stage: VideoStage = field(default_factory=VideoStage)
+    waiters: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(MAX_WATCHERS, thread_name_prefix="vidu-watch")
+    )
+    """Where the pages wait for a task's next change (``Tracker.wait_for_change``): their own threads, so
+    watching pages never take the worker threads Gradio runs every other event on."""
+    waiting_for_key: list[str] = field(default_factory=list)
+    """Unfinished tasks made with a visitor's key, found at start: they wait for the visitor to come back."""
+    _running: bool = False
+
+    @classmethod
+    def open(cls, settings: Settings, *, client_factory: ClientFactory | None = None) -> Runtime:
+        store = Store.open(settings)
+        factory = client_factory or default_client_factory(settings)
+        tracker = Tracker(settings, store, client_factory=factory, keep_videos=settings.keep_videos)
+        return cls(settings, store, tracker, CallbackReceiver(settings, store, tracker), factory)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        """Start following: the tracker's threads, then every task the last run left unfinished."""
+        if self._running:
+            return
+        self.tracker.start()
+        self._running = True
+        self.waiting_for_key = self.tracker.resume()
+        if self.waiting_for_key:
+            log.info("%d unfinished task(s) wait for the visitor's own key", len(self.waiting_for_key))
+
+    def stop(self, *, wait: bool = False) -> None:
+        """Stop following (unfinished tasks stay in the history for the next start) and unpublish the videos.
+
+        By default a query or download in flight does not hold up shutdown: it is simply repeated next time.
+        """
+        if not self._running:
+            return
+        self._running = False
+        self.tracker.stop(wait=wait)
+        self.stage.clear()
+
+    def routes(self) -> list[BaseRoute]:
+        """``GET /healthz`` and ``POST /vidu/callback``, to go before Gradio's own routes."""
+        health = APIRoute(HEALTH_PATH, _healthz, methods=["GET", "HEAD"], include_in_schema=False)
+        return [health, *callback_router(self.receiver).routes]
+
+    def app_kwargs(self, given: dict[str, Any] | None = None) -> dict[str, Any]:
+        """FastAPI arguments for Gradio's app: these routes, the start/stop of the tracker, no schema page."""
+        kwargs = dict(given or {})
+        kwargs["routes"] = [*self.routes(), *kwargs.get("routes", [])]
+        kwargs.setdefault("openapi_url", None)  # FastAPI's schema page would answer without sign-in
+        outer = kwargs.get("lifespan")
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+            self.start()
+            try:
+                if outer is None:
+                    yield None
+                else:
+                    async with outer(app) as state:
+                        yield state
+            finally:
+                self.stop()
+
+        kwargs["lifespan"] = lifespan
+        return kwargs
+
+
+class StudioBlocks(gr.Blocks):
+    """The page, whose ``launch`` also serves ``/healthz`` and ``/vidu/callback`` and runs the tracker."""
+
+    def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runtime = runtime
+
+    def launch(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["app_kwargs"] = self.runtime.app_kwargs(kwargs.get("app_kwargs"))
+        return super().launch(*args, **kwargs)

@@ -1,0 +1,152 @@
+"""Concurrency: many ``gradio_client`` users pressing Generate at once on ``python app.py``, the service taking 1 s
+to answer each create, against one user alone. Nobody should wait behind anybody else."""
+
+from __future__ import annotations
+
+import os
+import resource
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gradio_client import Client, handle_file
+
+from .images import photo, write_jpeg
+from .measure import compare, seconds
+from .procs import AppProcess, Service, SimulatorProcess
+from .results import Context, Row
+
+LATENCY = 1.0
+"""Seconds the simulator waits before answering each create (carried out first, then answered)."""
+
+
+def arguments(start: Path, end: Path) -> dict[str, Any]:
+    """Generate's inputs by name, as an API user sends them."""
+    return {
+        "start_image": handle_file(str(start)),
+        "start_url": "",
+        "end_image": handle_file(str(end)),
+        "end_url": "",
+        "prompt": "A slow dolly shot from dawn to dusk",
+        "model": "viduq1",
+        "duration": 5,
+        "resolution": "1080p",
+        "seed": 0,
+        "movement_amplitude": "auto",
+        "is_rec": False,
+        "bgm": False,
+        "audio": False,
+        "off_peak": False,
+        "watermark": False,
+        "wm_position": 3,
+        "wm_url": "",
+        "meta_data": "",
+        "payload": "",
+        "callback_url": "",
+        "auto_fit": True,
+    }
+
+
+def generate_endpoint(client: Client) -> str:
+    """The page's Generate endpoint, found by name in the API description."""
+    info = client.view_api(print_info=False, return_format="dict")
+    names = [name for name in info["named_endpoints"] if "generate" in name]
+    if len(names) != 1:
+        raise LookupError(f"expected one generate endpoint, found {sorted(info['named_endpoints'])}")
+    name: str = names[0]
+    return name
+
+
+class Users:
+    """``count`` connected API users of one page (clients built before timing, as open browser tabs are)."""
+
+    def __init__(self, url: str, count: int, start: Path, end: Path) -> None:
+        self.clients = [Client(url, verbose=False) for _ in range(count)]
+        self.endpoint = generate_endpoint(self.clients[0])
+        self.start, self.end = start, end
+
+    def generate(
+        self, client: Client, ready: threading.Barrier | None = None, frames: tuple[Path, Path] | None = None
+    ) -> str:
+        """One Generate through the API, as a user sends it (files uploaded, then the event); its task id."""
+        if ready is not None:
+            ready.wait()
+        start, end = frames or (self.start, self.end)
+        result = client.predict(**arguments(start, end), api_name=self.endpoint)
+        task_id: str = result[0]
+        if not task_id.isdigit():
+            raise RuntimeError(f"Generate gave no task id: {result!r}")
+        return task_id
+
+    def alone(self, simulator: SimulatorProcess) -> list[str]:
+        simulator.delay_creates(LATENCY, 1)
+        return [self.generate(self.clients[0])]
+
+    def together(self, simulator: SimulatorProcess) -> list[str]:
+        simulator.delay_creates(LATENCY, len(self.clients))
+        ready = threading.Barrier(len(self.clients))
+        with ThreadPoolExecutor(len(self.clients)) as pool:
+            return list(pool.map(lambda client: self.generate(client, ready), self.clients))
+
+
+@dataclass
+class Anatomy:
+    """One crowd run looked into: who used the CPU, and whether the creates overlapped."""
+
+    cpu_app: float
+    cpu_simulator: float
+    cpu_clients: float
+    in_flight: int  # most creates waiting on the service at once
+    spread: float  # seconds between the first create's arrival and the last's
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def anatomy(users: Users, app: Service, simulator: SimulatorProcess) -> Anatomy:
+    since = time.time()
+    before = (app.cpu_seconds(), simulator.cpu_seconds(), _own_cpu())
+    task_ids = users.together(simulator)
+    after = (app.cpu_seconds(), simulator.cpu_seconds(), _own_cpu())
+    simulator.wait_finished(task_ids)
+    arrivals = simulator.arrivals("create", since)
+    in_flight = max(sum(1 for other in arrivals if at <= other < at + LATENCY) for at in arrivals)
+    app_cpu, simulator_cpu, clients_cpu = (b - a for a, b in zip(before, after, strict=True))
+    return Anatomy(app_cpu, simulator_cpu, clients_cpu, in_flight, arrivals[-1] - arrivals[0])
+
+
+def run(ctx: Context) -> list[Row]:
+    start = write_jpeg(ctx.work / "crowd-start.jpg", photo(1280, 720, 11))
+    end = write_jpeg(ctx.work / "crowd-end.jpg", photo(1280, 720, 12))
+    n = ctx.profile.clients
+    with AppProcess(ctx.simulator, ctx.work / "data", ctx.log_dir / "app-concurrency.log") as app:
+        users = Users(app.url, n, start, end)
+        timings = compare(
+            lambda: users.together(ctx.simulator),
+            lambda: users.alone(ctx.simulator),
+            runs=ctx.profile.crowd_runs,
+            settle=ctx.simulator.wait_finished,
+        )
+        seen = anatomy(users, app, ctx.simulator)
+    return [
+        Row(
+            case="concurrency",
+            measured=seconds(timings.measured_median),
+            floor=seconds(timings.floor_median),
+            ratio=timings.ratio,
+            target=1.5,
+            target_text="≤ 1.5× (no queuing)",
+            detail=f"{n} `gradio_client` users calling `{users.endpoint}` at once (two 1280×720 JPEGs each, "
+            f"auto-fit on) on `python app.py`, the simulator answering each create {LATENCY:g} s late: time until "
+            "the last has its task id; floor: one user alone. "
+            f"A further crowd run looked into: the creates reached the simulator over {seen.spread:.2f} s, at most "
+            f"{seen.in_flight} of {n} in flight at once; CPU used meanwhile: app {seen.cpu_app:.2f} s, "
+            f"simulator {seen.cpu_simulator:.2f} s, the {n} clients (this process) {seen.cpu_clients:.2f} s, "
+            f"on {os.cpu_count()} CPUs",
+        )
+    ]

@@ -323,3 +323,11 @@ def test_clean_partials_removes_only_dead_processes_files(tmp_path: Path) -> Non
     assert sorted(removed) == sorted([stale, unnamed])
     assert mine.exists() and video.exists()
     assert tracking.clean_partials(tmp_path / "missing") == []
+
+
+def test_polling_is_sparser_when_callbacks_reach_the_app() -> None:
+    plain = Settings.build(poll_interval=2)
+    with_callbacks = Settings.build(poll_interval=2, public_url="https://studio.example.com")
+    assert max(itertools.islice(tracking.intervals(plain), 30)) == 15
+    assert max(itertools.islice(tracking.intervals(with_callbacks, callbacks=True), 30)) == 60
+    assert max(itertools.islice(tracking.intervals(Settings.build(poll_max_interval=5), callbacks=True), 30)) == 5

@@ -19,6 +19,8 @@ from .errors import Problem
 AuthScheme = Literal["Bearer", "Token"]
 
 DEFAULT_BASE_URL = "https://www.kkiai.com"
+POLL_MAX_INTERVAL = 15.0
+CALLBACK_POLL_MAX_INTERVAL = 60.0
 # Vidu's own hosts take "Token <key>"; the kkiai reseller (and, by inference, other resellers) take "Bearer <key>".
 _TOKEN_HOSTS = ("api.vidu.cn", "api.vidu.com")
 
@@ -57,7 +59,8 @@ class Settings(BaseModel):
     """How many times a create refused with 429/503, or not sent at all, is tried again."""
     query_retries: int = Field(4, ge=0, le=10)
     poll_interval: float = Field(2.0, gt=0)
-    poll_max_interval: float = Field(15.0, gt=0)
+    poll_max_interval: float | None = Field(None, gt=0)
+    """Longest wait between queries; unset: 15 s, or 60 s when callbacks reach the app (see ``poll_ceiling``)."""
     poll_max_wait: float = Field(1800.0, gt=0)
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".vidu-ui")
     public_url: str | None = None
@@ -120,6 +123,13 @@ class Settings(BaseModel):
         if url.scheme not in ("http", "https") or not url.hostname:
             raise SettingsError([Problem("base_url", "must be an http(s) URL such as https://www.kkiai.com")])
         return settings
+
+    def poll_ceiling(self, *, callbacks: bool) -> float:
+        """The longest wait between queries. With callbacks arriving (``public_url`` set) a callback says when a
+        task finishes, so polling is only a safety net: 60 s keeps a 5-minute task to about 13 queries."""
+        if self.poll_max_interval is not None:
+            return self.poll_max_interval
+        return CALLBACK_POLL_MAX_INTERVAL if callbacks else POLL_MAX_INTERVAL
 
     def with_key(self, api_key: str | None) -> Settings:
         """A copy using ``api_key`` (a visitor's own key), leaving this object unchanged."""

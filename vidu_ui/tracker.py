@@ -387,7 +387,8 @@ class Tracker:
 
     def _follow(self, task_id: str, owner: KeyOwner, job: Literal["query", "download"]) -> None:
         # Called with ``_cond`` held.
-        policy = tracking.PollPolicy(task_id, self.settings, self._clock())
+        callbacks = self.settings.public_url is not None  # the app receives them: polling is a safety net
+        policy = tracking.PollPolicy(task_id, self.settings, self._clock(), callbacks=callbacks)
         followed = _Followed(task_id, owner, policy, job)
         self._followed[task_id] = followed
         self._schedule(followed, 0.0)

@@ -1,7 +1,7 @@
 """Following a task to its end, and keeping its video.
 
 The polling policy lives in one place, :class:`PollPolicy`: query, then wait ``poll_interval``, growing ×1.5
-after each query up to ``poll_max_interval``, until the task succeeds or fails, or ``poll_max_wait`` runs out.
+after each query up to ``Settings.poll_ceiling``, until the task succeeds or fails, or ``poll_max_wait`` runs out.
 Transient query failures (no answer, 429, 5xx) are waited out; a refusal (401, 404…) ends the wait at once.
 
 ``follow`` runs the policy in the calling thread (the CLI's ``--wait``); ``vidu_ui.tracker.Tracker`` runs the
@@ -47,12 +47,13 @@ class WaitTimeout(ViduError):
         )
 
 
-def intervals(settings: Settings) -> Iterator[float]:
-    """The waits between queries: growing by ``BACKOFF_FACTOR`` up to ``poll_max_interval``."""
-    wait = settings.poll_interval
+def intervals(settings: Settings, *, callbacks: bool = False) -> Iterator[float]:
+    """The waits between queries: growing by ``BACKOFF_FACTOR`` up to ``settings.poll_ceiling``."""
+    ceiling = settings.poll_ceiling(callbacks=callbacks)
+    wait = min(settings.poll_interval, ceiling)
     while True:
         yield wait
-        wait = min(wait * BACKOFF_FACTOR, settings.poll_max_interval)
+        wait = min(wait * BACKOFF_FACTOR, ceiling)
 
 
 def is_transient(exc: ViduError) -> bool:
@@ -65,15 +66,16 @@ def is_transient(exc: ViduError) -> bool:
 class PollPolicy:
     """When to query one task next, without doing any waiting: the caller sleeps or schedules.
 
-    ``started`` is a reading of the caller's monotonic clock when following began.
+    ``started`` is a reading of the caller's monotonic clock when following began; ``callbacks`` says the
+    service's callbacks reach the caller, so polling may be sparser.
     """
 
-    def __init__(self, task_id: str, settings: Settings, started: float) -> None:
+    def __init__(self, task_id: str, settings: Settings, started: float, *, callbacks: bool = False) -> None:
         self.task_id = task_id
         self.settings = settings
         self.started = started
         self.last: TaskStatus | None = None
-        self._waits = intervals(settings)
+        self._waits = intervals(settings, callbacks=callbacks)
 
     def seen(self, status: TaskStatus) -> bool:
         """Note a query's answer; True when the task is finished (nothing more to poll)."""

@@ -391,3 +391,23 @@ def test_an_empty_callback_url_becomes_the_apps_own_when_it_has_a_public_url(
 def test_without_a_public_url_no_callback_url_is_sent(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
     outputs(studio, form_values(images))
     assert [r.body.get("callback_url") for r in sim.log.snapshot() if r.call == "create"] == [None]
+
+
+def test_generate_sends_what_the_validator_prepared(
+    studio: Studio, sim: Simulator, images: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vidu_ui.studio import handlers
+
+    calls: list[object] = []
+
+    def counting_prepare(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "prepare", counting_prepare)
+    values = form_values(images)
+    assert validate(studio, values) == {}
+    outputs(studio, values)
+    assert len(calls) == 1 and sim.create_count == 1
+    outputs(studio, values)  # no validator this time (as when called without Gradio): prepared again
+    assert len(calls) == 2 and sim.create_count == 2

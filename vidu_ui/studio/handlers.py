@@ -29,6 +29,7 @@ from ..submit import PreparedRequest, prepare, submit
 from ..ui_text import say
 from .access import Viewer
 from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none
+from .prepared import PreparedCache, request_key
 from .runtime import Runtime
 
 logger = logging.getLogger("vidu_ui.studio")
@@ -105,6 +106,7 @@ class Studio:
         self.runtime = runtime
         self.settings = runtime.settings
         self.demo = demo
+        self.checked = PreparedCache()
 
     @property
     def visitor_key(self) -> bool:
@@ -228,14 +230,17 @@ class Studio:
         found: list[Problem] = []
         if self.visitor_key and not (form.api_key or "").strip():
             found.append(Problem("api_key", "no API key: paste your Vidu API key"))
+        options, auto_fit = self.options(form), bool(form.auto_fit)
         try:
-            prepare(form.start or "", form.end or "", self.options(form), auto_fit=bool(form.auto_fit))
+            request = prepare(form.start or "", form.end or "", options, auto_fit=auto_fit)
         except InvalidInput as exc:
             found += exc.problems
         except Exception:
             # A bug, not a user error: let the event itself fail with Gradio's generic message (show_error is
             # off), rather than the validator sending the exception's text to the browser.
             logger.exception("checking the form failed")
+        else:
+            self.checked.put(request_key(form.start, form.end, options, auto_fit), request)
         return found
 
     def validate(self, *values: Any) -> list[dict[str, Any]]:
@@ -259,9 +264,15 @@ class Studio:
         return "model"  # anything else: the first option, in view
 
     def prepare(self, form: Form) -> PreparedRequest:
-        """The checked request (auto-fit applied when on); raises ``gr.Error`` listing every problem."""
+        """The checked request (auto-fit applied when on): the validator's, when it just prepared the same one.
+
+        Raises ``gr.Error`` listing every problem."""
+        options, auto_fit = self.options(form), bool(form.auto_fit)
+        checked = self.checked.take(request_key(form.start, form.end, options, auto_fit))
+        if checked is not None:
+            return checked
         try:
-            return prepare(form.start or "", form.end or "", self.options(form), auto_fit=bool(form.auto_fit))
+            return prepare(form.start or "", form.end or "", options, auto_fit=auto_fit)
         except InvalidInput as exc:
             raise service_error(exc) from None
 

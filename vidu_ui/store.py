@@ -135,8 +135,7 @@ class FrameLike(Protocol):
 class PreparedLike(Protocol):
     """What ``record_prepared`` reads of a ``submit.PreparedRequest``."""
 
-    @property
-    def body(self) -> dict[str, Any]: ...
+    def shortened_body(self) -> dict[str, Any]: ...
     @property
     def start(self) -> FrameLike: ...
     @property
@@ -427,7 +426,7 @@ class Store:
         """``record_submission`` from a ``submit.PreparedRequest`` and the ``CreatedTask`` it returned."""
         self.record_submission(
             task_id=created.task_id,
-            body=request.body,
+            body=request.shortened_body(),  # its images are dropped: the full ones stay out of the history
             response=created.raw,
             start_image=request.start.data,
             end_image=request.end.data,

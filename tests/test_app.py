@@ -224,7 +224,7 @@ def test_launch_options_keep_secrets_out_of_the_browser() -> None:
     assert kwargs["run_history"] is False
     assert kwargs["enable_monitoring"] is False
     assert kwargs["show_error"] is False
-    assert kwargs["max_file_size"] == "50mb"
+    assert kwargs["max_file_size"] == 50_000_000  # bytes: the frames' limit (Gradio's "50mb" is 50 MiB)
     assert "allowed_paths" not in kwargs and "blocked_paths" not in kwargs
     assert isinstance(kwargs["i18n"], gr.I18n)
     assert set(kwargs["i18n"].translations_dict) == {"en", "zh-CN"}

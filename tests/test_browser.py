@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import app
+from tests.apphelpers import CHROMIUM, CHROMIUM_ARGS
 from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
@@ -23,16 +24,6 @@ from vidu_ui.ui_text import ZH
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CANARY = "sk-CANARY-b7r0w5e3r-9x"
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 HISTORY_SCREENSHOT = SCREENSHOT.with_name("screenshot-history.png")

@@ -6,14 +6,14 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import Client
 from gradio_client.exceptions import ValidationError
 
 import app
+from tests.apphelpers import arguments
 from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
@@ -62,34 +62,6 @@ def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "square": write(folder / "square.png", photo(1000, 1000, 13), "PNG"),
         "wide": write(folder / "wide.png", photo(1400, 700, 14), "PNG"),
     }
-
-
-def arguments(start: Path, end: Path, **changes: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "start_image": handle_file(str(start)),
-        "start_url": "",
-        "end_image": handle_file(str(end)),
-        "end_url": "",
-        "prompt": "A slow dolly shot from dawn to dusk",
-        "model": "viduq1",
-        "duration": 5,
-        "resolution": "1080p",
-        "seed": 0,
-        "movement_amplitude": "auto",
-        "is_rec": False,
-        "bgm": False,
-        "audio": False,
-        "off_peak": False,
-        "watermark": False,
-        "wm_position": 3,
-        "wm_url": "",
-        "meta_data": "",
-        "payload": "",
-        "callback_url": "",
-        "auto_fit": True,
-    }
-    values.update(changes)
-    return values
 
 
 def test_generate_through_gradio_client(running: Running, frames: dict[str, Path]) -> None:

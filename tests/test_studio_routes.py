@@ -9,14 +9,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
 from gradio_client import Client, handle_file
 
 import app
+from tests.apphelpers import PUBLIC, file_requests, forbidden_files, launch, routes
 from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
@@ -32,13 +31,6 @@ class Running:
     page: StudioBlocks
     sim: Simulator
     data_dir: Path
-
-
-def launch(page: StudioBlocks, port: int, **options: Any) -> str:
-    page.launch(
-        **app.ServeOptions(host="127.0.0.1", port=port, **options).launch_kwargs(), prevent_thread_lock=True, quiet=True
-    )
-    return page.local_url or ""
 
 
 @pytest.fixture(scope="module")
@@ -129,100 +121,14 @@ def test_the_file_route_serves_a_published_video_but_nothing_of_the_data_folder(
     with httpx.Client(base_url=running.url, timeout=10) as http:
         served = http.get(f"/gradio_api/file={published}")
         assert served.status_code == 200 and served.content == Path(record.video_path).read_bytes()
-        forbidden = [
-            f"{data}/history.sqlite3",
-            f"{data}/history.sqlite3-wal",
-            record.video_path,
-            f"{data}/videos",
-            f"{data.parent}/.env",
-            ".env",
-            "/etc/passwd",
-            "../../../../etc/passwd",
-            f"{published}/../../../../etc/passwd",
-            f"{Path(published).parent}/../../../../../etc/passwd",
-            f"{data}/../{data.name}/history.sqlite3",
-        ]
-        for path in forbidden:
-            for form in (path, quote(path, safe="")):
-                for route in ("/gradio_api/file=", "/gradio_api/file/"):
-                    response = http.get(route + form)
-                    assert response.status_code in (403, 404), (route + form, response.status_code)
-                    assert b"SQLite" not in response.content and b"CANARY" not in response.content
+        for path in forbidden_files(data, published=published, video=record.video_path):
+            for request in file_requests(path):
+                response = http.get(request)
+                assert response.status_code in (403, 404), (request, response.status_code)
+                assert b"SQLite" not in response.content and b"CANARY" not in response.content
 
 
 # --- with sign-in on --------------------------------------------------------------------------------------------
-
-# Routes Gradio serves without a session, and why that is fine: the login page and what it needs to draw itself,
-# who is signed in (nobody), and calls that only act on a running event or session whose random id they must
-# name. Everything else must answer 401. The app's own: /healthz ("ok") and the callback (signature-checked).
-PUBLIC = {
-    ("GET", "/"),
-    ("GET", "/healthz"),
-    ("POST", "/vidu/callback"),
-    ("POST", "/login"),
-    ("POST", "/login/"),
-    ("GET", "/logout"),
-    ("GET", "/favicon.ico"),
-    ("GET", "/theme.css"),
-    ("GET", "/robots.txt"),
-    ("GET", "/manifest.json"),
-    ("GET", "/pwa_icon"),
-    ("GET", "/pwa_icon/{size}"),
-    ("GET", "/svelte/{path:path}"),
-    ("GET", "/static/{path:path}"),
-    ("GET", "/assets/{path:path}"),
-    ("GET", "/monitoring/{key}"),
-    ("GET", "/gradio_api/theme.css"),
-    ("GET", "/gradio_api/user"),
-    ("GET", "/gradio_api/user/"),
-    ("GET", "/gradio_api/token"),
-    ("GET", "/gradio_api/token/"),
-    ("GET", "/gradio_api/app_id"),
-    ("GET", "/gradio_api/app_id/"),
-    ("GET", "/gradio_api/login_check"),
-    ("GET", "/gradio_api/login_check/"),
-    ("GET", "/gradio_api/startup-events"),
-    ("GET", "/gradio_api/heartbeat/{session_hash}"),
-    ("GET", "/gradio_api/custom_component/{id}/{environment}/{type}/{file_name}"),
-    ("POST", "/gradio_api/stream/{event_id}"),
-    ("POST", "/gradio_api/stream/{event_id}/close"),
-    ("GET", "/gradio_api/stream/{session_hash}/{run}/{component_id}/playlist.m3u8"),
-    ("GET", "/gradio_api/stream/{session_hash}/{run}/{component_id}/{segment_id}.{ext}"),
-    ("GET", "/gradio_api/stream/{session_hash}/{run}/{component_id}/playlist-file"),
-    ("POST", "/gradio_api/reset"),
-    ("POST", "/gradio_api/reset/"),
-    ("POST", "/gradio_api/cancel"),
-    ("GET", "/gradio_api/runs"),
-    ("GET", "/gradio_api/runs/"),
-    ("POST", "/gradio_api/vibe-edit"),
-    ("POST", "/gradio_api/vibe-edit/"),
-    ("POST", "/gradio_api/undo-vibe-edit"),
-    ("POST", "/gradio_api/undo-vibe-edit/"),
-    ("GET", "/gradio_api/vibe-code"),
-    ("GET", "/gradio_api/vibe-code/"),
-    ("POST", "/gradio_api/vibe-code"),
-    ("POST", "/gradio_api/vibe-code/"),
-    ("POST", "/gradio_api/vibe-starter-queries"),
-    ("POST", "/gradio_api/vibe-starter-queries/"),
-}
-
-
-def routes(fastapi_app: Any) -> Iterator[tuple[str, str, bool]]:
-    """Every (method, path, has Gradio's login check) of the app, its included routers flattened."""
-
-    def walk(items: list[Any], prefix: str) -> Iterator[tuple[str, str, bool]]:
-        for route in items:
-            original = getattr(route, "original_router", None)
-            if original is not None:
-                context = getattr(route, "include_context", None)
-                yield from walk(original.routes, prefix + (getattr(context, "prefix", "") or ""))
-                continue
-            checked = any(d.dependency.__name__ == "login_check" for d in getattr(route, "dependencies", []))
-            for method in sorted(getattr(route, "methods", None) or []):
-                if method != "HEAD":
-                    yield method, prefix + route.path, checked
-
-    yield from walk(fastapi_app.routes, "")
 
 
 def test_with_sign_in_only_the_login_page_and_healthz_answer_without_a_session(

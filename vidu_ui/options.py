@@ -96,12 +96,18 @@ def _as_int(value: object) -> int | None:
     return None
 
 
-def _as_bool(value: object) -> bool | None:
+def as_bool(value: object) -> bool | None:
+    """A bool or its text (true/false, 1/0, yes/no, on/off; empty is false); None for anything else."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
     return None
+
+
+def _json_kind(value: object) -> str:
+    kinds = {dict: "a JSON object", list: "a JSON array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
 
 
 def check_url(field: str, value: str) -> Problem | None:
@@ -246,7 +252,7 @@ class _Checker:
             raw = getattr(self.opts, name)
             if raw is None:
                 continue
-            value = _as_bool(raw)
+            value = as_bool(raw)
             if value is None:
                 self.fail(name, f"'{raw}' is not accepted; give true or false")
             else:
@@ -305,7 +311,9 @@ class _Checker:
         payload = self.opts.payload
         if payload is None or payload == "":
             return
-        if len(payload) > PAYLOAD_MAX:
+        if not isinstance(payload, str):  # a JSON API call may put an object or a number here
+            self.fail("payload", f"is {_json_kind(payload)}, not text; give the payload as a string")
+        elif len(payload) > PAYLOAD_MAX:
             self.fail("payload", f"is {len(payload):,} characters long; at most {PAYLOAD_MAX:,} are accepted")
         else:
             self.out["payload"] = payload

@@ -6,12 +6,14 @@ core's checks never complain about a value the person cannot see.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, fields
 from typing import Any
 
 from ..catalogue import Model, get_model
-from ..options import TaskOptions
+from ..errors import Problem
+from ..options import TaskOptions, as_bool
 
 ImageValue = str | dict[str, Any] | None
 """A file path (preprocessed) or Gradio's file payload ``{"path": …}`` (events with ``preprocess=False``)."""
@@ -31,6 +33,26 @@ def text_or_none(value: object) -> str | None:
         return None
     text = str(value)
     return text if text.strip() else None
+
+
+_WEB_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def url_problem(role: str, url: object) -> Problem | None:
+    """Why the URL box's text cannot be a frame, or None. Only an http(s) URL can: the core reads any other text
+    as a path (right for the command line), and here that path would be one on this server."""
+    text = text_or_none(url)
+    if text is None or _WEB_URL.match(text.strip()):
+        return None
+    return Problem(
+        f"{role}_frame", "is not an http:// or https:// URL; give the image's web address or upload the file"
+    )
+
+
+def _flag(value: Any) -> Any:
+    """A checkbox's value for the core: unset is off; anything else as sent, so that the core takes true and false
+    (also as text) and refuses the rest naming the field, where ``bool("false")`` would turn it on."""
+    return False if value is None else value
 
 
 def _whole(value: Any) -> Any:
@@ -67,11 +89,24 @@ class Form:
 
     @property
     def start(self) -> str | None:
-        return image_path(self.start_image) or text_or_none(self.start_url)
+        return image_path(self.start_image) or self._url("start")
 
     @property
     def end(self) -> str | None:
-        return image_path(self.end_image) or text_or_none(self.end_url)
+        return image_path(self.end_image) or self._url("end")
+
+    def _url(self, role: str) -> str | None:
+        url = self.start_url if role == "start" else self.end_url
+        return None if url_problem(role, url) else text_or_none(url)
+
+    def url_problems(self) -> list[Problem]:
+        """The URL boxes that hold something other than an http(s) URL (and are not overridden by an upload)."""
+        found = []
+        for role, image, url in (("start", self.start_image, self.start_url), ("end", self.end_image, self.end_url)):
+            problem = url_problem(role, url) if image_path(image) is None else None
+            if problem is not None:
+                found.append(problem)
+        return found
 
     def frame_input(self, role: str) -> str:
         """The input showing a frame's problems: the URL box when the frame came from it, else the image."""
@@ -85,7 +120,7 @@ class Form:
         def applies(flag: str) -> bool:
             return model is None or bool(getattr(model, flag))
 
-        watermark = bool(self.watermark)
+        watermark = as_bool(self.watermark) is True
         return TaskOptions(
             model=self.model or "",
             prompt=self.prompt or "",
@@ -93,11 +128,11 @@ class Form:
             resolution=text_or_none(self.resolution),
             seed=_whole(self.seed),
             movement_amplitude=text_or_none(self.movement_amplitude) if applies("movement_amplitude") else None,
-            is_rec=bool(self.is_rec),
-            audio=bool(self.audio) if applies("audio") and self.audio is not None else None,
-            bgm=bool(self.bgm) if applies("bgm") else None,
-            off_peak=bool(self.off_peak),
-            watermark=watermark,
+            is_rec=_flag(self.is_rec),
+            audio=self.audio if applies("audio") else None,
+            bgm=_flag(self.bgm) if applies("bgm") else None,
+            off_peak=_flag(self.off_peak),
+            watermark=_flag(self.watermark),
             wm_position=self.wm_position if watermark else None,
             wm_url=text_or_none(self.wm_url) if watermark else None,
             meta_data=text_or_none(self.meta_data),

@@ -28,7 +28,7 @@ from ..settings import Settings
 from ..submit import PreparedRequest, prepare, submit
 from ..ui_text import say
 from .access import Viewer
-from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none
+from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none, url_problem
 from .prepared import PreparedCache, request_key
 from .runtime import Runtime
 
@@ -124,6 +124,9 @@ class Studio:
     @staticmethod
     def frame_summary(image: ImageValue, url: str | None = None, role: str = "start") -> str:
         """Format, pixel size and file size of a frame, or the reason it cannot be used."""
+        refused = url_problem(role, url) if image_path(image) is None else None
+        if refused is not None:
+            return "⚠ " + refused.message
         source = image_path(image) or text_or_none(url)
         if source is None:
             return ""
@@ -228,13 +231,16 @@ class Studio:
     def problems(self, form: Form) -> list[Problem]:
         """Every problem the core finds with this form; empty when Generate may send it."""
         found: list[Problem] = []
-        if self.visitor_key and not (form.api_key or "").strip():
+        if self.visitor_key and not (form.api_key if isinstance(form.api_key, str) else "").strip():
             found.append(Problem("api_key", "no API key: paste your Vidu API key"))
+        refused = form.url_problems()
+        found += refused
         options, auto_fit = self.options(form), bool(form.auto_fit)
         try:
             request = prepare(form.start or "", form.end or "", options, auto_fit=auto_fit)
         except InvalidInput as exc:
-            found += exc.problems
+            # A refused URL box leaves its frame empty: its own message says why, not "is missing" as well.
+            found += [p for p in exc.problems if p.field not in {r.field for r in refused}]
         except Exception:
             # A bug, not a user error: let the event itself fail with Gradio's generic message (show_error is
             # off), rather than the validator sending the exception's text to the browser.
@@ -267,6 +273,9 @@ class Studio:
         """The checked request (auto-fit applied when on): the validator's, when it just prepared the same one.
 
         Raises ``gr.Error`` listing every problem."""
+        refused = form.url_problems()
+        if refused:
+            raise service_error(InvalidInput(refused))
         options, auto_fit = self.options(form), bool(form.auto_fit)
         checked = self.checked.take(request_key(form.start, form.end, options, auto_fit))
         if checked is not None:

@@ -16,6 +16,7 @@ import gradio as gr
 from gradio.events import Dependency
 
 from ..catalogue import DEFAULT_MODEL, get_model
+from ..frames import MAX_FILE_BYTES
 from ..settings import Settings
 from ..ui_text import TRANSLATIONS
 from .form import FORM_FIELDS, SessionGuard
@@ -63,7 +64,7 @@ def launch_options() -> dict[str, Any]:
         "run_history": False,  # otherwise inputs (a pasted key among them) are saved in the browser's storage
         "enable_monitoring": False,
         "show_error": False,  # gr.Error messages are shown regardless; anything else never reaches the browser
-        "max_file_size": "50mb",
+        "max_file_size": MAX_FILE_BYTES,  # Gradio's "50mb" would be 50 MiB, above the frames' 50 MB
         "footer_links": ["api", "settings"],
     }
 
@@ -107,6 +108,8 @@ def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | N
                     r = result_column()
             with gr.Tab(I18N("tab_history"), id=HISTORY_TAB, elem_id="vu-tab-history") as history_tab_item:
                 h = history_tab()
+        if studio.visitor_key:
+            page.secret_inputs.add(f["api_key"]._id)
         generate = _wire_form(studio, f, r, guard)
         show = _wire_results(results, f, r, watching, generate)
         _wire_history(history, f, r, h, tabs, history_tab_item, page, generate, show)
@@ -162,8 +165,10 @@ def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.S
         trigger_mode="once",
         api_name="generate",
     )
-    # After an error too: the button was disabled by the handler's first yield.
+    # After an error too: the button was disabled by the handler's first yield. Gradio 6.31 runs ``then`` only
+    # after a success, so the failure case needs its own listener.
     generate.then(studio.release_button, None, f["generate"], **QUICK)
+    generate.failure(studio.release_button, None, f["generate"], **QUICK)
     return generate
 
 

@@ -98,7 +98,9 @@ class Runtime:
     def routes(self) -> list[BaseRoute]:
         """``GET /healthz`` and ``POST /vidu/callback``, to go before Gradio's own routes."""
         health = APIRoute(HEALTH_PATH, _healthz, methods=["GET", "HEAD"], include_in_schema=False)
-        return [health, *callback_router(self.receiver).routes]
+        # Gradio's deep links write every input's value, a visitor's key included, to a file: not offered here.
+        deep_link = APIRoute(DEEP_LINK_PATH, _not_found, methods=["GET", "POST"], include_in_schema=False)
+        return [health, deep_link, *callback_router(self.receiver).routes]
 
     def app_kwargs(self, given: dict[str, Any] | None = None) -> dict[str, Any]:
         """FastAPI arguments for Gradio's app: these routes, the start/stop of the tracker, no schema page."""
@@ -123,12 +125,35 @@ class Runtime:
         return kwargs
 
 
+DEEP_LINK_PATH = "/gradio_api/deep_link"
+
+
+def _not_found() -> PlainTextResponse:
+    return PlainTextResponse("Not Found", status_code=404)
+
+
 class StudioBlocks(gr.Blocks):
-    """The page, whose ``launch`` also serves ``/healthz`` and ``/vidu/callback`` and runs the tracker."""
+    """The page, whose ``launch`` also serves ``/healthz`` and ``/vidu/callback`` and runs the tracker.
+
+    A visitor's key must live only in the request that carries it. Gradio keeps every input's last value in the
+    session (for its "deep links", written to disk on request), so the inputs named in ``secret_inputs`` are
+    blanked there once each event has read them, and the deep-link route is refused.
+    """
 
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runtime = runtime
+        self.secret_inputs: set[int] = set()
+
+    async def preprocess_data(
+        self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False
+    ) -> list[Any]:
+        processed: list[Any] = await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        if state is not None:
+            for block in block_fn.inputs:
+                if block._id in self.secret_inputs and block._id in state.config_values:
+                    state._update_value_in_config(block._id, "")
+        return processed
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["app_kwargs"] = self.runtime.app_kwargs(kwargs.get("app_kwargs"))

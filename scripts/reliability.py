@@ -784,11 +784,15 @@ def _polling_summary(result: PollingResult) -> str:
 
 Section = Callable[[], str]
 
+from scripts.exposure import secrets as secrets_and_exposure  # the "Secrets and exposure" section
+from scripts.hostile import hostile_input  # the "Hostile input" section
+from scripts.load import load  # the "Load" section: 50 users, and 3× a small queue bound
+
 SECTIONS: dict[str, Section | None] = {
     "service_faults": service_faults,
-    "hostile_input": None,  # hook: hostile frames, options and bodies (another part of the work)
-    "secrets": None,  # hook: secrets and exposure (another part of the work)
-    "load": None,  # hook: load (another part of the work)
+    "hostile_input": hostile_input,
+    "secrets": secrets_and_exposure,
+    "load": load,
 }
 TITLES = {
     "service_faults": "service faults",

@@ -154,6 +154,10 @@ class Results:
         last: tuple[Any, ...] | None = None
         while True:
             following = self.tracker.is_following(task_id)
+            if not following:
+                # The tracker saves a task's last state before it stops following it: read that, not the record
+                # taken before it finished (under load the two can cross).
+                record = self.store.get(task_id) or record
             shown = self.view(record, viewer, following=following)
             yield shown if last is None else tuple(gr.skip() if a == b else a for a, b in zip(shown, last, strict=True))
             last = shown

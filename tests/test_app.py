@@ -206,7 +206,7 @@ def test_build_app_opens_its_own_history_and_starts_nothing(tmp_path: Path) -> N
     assert (data / "history.sqlite3").stat().st_mode & 0o777 == 0o600
     assert not first.runtime.running  # the tracker starts with the server (launch), not at build time
     kwargs = first.runtime.app_kwargs({"docs_url": None})
-    assert [route.path for route in kwargs["routes"]] == ["/healthz", "/vidu/callback"]
+    assert [route.path for route in kwargs["routes"]] == ["/healthz", "/gradio_api/deep_link", "/vidu/callback"]
     assert kwargs["openapi_url"] is None and kwargs["docs_url"] is None and callable(kwargs["lifespan"])
 
 

@@ -20,6 +20,7 @@ from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.studio import StudioBlocks
+from vidu_ui.studio.runtime import DEEP_LINK_PATH
 
 KEY = "sk-CANARY-r0utes"
 POLL = 60.0  # seconds between the tracker's own queries: only a callback can move a task sooner
@@ -145,6 +146,9 @@ def test_with_sign_in_only_the_login_page_and_healthz_answer_without_a_session(
             assert shell.status_code == 200 and "vu-generate" not in shell.text and KEY not in shell.text
             for method, path, checked in found:
                 if (method, path) in PUBLIC:
+                    continue
+                if path == DEEP_LINK_PATH:  # refused to everyone, session or not: it would write inputs to disk
+                    assert http.request(method, path).status_code == 404
                     continue
                 assert checked, f"{method} {path} answers without a session"
                 concrete = re.sub(r"\{[^}]+\}", "x", path).replace("=x", "=/etc/passwd")

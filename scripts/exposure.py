@@ -56,6 +56,7 @@ from tests.apphelpers import CHROMIUM, CHROMIUM_ARGS, PUBLIC, arguments, file_re
 from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
+from vidu_ui.studio.runtime import DEEP_LINK_PATH
 
 READY = "EXPOSURE-READY"
 ANSWER = "EXPOSURE-ANSWER "
@@ -720,9 +721,13 @@ def _auth_sweep(side: Side, folder: Path, found: Exposure) -> None:
     try:
         tried = unauthorized = 0
         others: list[str] = []
+        deep_links: list[int] = []
         with httpx.Client(base_url=url, timeout=30) as http:
             for method, path, _checked in routes(page.app):
                 if (method, path) in PUBLIC:
+                    continue
+                if path == DEEP_LINK_PATH:  # refused to everyone, with a session or without
+                    deep_links.append(http.request(method, path).status_code)
                     continue
                 concrete = re.sub(r"\{[^}]+\}", "x", path).replace("=x", "=/etc/passwd")
                 status = http.request(method, concrete).status_code
@@ -743,6 +748,14 @@ def _auth_sweep(side: Side, folder: Path, found: Exposure) -> None:
         )
     )
     found.checks.append(Check("with --auth, /healthz without a session", "200", str(health), health == 200))
+    found.checks.append(
+        Check(
+            f"{DEEP_LINK_PATH}, which would write a session's inputs to disk",
+            "404",
+            ", ".join(map(str, deep_links)),
+            bool(deep_links) and set(deep_links) == {404},
+        )
+    )
 
 
 # --- the document -----------------------------------------------------------------------------------------------

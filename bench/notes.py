@@ -30,14 +30,15 @@ NOTES: dict[str, Note] = {
         "52% of a submit in `ImagingDecoder.decode`). Fixed: `prepare` checks a JPEG with `image.draft(mode, "
         "(w // 8, h // 8))` before `load()` — libjpeg's DCT scaling still reads every byte of the compressed "
         "data, so a truncated or damaged file fails exactly as before — keeps no picture unless auto-fit may need "
-        "it, and loads the two frames in two threads (Pillow decodes outside the GIL): 2.39× → 1.50×. Over a "
-        "real network the upload dominates and the ratio tends to 1."
+        "it, and loads the two frames in two threads (Pillow decodes outside the GIL): 2.39× before, the figure "
+        "above since. Over a real network the upload dominates and the ratio tends to 1."
     ),
     "concurrency": Note(
         "No queuing: every create was in flight at once (above). What limits it is CPU: on 2 cores the crowd's "
         "work — the simulator rendering a video per task, the 20 `gradio_client` users in this process, the app "
         "— takes longer than the 1 s the service waits; in production the users and the service are on other "
-        "machines. Was 4.11×; fixed since: one TLS context per process instead of one per client, query and "
+        "machines. Was 4.11× in the first version; fixed since: one TLS context per process instead of one per "
+        "client, query and "
         "download (py-spy had 36% of the app's samples in `ssl.create_default_context`), Generate sends the "
         "request its validator prepared instead of decoding the frames again, and the reduced-size JPEG check "
         "(*submit*). Left: the clients and the simulator share the two cores with the app."
@@ -47,7 +48,7 @@ NOTES: dict[str, Note] = {
         "validator and again in Generate, and `prepare` held the file bytes, the body's data-URI strings and "
         "the JSON bytes at once. Fixed: no pictures kept unless auto-fit may need them, one prepare per click, "
         "and the full image data only in the bytes sent (`PreparedRequest.body` is decoded from them on demand; "
-        "the page and the history use `shortened_body()`): +96 MB (4.9×). What is left: while the body is "
+        "the page and the history use `shortened_body()`): the figure above. What is left: while the body is "
         "built, the file bytes (14.6 MB), the two base64 strings (19.4 MB) and the JSON bytes (19.4 MB) coexist, "
         "and Gradio's upload handling holds its own copies. Next step: write the base64 in chunks into a buffer "
         "of the body's known size, so the strings never exist whole.",

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
+from gradio.route_utils import FnIndexInferError
 from starlette.routing import BaseRoute
 
 from ..callbacks import CallbackReceiver, callback_router
@@ -106,6 +107,11 @@ class Runtime:
         """FastAPI arguments for Gradio's app: these routes, the start/stop of the tracker, no schema page."""
         kwargs = dict(given or {})
         kwargs["routes"] = [*self.routes(), *kwargs.get("routes", [])]
+        # Gradio lets an unknown api_name escape as a 500 with a server traceback: it is a 404.
+        kwargs["exception_handlers"] = {
+            FnIndexInferError: _unknown_endpoint,
+            **(kwargs.get("exception_handlers") or {}),
+        }
         kwargs.setdefault("openapi_url", None)  # FastAPI's schema page would answer without sign-in
         outer = kwargs.get("lifespan")
 
@@ -130,6 +136,10 @@ DEEP_LINK_PATH = "/gradio_api/deep_link"
 
 def _not_found() -> PlainTextResponse:
     return PlainTextResponse("Not Found", status_code=404)
+
+
+def _unknown_endpoint(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"error": f"no such endpoint: {exc}"}, status_code=404)
 
 
 class StudioBlocks(gr.Blocks):

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import Client
 
 import app
+from tests.apphelpers import arguments
 from tests.images import photo, write
 from vidu_ui.simulator import Simulator
 from vidu_ui.store import Store, TaskRecord
@@ -90,30 +91,7 @@ def test_a_task_left_running_completes_after_a_restart(sim: Simulator, tmp_path:
     first = start_app(sim, data_dir, port, log)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        task_id = client.predict(
-            start_image=handle_file(str(start)),
-            start_url="",
-            end_image=handle_file(str(end)),
-            end_url="",
-            prompt="Clouds roll over the ridge",
-            model="viduq1",
-            duration=5,
-            resolution="1080p",
-            seed=0,
-            movement_amplitude="auto",
-            is_rec=False,
-            bgm=False,
-            audio=False,
-            off_peak=False,
-            watermark=False,
-            wm_position=3,
-            wm_url="",
-            meta_data="",
-            payload="",
-            callback_url="",
-            auto_fit=True,
-            api_name="/generate",
-        )[0]
+        task_id = client.predict(**arguments(start, end, prompt="Clouds roll over the ridge"), api_name="/generate")[0]
         client.close()
         store = Store.open(app.Settings.build(data_dir=data_dir))
         assert not wait_for(store, task_id, done=False, timeout=5).finished

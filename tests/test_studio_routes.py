@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import Client
 
 import app
-from tests.apphelpers import PUBLIC, file_requests, forbidden_files, launch, routes
+from tests.apphelpers import PUBLIC, arguments, file_requests, forbidden_files, launch, routes
 from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
@@ -57,28 +57,7 @@ def submitted(running: Running, tmp_path_factory: pytest.TempPathFactory) -> str
     end = write(folder / "end.png", photo(480, 270, 42), "PNG")
     client = Client(running.url, verbose=False)
     task_id: str = client.predict(
-        start_image=handle_file(str(start)),
-        start_url="",
-        end_image=handle_file(str(end)),
-        end_url="",
-        prompt="A paper boat crosses a puddle",
-        model="viduq1",
-        duration=5,
-        resolution="1080p",
-        seed=0,
-        movement_amplitude="auto",
-        is_rec=False,
-        bgm=False,
-        audio=False,
-        off_peak=False,
-        watermark=False,
-        wm_position=3,
-        wm_url="",
-        meta_data="",
-        payload="",
-        callback_url="",
-        auto_fit=True,
-        api_name="/generate",
+        **arguments(start, end, prompt="A paper boat crosses a puddle"), api_name="/generate"
     )[0]
     store = running.page.runtime.store
     deadline = time.monotonic() + 15

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import io
 import json
 import logging
@@ -26,7 +27,7 @@ _STATES = ("created", "queueing", "processing", "success", "failed")
 _LABELS = ("the start image", "the end image")
 
 
-class Api:
+class Api(abc.ABC):
     """Everything behind the routes; :class:`~.server.Simulator` adds the HTTP server around it."""
 
     def __init__(
@@ -63,8 +64,9 @@ class Api:
         return f"<{type(self).__name__} {self.base_url}>"
 
     @property
+    @abc.abstractmethod
     def base_url(self) -> str:
-        raise NotImplementedError
+        """Where the server answers: the files' signed URLs hang off it (the server subclass knows its port)."""
 
     @property
     def credits(self) -> int:

@@ -23,31 +23,34 @@ LATENCY = 1.0
 """Seconds the simulator waits before answering each create (carried out first, then answered)."""
 
 
-def arguments(start: Path, end: Path) -> dict[str, Any]:
-    """Generate's inputs by name, as an API user sends them."""
-    return {
-        "start_image": handle_file(str(start)),
-        "start_url": "",
-        "end_image": handle_file(str(end)),
-        "end_url": "",
-        "prompt": "A slow dolly shot from dawn to dusk",
-        "model": "viduq1",
-        "duration": 5,
-        "resolution": "1080p",
-        "seed": 0,
-        "movement_amplitude": "auto",
-        "is_rec": False,
-        "bgm": False,
-        "audio": False,
-        "off_peak": False,
-        "watermark": False,
-        "wm_position": 3,
-        "wm_url": "",
-        "meta_data": "",
-        "payload": "",
-        "callback_url": "",
-        "auto_fit": True,
-    }
+FORM: dict[str, Any] = {
+    "start_url": "",
+    "end_url": "",
+    "prompt": "A slow dolly shot from dawn to dusk",
+    "model": "viduq1",
+    "duration": 5,
+    "resolution": "1080p",
+    "seed": 0,
+    "movement_amplitude": "auto",
+    "is_rec": False,
+    "bgm": False,
+    "audio": False,
+    "off_peak": False,
+    "watermark": False,
+    "wm_position": 3,
+    "wm_url": "",
+    "meta_data": "",
+    "payload": "",
+    "callback_url": "",
+    "auto_fit": True,
+}
+"""Generate's values other than the two frames: a valid viduq1 request."""
+
+
+def arguments(start: Path | str, end: Path | str, **changes: Any) -> dict[str, Any]:
+    """Generate's inputs by name, as an API user sends them (frames as files ``gradio_client`` uploads);
+    ``changes`` replace any of them."""
+    return {"start_image": handle_file(str(start)), "end_image": handle_file(str(end)), **FORM, **changes}
 
 
 def generate_endpoint(client: Client) -> str:

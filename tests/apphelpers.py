@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from gradio_client import handle_file
-
 import app
+from bench.concurrency import FORM
+from bench.concurrency import arguments as arguments  # re-exported: the tests call it from here
 from vidu_ui.studio import StudioBlocks
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,33 +34,9 @@ def launch(page: StudioBlocks, port: int, **options: Any) -> str:
     return page.local_url or ""
 
 
-def arguments(start: Path | str, end: Path | str, **changes: Any) -> dict[str, Any]:
-    """The generate call's values for ``gradio_client`` (frames as files it uploads), valid for viduq1."""
-    values: dict[str, Any] = {
-        "start_image": handle_file(str(start)),
-        "start_url": "",
-        "end_image": handle_file(str(end)),
-        "end_url": "",
-        "prompt": "A slow dolly shot from dawn to dusk",
-        "model": "viduq1",
-        "duration": 5,
-        "resolution": "1080p",
-        "seed": 0,
-        "movement_amplitude": "auto",
-        "is_rec": False,
-        "bgm": False,
-        "audio": False,
-        "off_peak": False,
-        "watermark": False,
-        "wm_position": 3,
-        "wm_url": "",
-        "meta_data": "",
-        "payload": "",
-        "callback_url": "",
-        "auto_fit": True,
-    }
-    values.update(changes)
-    return values
+def form_values(start: Any, end: Any, **changes: Any) -> dict[str, Any]:
+    """The page's Generate values as its handlers receive them (frames as paths or Gradio payloads, no key)."""
+    return {"api_key": None, "start_image": start, "end_image": end, **FORM, **changes}
 
 
 # --- the file route ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import gradio as gr
 import pytest
 from gradio.utils import get_upload_folder
 
+from tests.apphelpers import form_values
 from tests.images import photo, write
 from vidu_ui.client import ViduClient
 from vidu_ui.errors import REASON_HINTS
@@ -87,32 +88,8 @@ def page(sim: Simulator, tmp_path: Path) -> Iterator[Page]:
 
 
 def form(frames: dict[str, Path], **changes: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "api_key": None,
-        "start_image": str(frames["start"]),
-        "start_url": "",
-        "end_image": str(frames["end"]),
-        "end_url": "",
-        "prompt": "A lantern drifts over the harbour at dusk",
-        "model": "viduq1",
-        "duration": 5.0,
-        "resolution": "1080p",
-        "seed": 0,
-        "movement_amplitude": "auto",
-        "is_rec": False,
-        "bgm": False,
-        "audio": True,
-        "off_peak": False,
-        "watermark": False,
-        "wm_position": 3,
-        "wm_url": "",
-        "meta_data": "",
-        "payload": "",
-        "callback_url": "",
-        "auto_fit": True,
-    }
-    values.update(changes)
-    return values
+    defaults = {"prompt": "A lantern drifts over the harbour at dusk", "duration": 5.0, "audio": True}
+    return form_values(str(frames["start"]), str(frames["end"]), **{**defaults, **changes})
 
 
 def request(user: str | None = None, headers: dict[str, str] | None = None) -> gr.Request:

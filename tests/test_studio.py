@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 import pytest
 
+from tests.apphelpers import form_values as shared_form_values
 from tests.images import photo, write
 from vidu_ui import frames
 from vidu_ui.catalogue import MODELS, get_model
@@ -69,32 +70,16 @@ def studio(sim: Simulator, tmp_path: Path) -> Iterator[Studio]:
 
 
 def form_values(images: dict[str, Path], **changes: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "api_key": None,
-        "start_image": str(images["start"]),
-        "start_url": "",
-        "end_image": {"path": str(images["end"]), "orig_name": "end.jpg"},  # Gradio's payload (preprocess off)
-        "end_url": "",
+    end = {"path": str(images["end"]), "orig_name": "end.jpg"}  # Gradio's payload (preprocess off)
+    defaults = {
         "prompt": "The camera glides forward as the sun sets",
         "model": "viduq3-pro",
         "duration": 5.0,
         "resolution": "720p",
-        "seed": 0,
-        "movement_amplitude": "auto",
-        "is_rec": False,
-        "bgm": False,
         "audio": True,
-        "off_peak": False,
-        "watermark": False,
-        "wm_position": 3,
-        "wm_url": "",
-        "meta_data": "",
-        "payload": "",
-        "callback_url": "",
         "auto_fit": False,
     }
-    values.update(changes)
-    return values
+    return shared_form_values(str(images["start"]), end, **{**defaults, **changes})
 
 
 def validate(studio: Studio, values: dict[str, Any]) -> dict[str, str]:

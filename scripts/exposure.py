@@ -56,13 +56,14 @@ from tests.apphelpers import CHROMIUM, CHROMIUM_ARGS, PUBLIC, arguments, file_re
 from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
+from vidu_ui.studio import launch_options
 from vidu_ui.studio.runtime import DEEP_LINK_PATH
 
 READY = "EXPOSURE-READY"
 ANSWER = "EXPOSURE-ANSWER "
 PUBLIC_DOCUMENTS = ("/", "/config", "/gradio_api/info", "/gradio_api/openapi.json", "/openapi.json")
-UPLOAD_LIMIT = 50_000_000
-"""The app's upload limit (``launch_options()["max_file_size"]``): the frames' 50 MB."""
+UPLOAD_LIMIT: int = launch_options()["max_file_size"]
+"""The app's upload limit: 50 MiB, which Gradio's browser check prints as "50.0 Mb"."""
 TIMEOUT_MS = 30_000
 KNOWN_ISSUES = {
     "session-retention": (

@@ -9,7 +9,8 @@ import gradio as gr
 import pytest
 from typer.testing import CliRunner
 
-import app
+from vidu_ui import serve as app
+from vidu_ui.frames import MAX_FILE_BYTES
 from vidu_ui.settings import Paths, Settings, SettingsError
 
 CANARY = "sk-CANARY-5e4d3c2b1a"
@@ -224,7 +225,8 @@ def test_launch_options_keep_secrets_out_of_the_browser() -> None:
     assert kwargs["run_history"] is False
     assert kwargs["enable_monitoring"] is False
     assert kwargs["show_error"] is False
-    assert kwargs["max_file_size"] == 50_000_000  # bytes: the frames' limit (Gradio's "50mb" is 50 MiB)
+    # Gradio's refusal prints the limit in MiB: the same figure as the frames' limit in MB (the README's 50 MB).
+    assert kwargs["max_file_size"] / 2**20 == MAX_FILE_BYTES / 10**6
     assert "allowed_paths" not in kwargs and "blocked_paths" not in kwargs
     assert isinstance(kwargs["i18n"], gr.I18n)
     assert set(kwargs["i18n"].translations_dict) == {"en", "zh-CN"}

@@ -22,6 +22,7 @@ from gradio_client import Client
 import app
 from tests.apphelpers import arguments
 from tests.images import photo, write
+from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.store import Store, TaskRecord
 
@@ -93,7 +94,7 @@ def test_a_task_left_running_completes_after_a_restart(sim: Simulator, tmp_path:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         task_id = client.predict(**arguments(start, end, prompt="Clouds roll over the ridge"), api_name="/generate")[0]
         client.close()
-        store = Store.open(app.Settings.build(data_dir=data_dir))
+        store = Store.open(Settings.build(data_dir=data_dir))
         assert not wait_for(store, task_id, done=False, timeout=5).finished
         first.send_signal(stop)
         code = first.wait(timeout=30)

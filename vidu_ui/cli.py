@@ -20,7 +20,7 @@ from . import __version__, catalogue, frames, tracking
 from .client import ViduClient
 from .errors import APIError, InvalidInput, OutcomeUnknownError, Problem, ViduError, hint_for
 from .options import TaskOptions
-from .responses import TASK_STATES, CreatedTask
+from .responses import TASK_STATES, CreatedTask, TaskStatus
 from .settings import Settings, SettingsError
 from .store import DB_NAME, Store, StoreError
 from .submit import PreparedRequest, prepare, submit
@@ -33,6 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich's panels print a type (<bool>, <str>) after every flag
 )
 
 
@@ -260,10 +261,23 @@ def _call(action: Callable[[ViduClient], Any]) -> Any:
             fail(exit_code(exc), *error_lines(exc))
 
 
+def _remember(task_id: str, status: TaskStatus) -> None:
+    """A task's fresh state into the local history, when the task is there (``history`` then shows it)."""
+    settings = load_settings()
+    if not (settings.data_dir / DB_NAME).exists():
+        return
+    try:
+        with Store.open(settings) as history_store:
+            history_store.update_status(task_id, status)
+    except (OSError, sqlite3.Error, StoreError) as exc:
+        say(f"warning: the local history was not updated ({exc})")
+
+
 @app.command()
 def status(task_id: TaskId) -> None:
     """Query a task: its state, credits and result URLs (fresh ones: old links expire)."""
     result = _call(lambda c: c.query(task_id))
+    _remember(task_id, result)
     emit(result.raw)
     say(f"state: {result.state}" + (f" ({result.err_code}: {hint_for(result.err_code)})" if result.err_code else ""))
 
@@ -272,6 +286,8 @@ def status(task_id: TaskId) -> None:
 def cancel(task_id: TaskId) -> None:
     """Cancel a task that has not finished."""
     emit(_call(lambda c: c.cancel(task_id)))
+    # The cancel's answer carries no state: the query says whether it worked, and the history keeps that.
+    _remember(task_id, _call(lambda c: c.query(task_id)))
 
 
 @app.command()
@@ -362,18 +378,24 @@ def simulator(
     serve(host, port, api_key, queue_seconds=queue_seconds, process_seconds=process_seconds, on_ready=ready)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=False)
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each request (never the key)")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit")
+    ] = False,
 ) -> None:
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
 
 
-def run() -> None:
-    app(prog_name="python -m vidu_ui")
+def run(prog_name: str = "vidu-ui") -> None:
+    """The ``vidu-ui`` console command (``python -m vidu_ui`` names itself)."""
+    app(prog_name=prog_name)

@@ -64,7 +64,9 @@ def launch_options() -> dict[str, Any]:
         "run_history": False,  # otherwise inputs (a pasted key among them) are saved in the browser's storage
         "enable_monitoring": False,
         "show_error": False,  # gr.Error messages are shown regardless; anything else never reaches the browser
-        "max_file_size": MAX_FILE_BYTES,  # Gradio's "50mb" would be 50 MiB, above the frames' 50 MB
+        # Gradio's browser check prints its limit in MiB ("Mb"): 50 MiB reads "50.0 Mb", as the README's 50 MB; the
+        # frames' own check (50,000,000 bytes) refuses the few files in between with its message, in MB.
+        "max_file_size": MAX_FILE_BYTES // 10**6 * 2**20,
         "footer_links": ["api", "settings"],
     }
 

@@ -21,6 +21,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 
 COPY --chown=app:app app.py ./
 COPY --chown=app:app vidu_ui ./vidu_ui
+COPY --chown=app:app examples ./examples
 
 USER 1000:1000
 EXPOSE 7860

@@ -12,6 +12,7 @@ import gradio as gr
 from ..catalogue import MODELS, MOVEMENT_AMPLITUDES, Model
 from ..options import SEED_MAX, WM_POSITIONS
 from ..ui_text import MESSAGES_EN, TRANSLATIONS
+from . import examples
 from .handlers import Studio
 from .history import COLUMNS, STATE_FILTERS
 
@@ -61,6 +62,7 @@ def form_column(studio: Studio, model: Model) -> Named:
         label=I18N("prompt"), placeholder=I18N("prompt_placeholder"), lines=4, max_lines=12, elem_id="vu-prompt"
     )
     c["count"] = gr.Markdown(studio.character_count(""), elem_classes=["vu-count"], elem_id="vu-count")
+    examples.offer(c["start_image"], c["end_image"], c["prompt"])
     c["model"] = gr.Dropdown(
         choices=_model_choices(), value=model.name, label=I18N("model"), info=I18N("model_info"), elem_id="vu-model"
     )

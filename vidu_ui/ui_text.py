@@ -87,8 +87,8 @@ EN: dict[str, str] = {
     "changes": "Auto-fit",
     "no_changes": "The frames are sent as they are.",
     "request_preview": "Request preview (cURL · Python)",
-    "request_preview_info": "The exact request, the key written as $VIDU_API_KEY and image data shortened. "
-    "Press Preview request or Generate to fill it in.",
+    "request_preview_info": "The exact request, ready to run: it reads the two frames from files of the same names "
+    "and the key from $VIDU_API_KEY. Press Preview request or Generate to fill it in.",
     "curl": "cURL",
     "python": "Python (httpx)",
     "tab_studio": "Studio",
@@ -190,7 +190,8 @@ ZH: dict[str, str] = {
     "changes": "自动适配",
     "no_changes": "画面按原样发送。",
     "request_preview": "请求预览（cURL · Python）",
-    "request_preview_info": "完整的请求内容：密钥写作 $VIDU_API_KEY，图片数据已缩短。点击“预览请求”或“生成”后显示。",
+    "request_preview_info": "完整的请求，可直接运行：从同名文件读取两帧图片，密钥取自 $VIDU_API_KEY。"
+    "点击“预览请求”或“生成”后显示。",
     "curl": "cURL",
     "python": "Python (httpx)",
     "tab_studio": "工作室",

@@ -22,7 +22,7 @@ from ..catalogue import MODELS, Model, get_model
 from ..client import ViduClient
 from ..errors import APIError, APIStatusError, InvalidInput, OutcomeUnknownError, Problem, ViduError
 from ..options import PROMPT_MAX, SEED_MAX, TaskOptions
-from ..preview import curl_command, python_snippet
+from ..preview import file_name, snippets
 from ..responses import CreatedTask
 from ..settings import Settings
 from ..submit import PreparedRequest, prepare, submit
@@ -292,9 +292,10 @@ class Studio:
 
     def preview(self, *values: Any) -> tuple[str, str, str]:
         """What auto-fit changes and the exact request, without sending anything."""
-        request = self.prepare(Form(*values[: len(FORM_FIELDS)]))
-        body = request.shortened_body()
-        return self.describe_changes(request), curl_command(body, self.settings), python_snippet(body, self.settings)
+        form = Form(*values[: len(FORM_FIELDS)])
+        request = self.prepare(form)
+        code = snippets(request.shortened_body(), self.settings, file_name(form.start), file_name(form.end))
+        return self.describe_changes(request), code["curl"], code["python"]
 
     def send(self, form: Form, request: PreparedRequest) -> CreatedTask:
         """Send once, with a client built for this request from this visitor's (or the server's) key."""
@@ -322,8 +323,8 @@ class Studio:
         try:
             yield (gr.skip(),) * 6 + (gr.update(interactive=False, value=t("generating")),)
             request = self.prepare(form)
-            body = request.shortened_body()
-            curl, python = curl_command(body, self.settings), python_snippet(body, self.settings)
+            code = snippets(request.shortened_body(), self.settings, file_name(form.start), file_name(form.end))
+            curl, python = code["curl"], code["python"]
             changes = self.describe_changes(request)
             yield ("", "", None, changes, curl, python, gr.skip())
             task = self.send(form, request)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from vidu_ui import serve as app
 from vidu_ui.frames import MAX_FILE_BYTES
 from vidu_ui.settings import Paths, Settings, SettingsError
+from vidu_ui.studio import mcp_tools
 
 CANARY = "sk-CANARY-5e4d3c2b1a"
 
@@ -191,7 +192,7 @@ def test_build_app_bounds_the_queue_and_never_makes_generate_wait(tmp_path: Path
     generate = next(fn for fn in page.fns.values() if fn.api_name == "generate")
     assert generate.concurrency_limit is None and generate.validator is not None
     public = sorted(fn.api_name or "" for fn in page.fns.values() if fn.api_visibility == "public")
-    assert public == ["generate"]
+    assert public == sorted(["generate", *mcp_tools.TOOLS])  # generate, and the MCP tools' status and cancel
     # Every event that may wait (on the service or on a task's next change) waits alone.
     waiting = [fn for fn in page.fns.values() if fn.queue]
     assert len(waiting) >= 10 and all(fn.concurrency_limit is None for fn in waiting)

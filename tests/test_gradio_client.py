@@ -17,7 +17,7 @@ from tests.apphelpers import arguments
 from tests.images import photo, write
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
-from vidu_ui.studio import StudioBlocks
+from vidu_ui.studio import StudioBlocks, mcp_tools
 
 CANARY = "sk-CANARY-c1e2n3t4-gradio-client"
 # Every document the server hands to a browser or an API client without running an event.
@@ -97,6 +97,6 @@ def test_the_server_key_is_in_no_public_document(running: Running) -> None:
             assert "sk-CANARY" not in response.text, path
         assert http.get("/openapi.json").status_code == 404  # FastAPI's own schema page is off
         info = http.get("/gradio_api/info").json()
-    assert list(info["named_endpoints"]) == ["/generate"]
+    assert sorted(info["named_endpoints"]) == sorted(f"/{name}" for name in ("generate", *mcp_tools.TOOLS))
     names = [p["parameter_name"] for p in info["named_endpoints"]["/generate"]["parameters"]]
     assert "api_key" not in names  # with a server key the page has no key field at all

@@ -13,6 +13,7 @@ import secrets
 import signal
 import socket
 import sqlite3
+import warnings
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -160,6 +161,9 @@ def serve(options: ServeOptions) -> None:
     if options.mcp and not mcp_available():
         typer.echo('error: --mcp needs the MCP extra: pip install "gradio[mcp]"', err=True)
         raise typer.Exit(EXIT_USAGE)
+    if options.mcp:
+        # Generate's one gr.State is its per-session guard against a double click; an MCP call needs none.
+        warnings.filterwarnings("ignore", message="This MCP server includes a tool that has a gr.State input")
     demo = options.demo or settings.demo
     simulator: Simulator | None = None
     if demo:

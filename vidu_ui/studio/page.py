@@ -19,6 +19,7 @@ from ..catalogue import DEFAULT_MODEL, get_model
 from ..frames import MAX_FILE_BYTES
 from ..settings import Settings
 from ..ui_text import TRANSLATIONS
+from . import mcp_tools
 from .form import FORM_FIELDS, SessionGuard
 from .handlers import Studio
 from .history import HISTORY_TAB, REUSE_FIELDS, STUDIO_TAB, History
@@ -115,6 +116,7 @@ def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | N
         generate = _wire_form(studio, f, r, guard)
         show = _wire_results(results, f, r, watching, generate)
         _wire_history(history, f, r, h, tabs, history_tab_item, page, generate, show)
+        mcp_tools.register(results)  # the API (and MCP) endpoints besides generate: task_status, cancel_task
     return page
 
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from tests.corpus import make_bad
 from tests.images import photo, write
+from vidu_ui import __version__
 from vidu_ui.cli import app
 from vidu_ui.simulator import Fault, Simulator
 
@@ -209,3 +210,29 @@ def test_python_dash_m_runs_the_command_line(sim: Simulator, frames: tuple[Path,
     task_id = json.loads(done.stdout)["task_id"]
     assert (tmp_path / f"{task_id}.mp4").stat().st_size > 1000
     assert CANARY not in done.stdout + done.stderr
+
+
+def test_status_and_cancel_update_the_history(frames: tuple[Path, Path], tmp_path: Path) -> None:
+    with Simulator(api_key=CANARY, queue_seconds=60, process_seconds=0.2) as slow:  # long enough to cancel
+        env = env_for(slow, tmp_path)
+        _, out, _ = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env)
+        task_id = json.loads(out)["task_id"]
+        code, out, _ = run(["status", task_id], env)
+        state = json.loads(out)["state"]
+        assert code == 0 and state in ("created", "queueing")
+        _, listed, _ = run(["history", "--json"], env)
+        assert [(r["task_id"], r["state"]) for r in json.loads(listed)] == [(task_id, state)]
+        code, _, err = run(["cancel", task_id], env)
+        assert code == 0, err
+        _, listed, _ = run(["history", "--json"], env)
+    (row,) = json.loads(listed)
+    assert (row["task_id"], row["state"], row["err_code"]) == (task_id, "failed", "UserCancelled")
+
+
+def test_version_and_plain_help() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == __version__
+    for command in ([], ["submit"], ["history"]):
+        help_text = CliRunner().invoke(app, [*command, "--help"]).stdout
+        assert "Usage:" in help_text
+        assert "<bool>" not in help_text and "╭" not in help_text  # no type after each flag, no rich panels

@@ -88,7 +88,7 @@ def test_app_py_is_the_studio_command(tmp_path: Path) -> None:
 
 def page(share: bool = False, mcp_error: str | None = None) -> Any:
     """What ``launch_lines`` reads of a launched page."""
-    return SimpleNamespace(local_url="http://127.0.0.1:7860/", share=share, mcp_error=mcp_error)
+    return SimpleNamespace(local_url="http://127.0.0.1:7860/", share=share, mcp_error=mcp_error, space_id=None)
 
 
 def test_the_console_speaks_of_the_commands_flags() -> None:

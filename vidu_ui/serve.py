@@ -193,7 +193,7 @@ def serve(options: ServeOptions) -> None:
 def launch_lines(page: gr.Blocks, options: ServeOptions) -> list[str]:
     """What the console says once the page listens: where, and the flags that add a share link or MCP."""
     lines = [f"Running on {page.local_url}"]
-    if not page.share:
+    if not page.share and not page.space_id:  # a Space is public already (and has no share links)
         lines.append("For a temporary public link, start again with --share.")
     if page.mcp_error:
         lines.append(f"warning: MCP is off: {page.mcp_error}")

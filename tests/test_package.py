@@ -112,6 +112,7 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # pip downloads and installs gradio and the rest: minutes on a loaded machine
 def test_pip_install_gives_commands_that_work_from_any_folder(tmp_path: Path) -> None:
     """A fresh virtual environment (no system packages), ``pip install <repo>``, then the commands from elsewhere."""
     env_dir, elsewhere = tmp_path / "venv", tmp_path / "elsewhere"

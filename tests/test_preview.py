@@ -17,7 +17,7 @@ import pytest
 
 from tests.images import photo, write
 from vidu_ui.options import TaskOptions
-from vidu_ui.preview import LANGUAGES, create_url, file_name, snippets
+from vidu_ui.preview import FITTED_NOTE, LANGUAGES, create_url, file_name, snippets
 from vidu_ui.settings import Paths, Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.simulator.log import shorten
@@ -156,3 +156,12 @@ def test_a_snippet_run_next_to_the_frames_finds_them_by_name(
         run_and_check([sys.executable, script.name], request_, sim, start.parent)
     finally:
         script.unlink()
+
+
+def test_fitted_frames_are_flagged_in_every_snippet(request_: PreparedRequest, frames: tuple[Path, Path]) -> None:
+    plain = code_for(request_, Settings.build(), frames)
+    fitted = snippets(request_.shortened_body(), Settings.build(), str(frames[0]), str(frames[1]), fitted=True)
+    for language in LANGUAGES:
+        assert FITTED_NOTE not in plain[language]
+        assert fitted[language].splitlines()[0].endswith(FITTED_NOTE)
+        assert fitted[language].endswith(plain[language])

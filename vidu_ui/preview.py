@@ -205,17 +205,32 @@ def file_name(source: str | None) -> str | None:
     return PurePath(source).name
 
 
+FITTED_NOTE = (
+    "Auto-fit changed the frames for this request; these lines send the files as they are, which the service may "
+    "refuse: fix the files the same way, or send from the app."
+)
+
+
 def snippets(
-    body: dict[str, Any], settings: Settings, start_path: str | None = None, end_path: str | None = None
+    body: dict[str, Any],
+    settings: Settings,
+    start_path: str | None = None,
+    end_path: str | None = None,
+    *,
+    fitted: bool = False,
 ) -> dict[str, str]:
     """The request as cURL, Python and JavaScript (keys ``LANGUAGES``), reading the frames from these paths.
 
     ``body`` is the prepared body (full or shortened: only each image's type is read from a data URI). A path left
-    None is written as ``start.png`` / ``end.jpg`` (after the frame's type).
+    None is written as ``start.png`` / ``end.jpg`` (after the frame's type). ``fitted``: auto-fit changed a frame,
+    so the files differ from what the app sends; each snippet then opens with ``FITTED_NOTE``.
     """
     paths = (start_path, end_path)
-    return {
+    code = {
         "curl": curl_command(body, settings, paths),
         "python": python_snippet(body, settings, paths),
         "javascript": javascript_snippet(body, settings, paths),
     }
+    if fitted:
+        code = {k: ("// " if k == "javascript" else "# ") + FITTED_NOTE + "\n" + v for k, v in code.items()}
+    return code

@@ -294,7 +294,13 @@ class Studio:
         """What auto-fit changes and the exact request, without sending anything."""
         form = Form(*values[: len(FORM_FIELDS)])
         request = self.prepare(form)
-        code = snippets(request.shortened_body(), self.settings, file_name(form.start), file_name(form.end))
+        code = snippets(
+            request.shortened_body(),
+            self.settings,
+            file_name(form.start),
+            file_name(form.end),
+            fitted=bool(request.changes),
+        )
         return self.describe_changes(request), code["curl"], code["python"]
 
     def send(self, form: Form, request: PreparedRequest) -> CreatedTask:
@@ -323,7 +329,13 @@ class Studio:
         try:
             yield (gr.skip(),) * 6 + (gr.update(interactive=False, value=t("generating")),)
             request = self.prepare(form)
-            code = snippets(request.shortened_body(), self.settings, file_name(form.start), file_name(form.end))
+            code = snippets(
+                request.shortened_body(),
+                self.settings,
+                file_name(form.start),
+                file_name(form.end),
+                fitted=bool(request.changes),
+            )
             curl, python = code["curl"], code["python"]
             changes = self.describe_changes(request)
             yield ("", "", None, changes, curl, python, gr.skip())

@@ -12,7 +12,9 @@ deadline (``settings.deadline``): each attempt's timeouts are clipped to the tim
 after it.
 
 The API key is read from ``settings.api_key`` only to build the Authorization header of each request. It is
-never logged, never in a message, never in ``repr``; headers are never logged.
+never logged, never in a message, never in ``repr``; headers are never logged. A service (or a proxy in front of
+it) may echo the header back in a reason, a trace id or a page: every response passes ``redact`` once, where
+``_request`` receives it, so nothing read from it afterwards (errors, stored JSON, excerpts) can hold the key.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import math
 import random
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -73,6 +76,7 @@ MAX_PAGE_SIZE = 100
 PAGE_SIZE_PARAM = "pager.page_sz"
 _EXCERPT_CHARS = 200
 _TASK_ID = re.compile(r"[0-9]{1,32}")
+REDACTED = "[api key]"
 
 # Failures that provably happened before any byte of the request was sent.
 _NOT_SENT_RETRYABLE: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -338,6 +342,7 @@ class ViduClient:
                     if not retryable:
                         raise OutcomeUnknownError(error) from exc
             else:
+                response = self._redacted(response)
                 self._log_attempt(method, path, response.status_code, attempt_started, attempt, max_retries)
                 status_error = self._status_error(response)
                 if status_error is None:
@@ -428,7 +433,7 @@ class ViduClient:
         """The error a response stands for, or ``None`` for a success."""
         status = response.status_code
         body: Any = None
-        parsed = _parse_json(response.content)
+        parsed = self._json(response)
         if response.is_success:
             # Some resellers wrap a refusal in HTTP 200: {"code": 400, "reason": ..., "message": ...}.
             if (
@@ -445,19 +450,19 @@ class ViduClient:
         reason: str | None = None
         trace_id: str | None = None
         if isinstance(parsed, dict):
-            body = self._redact_json(parsed)
+            body = parsed
             reason = _short_str(parsed.get("reason"))
-            message = self._redact(_short_str(parsed.get("message"), 500) or "")
+            message = _short_str(parsed.get("message"), 500) or ""
             metadata = parsed.get("metadata")
             if isinstance(metadata, dict):
                 trace_id = _short_str(metadata.get("trace_id"))
             if not reason and not message:
                 message = f"the service answered with JSON this app does not recognise: {self._excerpt(response)}"
         else:
-            body = self._redact(response.text[:2000]) if response.content else None
+            body = response.text[:2000] if response.content else None
             message = self._describe_unreadable(response, status)
         if status in (301, 302, 303, 307, 308) and response.headers.get("location"):
-            message += f" (redirected to {self._redact(response.headers['location'][:200])}; check VIDU_BASE_URL)"
+            message += f" (redirected to {response.headers['location'][:200]}; check VIDU_BASE_URL)"
         cls = status_error_class(status)
         return cls(
             status_code=status,
@@ -478,7 +483,7 @@ class ViduClient:
         if kind == "html":
             return f"the service answered with HTML, not JSON: {excerpt}"
         if kind == "json":
-            if _parse_json(response.content) is not None:
+            if self._json(response) is not None:
                 return f"the service answered with JSON this app does not recognise: {excerpt}"
             return f"the service answered with truncated or malformed JSON: {excerpt}"
         return f"the service answered with plain text, not JSON: {excerpt}"
@@ -489,15 +494,42 @@ class ViduClient:
             title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
             text = title.group(1) if title else re.sub(r"<[^>]*>", " ", text)
         text = "".join(c if c.isprintable() else " " for c in text)
-        text = self._redact(" ".join(text.split()))
+        text = self._redact(" ".join(text.split()))  # the body was redacted whole first
         if len(text) > _EXCERPT_CHARS:
             text = text[: _EXCERPT_CHARS - 1] + "…"
         return repr(text)
 
+    def _key(self) -> str:
+        return self._settings.api_key.get_secret_value().strip() if self._settings.api_key is not None else ""
+
     def _redact(self, text: str) -> str:
-        # A proxy's error page may echo request headers back.
-        key = self._settings.api_key.get_secret_value().strip() if self._settings.api_key is not None else ""
-        return text.replace(key, "[api key]") if key else text
+        return redact(text, self._key())
+
+    def _redacted(self, response: httpx.Response) -> httpx.Response:
+        """``response`` with the key removed from its body and headers: the one redaction every answer passes.
+
+        A proxy's error page, a reason or a trace id may echo the Authorization header back. The body is
+        redacted as bytes (every spelling ``redact`` knows) and, once parsed, as JSON (``_json``): a JSON
+        string may spell the key with ``\\u`` escapes.
+        """
+        key = self._key()
+        if not key:
+            return response
+        content = response.content
+        headers = [(name, value) for name, value in response.headers.multi_items()]
+        if not any(form in content for form in _spellings_bytes(key)) and not any(
+            form in value for _, value in headers for form in _spellings(key)
+        ):
+            return response
+        for form in _spellings_bytes(key):
+            content = content.replace(form, REDACTED.encode())
+        skip = {"content-length", "content-encoding", "transfer-encoding"}  # the body below is already decoded
+        kept = [(name, redact(value, key)) for name, value in headers if name.lower() not in skip]
+        return httpx.Response(response.status_code, headers=kept, content=content, request=response.request)
+
+    def _json(self, response: httpx.Response) -> Any:
+        """The response's JSON (``None`` if it is not JSON), every string in it redacted."""
+        return self._redact_json(_parse_json(response.content))
 
     def _redact_json(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -512,7 +544,7 @@ class ViduClient:
 
     def _decode(self, response: httpx.Response) -> Any:
         """The JSON of a 2xx response; ``APIResponseError`` if it is not JSON."""
-        data = _parse_json(response.content)
+        data = self._json(response)
         if data is None:
             raise APIResponseError(
                 f"HTTP {response.status_code}, but {self._describe_unreadable(response, response.status_code)}",
@@ -527,6 +559,25 @@ class ViduClient:
                 f"the service answered with JSON {type(data).__name__}, not an object", response=response
             )
         return data
+
+
+def redact(text: str, key: str) -> str:
+    """``text`` with ``key`` replaced by ``REDACTED`` in every spelling a service might echo it in."""
+    if not key:
+        return text
+    for form in _spellings(key):
+        text = text.replace(form, REDACTED)
+    return text
+
+
+def _spellings(key: str) -> tuple[str, ...]:
+    """The key as sent, JSON-escaped (``\\/``) and percent-encoded: the ways an echo may write it."""
+    forms = {key, key.replace("/", "\\/"), urllib.parse.quote(key, safe=""), urllib.parse.quote_plus(key)}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _spellings_bytes(key: str) -> tuple[bytes, ...]:
+    return tuple(form.encode() for form in _spellings(key))
 
 
 def _check_task_id(task_id: Any, *, field: str = "task_id") -> str:

@@ -22,6 +22,7 @@ import sys, time, orjson, httpx
 from pathlib import Path
 from vidu_ui import tracking
 from vidu_ui.client import ViduClient
+from vidu_ui.downloads import DownloadPolicy
 from vidu_ui.settings import Settings
 from vidu_ui.store import Store
 from vidu_ui.tracker import Tracker
@@ -40,7 +41,7 @@ class Trickle(httpx.BaseTransport):
         return httpx.Response(response.status_code, headers=response.headers, content=chunks())
 
 def slow_download(url, dest):
-    return tracking.download(url, dest, transport=Trickle())
+    return tracking.download(url, dest, DownloadPolicy.for_settings(settings), transport=Trickle())
 
 settings = Settings.from_env()
 store = Store.open(settings)

@@ -15,6 +15,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.fakes import MP4_HEAD, cdn_policy
 from vidu_ui import tracking
 from vidu_ui.client import ViduClient
 from vidu_ui.responses import CreatedTask, TaskStatus
@@ -77,7 +78,7 @@ class Rig:
 
     def download_with(self, files: dict[str, bytes], fail: int = 0) -> functools.partial[Path]:
         """A downloader on the fake CDN whose first ``fail`` downloads break half way."""
-        self.service.files = files
+        self.service.files = {name: MP4_HEAD + data for name, data in files.items()}
         failures = {"left": fail}
 
         def handler(request: httpx.Request) -> httpx.Response:
@@ -87,12 +88,12 @@ class Rig:
                 return httpx.Response(200, stream=_Broken())
             return self.service(request)
 
-        return functools.partial(tracking.download, transport=httpx.MockTransport(handler))
+        return functools.partial(tracking.download, policy=cdn_policy(), transport=httpx.MockTransport(handler))
 
 
 class _Broken(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
-        yield b"partial" * 1000
+        yield MP4_HEAD + b"partial" * 1000
         raise httpx.ReadError("reset")
 
 
@@ -213,9 +214,9 @@ def test_success_downloads_video_and_watermarked_copy(tmp_path: Path) -> None:
     record = rig.store.get("19")
     assert record is not None
     videos = rig.settings.data_dir / "videos"
-    assert record.video_path == str(videos / "19.mp4") and Path(record.video_path).read_bytes() == b"VIDEO"
+    assert record.video_path == str(videos / "19.mp4") and Path(record.video_path).read_bytes() == MP4_HEAD + b"VIDEO"
     assert record.watermarked_path == str(videos / "19.watermarked.mp4")
-    assert Path(record.watermarked_path).read_bytes() == b"MARKED"
+    assert Path(record.watermarked_path).read_bytes() == MP4_HEAD + b"MARKED"
     assert sorted(p.name for p in videos.iterdir()) == ["19.mp4", "19.watermarked.mp4"]
 
 
@@ -244,7 +245,7 @@ def test_a_broken_download_is_retried_with_a_fresh_link_and_never_shown_partial(
     assert len(rig.service.query_times("1")) == 2  # a fresh link was fetched before trying again
     record = rig.store.get("1")
     assert record is not None and record.video_path is not None
-    assert Path(record.video_path).read_bytes() == b"WHOLE" and record.problem is None
+    assert Path(record.video_path).read_bytes() == MP4_HEAD + b"WHOLE" and record.problem is None
     assert [p.name for p in (rig.settings.data_dir / "videos").iterdir()] == ["1.mp4"]
 
 

@@ -20,9 +20,10 @@ import httpx
 import orjson
 import pytest
 
-from tests.fakes import FakeTime
+from tests.fakes import MP4_HEAD, FakeTime, cdn_policy
 from vidu_ui import tracking
 from vidu_ui.client import ViduClient
+from vidu_ui.downloads import DownloadPolicy, DownloadRefused
 from vidu_ui.errors import AuthenticationError, ViduError
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
@@ -250,7 +251,7 @@ def test_simulated_task_runs_to_success(sim: Simulator, tmp_path: Path) -> None:
     assert [order.index(s) for s in states] == sorted(order.index(s) for s in states)
     url = statuses[-1].video_url
     assert url is not None
-    path = tracking.download(url, tmp_path / "out" / f"{task_id}.mp4")
+    path = tracking.download(url, tmp_path / "out" / f"{task_id}.mp4", DownloadPolicy.for_settings(settings))
     assert mp4_ok(path)
 
 
@@ -294,18 +295,21 @@ def test_download_is_atomic(tmp_path: Path) -> None:
     dest = tmp_path / "videos" / "1.mp4"
     broken = _transport(lambda r: httpx.Response(200, stream=_Broken()))
     with pytest.raises(httpx.ReadError):
-        tracking.download("https://cdn.test/1.mp4", dest, transport=broken)
+        tracking.download("https://cdn.test/1.mp4", dest, cdn_policy(), transport=broken)
     assert list(dest.parent.iterdir()) == []  # no partial file, under any name
 
-    tracking.download("https://cdn.test/1.mp4", dest, transport=_transport(lambda r: httpx.Response(200, content=b"A")))
+    whole = _transport(lambda r: httpx.Response(200, content=MP4_HEAD + b"A"))
+    tracking.download("https://cdn.test/1.mp4", dest, cdn_policy(), transport=whole)
     with pytest.raises(httpx.ReadError):  # a failed second download leaves the first one whole
-        tracking.download("https://cdn.test/1.mp4", dest, transport=broken)
-    assert dest.read_bytes() == b"A"
+        tracking.download("https://cdn.test/1.mp4", dest, cdn_policy(), transport=broken)
+    assert dest.read_bytes() == MP4_HEAD + b"A"
     assert [p.name for p in dest.parent.iterdir()] == ["1.mp4"]
 
-    with pytest.raises(httpx.HTTPStatusError):
-        tracking.download("https://cdn.test/1.mp4", dest, transport=_transport(lambda r: httpx.Response(403)))
-    assert dest.read_bytes() == b"A"
+    with pytest.raises(DownloadRefused):
+        tracking.download(
+            "https://cdn.test/1.mp4", dest, cdn_policy(), transport=_transport(lambda r: httpx.Response(403))
+        )
+    assert dest.read_bytes() == MP4_HEAD + b"A"
 
 
 def test_clean_partials_removes_only_dead_processes_files(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import typer
 
 from . import __version__, catalogue, frames, tracking
 from .client import ViduClient
+from .downloads import DownloadPolicy, DownloadRefused
 from .errors import APIError, InvalidInput, OutcomeUnknownError, Problem, ViduError, hint_for
 from .options import TaskOptions
 from .responses import TASK_STATES, CreatedTask, TaskStatus
@@ -210,8 +211,8 @@ def _wait_and_download(
     if not url:
         fail(EXIT_SERVICE, "error: the task succeeded but the service gave no video URL; query it again later")
     try:
-        path = tracking.download(url, output / f"{task_id}.mp4")
-    except (httpx.HTTPError, OSError) as exc:
+        path = tracking.download(url, output / f"{task_id}.mp4", DownloadPolicy.for_settings(settings))
+    except (httpx.HTTPError, OSError, DownloadRefused) as exc:
         fail(
             EXIT_SERVICE,
             f"error: the video could not be downloaded: {exc}",

@@ -246,7 +246,7 @@ def _check_file_size(n: int, path: Path, role: str) -> None:
         raise _fail(role, f"is {human_bytes(n)} ({n:,} bytes); at most {limit} per image is accepted: save it smaller")
 
 
-def _sniff(head: bytes) -> str | None:
+def sniff_image(head: bytes) -> str | None:
     """ "png", "jpeg" or "webp" from the first bytes: the signatures Pillow's plugins accept."""
     if head.startswith(_PNG_MAGIC):
         return "png"
@@ -286,7 +286,7 @@ def _pillow_accepts(name: str, head: bytes) -> bool:
 
 
 def _decode(data: bytes, name: str, role: str, picture: Keep = "keep") -> Frame:
-    fmt = _sniff(data[:16])
+    fmt = sniff_image(data[:16])
     if fmt is None:
         suffix = Path(name).suffix
         despite = f", whatever its name ({suffix}) says" if suffix.lower() in _NAME_CLAIMS else ""

@@ -21,6 +21,12 @@ AuthScheme = Literal["Bearer", "Token"]
 DEFAULT_BASE_URL = "https://www.kkiai.com"
 POLL_MAX_INTERVAL = 15.0
 CALLBACK_POLL_MAX_INTERVAL = 60.0
+# 50 MP takes a 48–50 MP phone's full-resolution photo (8160×6120) and an 8K frame (33 MP); a full decode of it
+# costs about 200 MB (RGBA), and at most two run at once (``frames.decode_budget``). The videos are 1080p at most:
+# anything larger is only downscaled.
+DEFAULT_MAX_MEGAPIXELS = 50.0
+# A 16 s 1080p video is 20–40 MB; 250 MB leaves room for upscaled copies and refuses an endless answer early.
+DEFAULT_MAX_VIDEO_MB = 250.0
 # Vidu's own hosts take "Token <key>"; the kkiai reseller (and, by inference, other resellers) take "Bearer <key>".
 _TOKEN_HOSTS = ("api.vidu.cn", "api.vidu.com")
 
@@ -69,6 +75,19 @@ class Settings(BaseModel):
     shared_history: bool = False
     """With sign-in on, everyone sees every task (``VIDU_UI_SHARED_HISTORY=1``); otherwise each user their own."""
     demo: bool = False
+    max_megapixels: float = Field(DEFAULT_MAX_MEGAPIXELS, gt=0, le=200)
+    """Largest frame accepted, in millions of pixels, read from the header before any decode
+    (``VIDU_UI_MAX_MEGAPIXELS``); it bounds what one full decode may cost (see ``frames.decode_budget``)."""
+    max_video_mb: float = Field(DEFAULT_MAX_VIDEO_MB, gt=0)
+    """Largest video (or cover) downloaded, in MB; a longer answer is refused mid-stream (``VIDU_UI_MAX_VIDEO_MB``)."""
+
+    @property
+    def max_pixels(self) -> int:
+        return int(self.max_megapixels * 1_000_000)
+
+    @property
+    def max_video_bytes(self) -> int:
+        return int(self.max_video_mb * 1_000_000)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +110,8 @@ class Settings(BaseModel):
             "VIDU_UI_PUBLIC_URL": "public_url",
             "VIDU_UI_KEEP_VIDEOS": "keep_videos",
             "VIDU_UI_SHARED_HISTORY": "shared_history",
+            "VIDU_UI_MAX_MEGAPIXELS": "max_megapixels",
+            "VIDU_UI_MAX_VIDEO_MB": "max_video_mb",
         }
         for var, field in names.items():
             value = env.get(var, "").strip()

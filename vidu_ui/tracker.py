@@ -24,6 +24,7 @@ in the calling thread against the injected ``clock`` and returns when the next o
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 import logging
@@ -40,6 +41,7 @@ from pydantic import SecretStr
 
 from . import tracking
 from .client import ViduClient
+from .downloads import DownloadPolicy, DownloadRefused
 from .errors import APIError, ViduError
 from .responses import TaskStatus
 from .settings import Settings
@@ -164,7 +166,9 @@ class Tracker:
         self._client_factory = client_factory or default_client_factory(settings)
         self._clock = clock
         self._wall_clock = wall_clock
-        self._downloader: Downloader = downloader or tracking.download
+        self._downloader: Downloader = downloader or functools.partial(
+            tracking.download, policy=DownloadPolicy.for_settings(settings)
+        )
         self._workers = max(1, workers)
         self._download_workers = max(1, download_workers)
         self._cond = threading.Condition()  # guards the fields below and wakes the scheduler
@@ -517,6 +521,9 @@ class Tracker:
             if record.watermarked_url and record.watermarked_path is None:
                 path = self._downloader(record.watermarked_url, self.video_path(task_id, watermarked=True))
                 self.store.set_video(task_id, path, watermarked=True)
+        except DownloadRefused as exc:  # the link breaks a rule: a retry would fetch the same; a query may not
+            self._set_problem(task_id, f"{exc}; open the task to fetch a fresh link")
+            return None
         except (httpx.HTTPError, OSError) as exc:
             followed.download_attempts += 1
             if followed.download_attempts >= MAX_DOWNLOAD_ATTEMPTS:

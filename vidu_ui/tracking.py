@@ -5,7 +5,8 @@ after each query up to ``Settings.poll_ceiling``, until the task succeeds or fai
 Transient query failures (no answer, 429, 5xx) are waited out; a refusal (401, 404…) ends the wait at once.
 
 ``follow`` runs the policy in the calling thread (the CLI's ``--wait``); ``vidu_ui.tracker.Tracker`` runs the
-same policy for many tasks from one scheduler. ``download`` saves a video atomically: a half-downloaded file
+same policy for many tasks from one scheduler. ``download`` saves a video atomically, under the rules of
+``downloads.py`` (where the service may point, how large, which bytes): a half-downloaded file
 only ever exists under a temporary ``.<name>.<pid>.<random>.part`` name, which ``clean_partials`` removes once
 the process that wrote it is gone.
 """
@@ -14,15 +15,15 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 
-from . import deadline
+from . import downloads
 from .client import ViduClient
+from .downloads import PART_SUFFIX, DownloadPolicy, Kind
 from .errors import APIConnectionError, APIStatusError, ServerError, ViduError
 from .responses import TaskStatus
 from .settings import Settings
@@ -30,7 +31,6 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 BACKOFF_FACTOR = 1.5
-PART_SUFFIX = ".part"
 
 
 class WaitTimeout(ViduError):
@@ -118,31 +118,18 @@ def follow(
         sleep(policy.next_wait(clock()))
 
 
-def download(url: str, dest: Path, *, timeout: float = 120.0, transport: httpx.BaseTransport | None = None) -> Path:
-    """Save ``url`` to ``dest`` atomically: a partial file is never left under the final name.
-
-    The bytes go to ``.<dest name>.<pid>.<random>.part`` in the same folder, are flushed to disk, then renamed.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=PART_SUFFIX, dir=dest.parent)
-    try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            httpx.Client(
-                timeout=httpx.Timeout(timeout, connect=10.0), transport=transport, verify=deadline.tls_context()
-            ) as http,
-            http.stream("GET", url, follow_redirects=True) as response,
-        ):
-            response.raise_for_status()
-            for chunk in response.iter_bytes(1 << 20):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, dest)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
-    return dest
+def download(
+    url: str,
+    dest: Path,
+    policy: DownloadPolicy,
+    *,
+    kind: Kind = "video",
+    timeout: float = 120.0,
+    transport: httpx.BaseTransport | None = None,
+) -> Path:
+    """Save ``url`` to ``dest`` atomically under ``policy`` (``downloads.fetch``: the address, redirect, size and
+    content rules); a partial file is never left under the final name. Raises ``DownloadRefused`` for a rule."""
+    return downloads.fetch(url, dest, policy, kind=kind, timeout=timeout, transport=transport)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from pathlib import Path
 
@@ -201,7 +200,7 @@ def test_palette_with_transparency_keeps_it(tmp_path: Path) -> None:
     picture.paste(photo(300, 400, 7), (300, 0))  # right half opaque, left half transparent
     palette = picture.quantize(colors=255)
     start = load(write(tmp_path / "s.png", palette, "PNG", transparency=palette.getpixel((0, 0))), "start")
-    assert start.image is not None and start.image.mode == "P"
+    assert start.mode == "P"
     result = auto_fit(start, *squeeze(start))
     out = decoded(result.start)
     assert result.start.format == "webp" and out.size == (600, 400) and out.mode == "RGBA"
@@ -243,8 +242,3 @@ def test_an_absurd_budget_is_refused_clearly(noisy_pngs: tuple[Path, Path], budg
     assert problem.field == "frames" and "cannot fit" in problem.message and "URLs" in problem.message
 
 
-def test_a_frame_without_its_picture_is_decoded_again(tmp_path: Path) -> None:
-    start = load(write(tmp_path / "s.png", photo(600, 400, 1), "PNG"), "start")
-    bare = dataclasses.replace(start, image=None)  # as if restored from storage
-    result = auto_fit(bare, *squeeze(bare))
-    assert result.start.format == "jpeg" and (result.start.width, result.start.height) == (600, 400)

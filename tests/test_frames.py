@@ -78,14 +78,14 @@ def test_unusual_colour_modes_are_valid_input(tmp_path: Path, mode: str, params:
     fmt = "JPEG" if mode == "CMYK" else "PNG"
     frame = load_frame(write(tmp_path / "x.img", photo(160, 120).convert(mode), fmt, **params), "start")
     assert (frame.width, frame.height) == (160, 120)
-    assert frame.image is not None and frame.image.mode == mode
+    assert frame.mode == mode
     assert check_frame(frame) == []
 
 
 def test_sixteen_bit_png_is_valid_input(tmp_path: Path) -> None:
     grey = Image.linear_gradient("L").resize((256, 64)).convert("I").point(lambda v: v * 257).convert("I;16")
     frame = load_frame(write(tmp_path / "g16.png", grey, "PNG"), "start")
-    assert frame.image is not None and frame.image.mode.startswith("I;16")
+    assert frame.mode is not None and frame.mode.startswith("I;16")
     assert (frame.width, frame.height) == (256, 64)
 
 
@@ -102,7 +102,7 @@ def test_a_picture_past_pillows_own_limit_but_within_ours_loads_without_a_warnin
     path.write_bytes(one_bit_png(10_000, 9_000))  # 90 MP: Pillow's Image.open would warn
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        frame = load_frame(path, "start")
+        frame = load_frame(path, "start", max_pixels=100_000_000)
     assert (frame.width, frame.height) == (10_000, 9_000)
 
 
@@ -123,7 +123,7 @@ def test_a_picture_past_pillows_own_limit_but_within_ours_loads_without_a_warnin
         ("truncated-jpeg", ["truncated JPEG"]),
         ("truncated-png", ["truncated"]),
         ("bad-crc", ["checksum", "IDAT"]),
-        ("bomb", ["30000×30000", "900 megapixels", "at most 100 megapixels"]),
+        ("bomb", ["30000×30000", "900 megapixels", "at most 50 megapixels"]),
         ("webp-bomb", ["16383×16383", "268 megapixels"]),
     ],
 )

@@ -17,6 +17,7 @@ left alone: which part of the picture to cut is the user's choice (``check_frame
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import math
@@ -26,7 +27,7 @@ from typing import Any
 from PIL import Image, ImageCms
 
 from .errors import InvalidInput, Problem
-from .frames import FORMAT_NAMES, Frame, check_pair, data_uri_length, human_bytes, picture
+from .frames import DECODES, FORMAT_NAMES, Frame, check_pair, data_uri_length, decode_picture, human_bytes
 
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
@@ -87,6 +88,7 @@ class _Work:
     estimate: int | None = None  # the same, predicted
     out: _Encoded | None = None  # what will be sent; None: the original bytes
     icc: bytes | None = None
+    slot: _Slot | None = None
     _image: Image.Image | None = None
 
     @property
@@ -95,8 +97,10 @@ class _Work:
 
     @property
     def image(self) -> Image.Image:
-        """The picture to encode: upright and 8-bit, prepared on first use."""
+        """The picture to encode: upright and 8-bit, decoded and prepared on first use (inside the decode slot)."""
         if self._image is None:
+            if self.slot is not None:
+                self.slot.take()
             self._image, self.icc = _prepare(self.frame, self.notes)
         return self._image
 
@@ -105,15 +109,37 @@ class _Work:
         self._image = value
 
 
+class _Slot:
+    """This call's share of ``frames.DECODES``: taken before the first full decode, for both frames at once (so
+    two calls never wait on each other), and kept until the pictures are no longer needed."""
+
+    def __init__(self, pixels: int, stack: contextlib.ExitStack) -> None:
+        self.pixels = pixels
+        self.stack = stack
+        self.taken = False
+
+    def take(self) -> None:
+        if not self.taken:
+            self.stack.enter_context(DECODES.hold(self.pixels))
+            self.taken = True
+
+
 def auto_fit(start: Frame, end: Frame, budget: int) -> FitResult:
     """Fix what auto-fit can fix; ``budget`` is the room for the two image strings (see ``images_size``).
 
     For a body built as ``body``, the budget is ``MAX_BODY_BYTES - len(orjson.dumps(body with images ["", ""]))``.
-    Raises ``InvalidInput`` when nothing makes the images fit.
+    Raises ``InvalidInput`` when nothing makes the images fit. A frame is decoded only when it must be re-encoded,
+    at most once, inside ``frames.DECODES``; no picture outlives the call.
     """
     if start.role != "start" or end.role != "end":
         raise ValueError("auto_fit takes the start frame, then the end frame")
-    works = [_Work(frame) for frame in (start, end) if not frame.is_url]
+    with contextlib.ExitStack() as stack:
+        files = [frame for frame in (start, end) if not frame.is_url]
+        slot = _Slot(sum(frame.pixels or 0 for frame in files), stack)
+        return _auto_fit(start, end, budget, [_Work(frame, slot=slot) for frame in files])
+
+
+def _auto_fit(start: Frame, end: Frame, budget: int, works: list[_Work]) -> FitResult:
     room = budget - sum(frame.value_length() for frame in (start, end) if frame.is_url)
     changes: list[str] = []
     if len(works) == 2 and check_pair(start, end):
@@ -313,10 +339,9 @@ def _cannot_fit(room: int, attempt: tuple[tuple[int, int], int] | None = None) -
 
 def _prepare(frame: Frame, notes: list[str]) -> tuple[Image.Image, bytes | None]:
     """Rule 2 and rule 4: the first frame, 8 bits per channel, RGB/RGBA/L, upright; and the ICC profile to keep."""
-    image = picture(frame)
+    image = decode_picture(frame)
     icc: bytes | None = image.info.get("icc_profile")
     if frame.n_frames > 1:
-        image.seek(0)  # the picture may be shared with code that looked at other frames
         notes.append(f"kept the first of its {frame.n_frames} frames (only still images are accepted)")
     grey = image.mode in ("1", "L", "LA", "La", "I", "F") or image.mode.startswith("I;16")
     if image.mode == "CMYK":
@@ -385,4 +410,4 @@ def _describe(work: _Work) -> str:
 
 
 def _as_frame(frame: Frame, out: _Encoded) -> Frame:
-    return Frame(frame.role, frame.source, None, out.data, out.format, *out.image.size, image=out.image)
+    return Frame(frame.role, frame.source, None, out.data, out.format, *out.image.size, mode=out.image.mode)

@@ -137,11 +137,11 @@ def _task_command(*, send: bool) -> Callable[..., None]:
     def command(
         start: str, end: str, auto_fit: bool, wait: bool = False, output: Path = Path("."), **values: Any
     ) -> None:
-        request = _prepare_or_exit(start, end, TaskOptions(**values), auto_fit)
+        settings = load_settings()
+        request = _prepare_or_exit(start, end, TaskOptions(**values), auto_fit, settings.max_pixels)
         if not send:
             say(f"ok: {request.start.summary()} → {request.end.summary()}; request body {request.size:,} bytes")
             return
-        settings = load_settings()
         with open_client(settings) as client:
             try:
                 task = submit(client, request)
@@ -167,9 +167,9 @@ app.command("submit", help="Check, then create the task; prints the service's JS
 )
 
 
-def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool) -> PreparedRequest:
+def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool, max_pixels: int) -> PreparedRequest:
     try:
-        request = prepare(start, end, options, auto_fit=auto_fit)
+        request = prepare(start, end, options, auto_fit=auto_fit, max_pixels=max_pixels)
     except InvalidInput as exc:
         fail(EXIT_INVALID, *problem_lines(exc.problems), "nothing was sent.")
     for change in request.changes:
@@ -227,6 +227,7 @@ def _wait_and_download(
 def check_image(files: Annotated[list[Path], typer.Argument(help="Image files to check", show_default=False)]) -> None:
     """One JSON line per file: format, size, and the problem if any. Exit 2 when any file fails."""
     failed = False
+    settings = load_settings()
     for path in files:
         line: dict[str, Any] = {
             "file": str(path),
@@ -237,7 +238,7 @@ def check_image(files: Annotated[list[Path], typer.Argument(help="Image files to
             "error": None,
         }
         try:
-            frame = frames.load_frame(str(path), "start")
+            frame = frames.load_frame(str(path), "start", max_pixels=settings.max_pixels)
             problems = frames.check_frame(frame)
             line.update(format=frame.format, width=frame.width, height=frame.height)
         except InvalidInput as exc:

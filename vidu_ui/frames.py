@@ -1,40 +1,51 @@
 """The two frames: loading them, checking them against the image rules, and the room they take in the request.
 
-No Gradio and no network. A URL frame is checked as text: the service downloads it. A file is read once and
-decoded fully once (only a full decode shows a truncated file); the picture stays on the ``Frame`` so auto-fit
-(``autofit.py``) never decodes it again.
+No Gradio and no network. A URL frame is checked as text: the service downloads it. A file is read once and its
+pixels are not decoded to check it: the size comes from the header and is checked against the pixel budget
+(``VIDU_UI_MAX_MEGAPIXELS``) before any decoder exists; a JPEG is then decoded at 1/8 scale (libjpeg still reads
+every byte of the compressed data, so a truncated file shows), a PNG's image data inflated in pieces and counted,
+a WebP's chunks walked. The full picture is decoded only to re-encode it (auto-fit), once, inside ``DECODES``:
+a process-wide bound on the pixels decoded at once, so memory follows the budget and not the number of visitors.
 
 The format is judged from the bytes, never the name. Pillow's plugin for it is called directly, not through
-``Image.open``, so Pillow's global decompression-bomb warning never fires: ``MAX_PIXELS`` is checked here, on the
-header, before decoding. A JPEG with data appended (a "polyglot", e.g. a ZIP after the end marker) is accepted:
-the picture decodes, decoders stop at the marker, and phones append data there routinely (MPF previews).
+``Image.open``, so Pillow's global decompression-bomb warning never fires: the budget is checked here instead.
+A JPEG with data appended (a "polyglot", e.g. a ZIP after the end marker) is accepted: the picture decodes,
+decoders stop at the marker, and phones append data there routinely (MPF previews).
+
+Orientation has one rule (``orientation``, ``displayed_size``), shared by the checks, auto-fit and the simulator:
+a frame is the size it is displayed at, after its EXIF orientation.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
+import contextlib
+import ctypes
+import ctypes.util
 import io
 import os
 import re
 import stat
+import threading
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from PIL import ExifTags, Image, ImageFile, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from .errors import InvalidInput, Problem
+from .settings import DEFAULT_MAX_MEGAPIXELS
 
 if TYPE_CHECKING:
     from .autofit import FitResult
 
 MAX_FILE_BYTES = 50_000_000  # the seed's "50M" per image, read as decimal: the stricter reading
 MAX_BODY_BYTES = 20_000_000  # the whole HTTP body, decimal
-MAX_PIXELS = 100_000_000  # refuses decompression bombs; a 24 MP photo is a quarter of this
+MAX_PIXELS = int(DEFAULT_MAX_MEGAPIXELS * 1_000_000)  # the default budget; ``Settings.max_pixels`` sets another
 MAX_URL_LENGTH = 2048
 ASPECT_MIN, ASPECT_MAX = Fraction(1, 4), Fraction(4, 1)  # width ÷ height of each frame
 PAIR_MIN, PAIR_MAX = Fraction(4, 5), Fraction(5, 4)  # start ÷ end, for aspect ratios and for pixel counts
@@ -74,14 +85,12 @@ class Frame:
     role: str  # "start" or "end"
     source: str  # the path or URL as given
     url: str | None = None  # URL frames: the service downloads the image itself
-    data: bytes | None = dataclasses.field(default=None, repr=False)  # the file's bytes, exactly as read
+    data: bytes | None = field(default=None, repr=False)  # the file's bytes, exactly as read
     format: str | None = None  # "png", "jpeg" or "webp", judged from the bytes
     width: int | None = None  # as displayed, after EXIF orientation: 4000×3000 with orientation 6 is 3000×4000
     height: int | None = None
     n_frames: int = 1  # more than one: an animation
     orientation: int = 1  # the EXIF orientation tag (1 = upright), which the original bytes keep
-    # The decoded picture as stored (orientation not applied), kept so auto-fit need not decode again.
-    image: Image.Image | None = dataclasses.field(default=None, repr=False, compare=False)
     mode: str | None = None  # Pillow's mode from the header: "RGB", "CMYK", "I;16", "P"…
 
     def __post_init__(self) -> None:
@@ -175,17 +184,10 @@ def _fail(role: str, message: str) -> InvalidInput:
     return InvalidInput([Problem(f"{role}_frame", message)])
 
 
-Keep = Literal["keep", "drop", "auto"]
+def load_frame(source: str | os.PathLike[str], role: str, *, max_pixels: int = MAX_PIXELS) -> Frame:
+    """A URL frame (checked, not downloaded) or a local file (read and checked without decoding its pixels).
 
-
-def load_frame(source: str | os.PathLike[str], role: str, *, picture: Keep = "keep") -> Frame:
-    """A URL frame (checked, not downloaded) or a local file (read, identified and decoded once).
-
-    Every file is decoded to the end, so truncated and damaged files are refused. ``picture`` says what to keep:
-    ``"keep"`` the decoded picture (for auto-fit); ``"drop"`` nothing, which lets a JPEG be checked with a
-    reduced-size decode (libjpeg's DCT scaling still reads every byte of the compressed data, two to three times
-    faster); ``"auto"`` keeps PNG and WebP pictures, whose second decode would cost more than the memory, and
-    checks JPEGs as with ``"drop"`` (decoding one again later costs about what the check saved).
+    A file larger than ``max_pixels`` is refused from its header; truncated and damaged files are refused.
     Raises ``InvalidInput`` naming the frame and what would be accepted; never a bare Pillow error.
     """
     _check_role(role)
@@ -200,7 +202,7 @@ def load_frame(source: str | os.PathLike[str], role: str, *, picture: Keep = "ke
             name = scheme.group(1).lower()
             default = f"uses the '{name}:' scheme; give {ACCEPTED} file or an http:// or https:// URL"
             raise _fail(role, _SCHEME_MESSAGES.get(name, default))
-    return _load_file(Path(source), role, picture)
+    return _load_file(Path(source), role, max_pixels)
 
 
 def _checked_url(url: str, role: str) -> str:
@@ -221,7 +223,7 @@ def _checked_url(url: str, role: str) -> str:
     return url
 
 
-def _load_file(path: Path, role: str, picture: Keep) -> Frame:
+def _load_file(path: Path, role: str, max_pixels: int) -> Frame:
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
@@ -235,7 +237,7 @@ def _load_file(path: Path, role: str, picture: Keep) -> Frame:
     except OSError as exc:
         raise _fail(role, f"cannot be read ({exc.strerror or exc}): {path}") from None
     _check_file_size(len(data), path, role)  # it may have changed since stat()
-    return _decode(data, str(path), role, picture)
+    return _decode(data, str(path), role, max_pixels)
 
 
 def _check_file_size(n: int, path: Path, role: str) -> None:
@@ -285,7 +287,10 @@ def _pillow_accepts(name: str, head: bytes) -> bool:
         return False
 
 
-def _decode(data: bytes, name: str, role: str, picture: Keep = "keep") -> Frame:
+def _decode(data: bytes, name: str, role: str, max_pixels: int) -> Frame:
+    """Identify and check a file's bytes without decoding its pixels: the header gives the size, checked against
+    ``max_pixels`` first; then a JPEG is decoded at 1/8 scale, a PNG's compressed data inflated and counted
+    (never kept) and a WebP's structure walked, so a truncated or damaged file is refused at a small cost."""
     fmt = sniff_image(data[:16])
     if fmt is None:
         suffix = Path(name).suffix
@@ -294,34 +299,49 @@ def _decode(data: bytes, name: str, role: str, picture: Keep = "keep") -> Frame:
         raise _fail(role, f"is {what}{despite}; only PNG, JPEG and WebP are accepted: convert it to one of those")
     kind = FORMAT_NAMES[fmt]
     try:
-        width, height = _webp_size(data) if fmt == "webp" else (0, 0)  # its decoder allocates the canvas up front
-        if width * height <= MAX_PIXELS:
+        width, height = _header_size(data, fmt)
+        _check_pixels(width, height, max_pixels, role)
+        damage = _webp_damage(data) if fmt == "webp" else None  # before its demuxer reports it less clearly
+        if not damage:
             image = _PLUGINS[fmt](io.BytesIO(data))  # reads the header only
             width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise _fail(
-                role,
-                f"is {width}×{height}, {width * height / 1e6:,.0f} megapixels; at most {MAX_PIXELS / 1e6:.0f} "
-                "megapixels are accepted (larger pictures can exhaust memory): scale it down first",
-            )
-        damage = _png_damage(data) if fmt == "png" else None
+            _check_pixels(width, height, max_pixels, role)
+            damage = _png_damage(data, image) if fmt == "png" else None
         if damage:
-            raise _fail(role, f"is a damaged PNG file ({damage}); export or download it again")
+            raise _fail(role, f"is a damaged {kind} file ({damage}); export or download it again")
         mode = image.mode
-        keep = picture == "keep" or (picture == "auto" and fmt != "jpeg")
-        if fmt == "jpeg" and not keep:
-            image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
-        image.load()
+        n_frames = int(getattr(image, "n_frames", 1))
+        orientation = _orientation(image, data, fmt)
+        if fmt == "jpeg":
+            image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+            image.load()
+        image.close()
     except InvalidInput:
         raise
     except Exception as exc:  # Pillow reports bad files with OSError, SyntaxError, struct.error, EOFError…
         raise _damaged(role, kind, exc) from None
-    orientation = _orientation(image)
     if orientation in _ROTATED:
         width, height = height, width
-    n_frames = int(getattr(image, "n_frames", 1))
-    kept = image if keep else None
-    return Frame(role, name, None, data, fmt, width, height, n_frames, orientation, image=kept, mode=mode)
+    return Frame(role, name, None, data, fmt, width, height, n_frames, orientation, mode=mode)
+
+
+def _check_pixels(width: int, height: int, max_pixels: int, role: str) -> None:
+    if width * height > max_pixels:
+        raise _fail(
+            role,
+            f"is {width}×{height}, {width * height / 1e6:,.0f} megapixels; at most {max_pixels / 1e6:,.0f} "
+            "megapixels are accepted (VIDU_UI_MAX_MEGAPIXELS: larger pictures can exhaust memory): scale it down",
+        )
+
+
+def _header_size(data: bytes, fmt: str) -> tuple[int, int]:
+    """The size as the file's first header states it, read before any decoder is made; (0, 0) if unreadable
+    (then the plugin's header reading decides). WebP's decoder allocates its canvas when it is made."""
+    if fmt == "webp":
+        return _webp_size(data)
+    if fmt == "png" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return 0, 0
 
 
 def _webp_size(data: bytes) -> tuple[int, int]:
@@ -346,9 +366,16 @@ def _damaged(role: str, kind: str, exc: Exception) -> InvalidInput:
     return _fail(role, f"is a damaged {kind} file that cannot be decoded ({detail}); export it again as {ACCEPTED}")
 
 
-def _png_damage(data: bytes) -> str | None:
-    """Walks the PNG chunks checking every CRC (Pillow skips the image data's); None when all is well."""
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+_INFLATE_STEP = 1 << 20  # inflated in pieces of this size, never kept
+
+
+def _png_damage(data: bytes, image: Image.Image) -> str | None:
+    """Walks the PNG chunks checking every CRC (Pillow skips the image data's), then inflates the image data in
+    pieces, counting the bytes: a damaged or short stream is found without holding the pixels. None when well."""
     view, pos, end = memoryview(data), len(_PNG_MAGIC), len(data)
+    idat: list[memoryview] = []
     while pos + 12 <= end:
         length = int.from_bytes(view[pos : pos + 4], "big")
         kind, stop = bytes(view[pos + 4 : pos + 8]), pos + 8 + length
@@ -356,13 +383,68 @@ def _png_damage(data: bytes) -> str | None:
             break
         if zlib.crc32(view[pos + 4 : stop]) != int.from_bytes(view[stop : stop + 4], "big"):
             return f"bad checksum in its {kind.decode('latin-1')} chunk"
+        if kind == b"IDAT":
+            idat.append(view[pos + 8 : stop])
         if kind == b"IEND":
-            return None  # anything after IEND is ignored, as decoders do
+            return _inflate_damage(idat, _png_data_size(data, image))  # anything after IEND is ignored
         pos = stop + 4
     return "truncated: it ends before the picture does"
 
 
-def _orientation(image: Image.Image) -> int:
+def _png_data_size(data: bytes, image: Image.Image) -> int:
+    """Bytes the image data inflates to: each row (of each interlace pass) is a filter byte and its pixels."""
+    width, height = image.size
+    depth, colour, interlace = data[24], data[25], data[28]
+    bits = depth * _PNG_CHANNELS.get(colour, 4)
+    if interlace != 1:
+        return height * (1 + (width * bits + 7) // 8)
+    total = 0
+    for x0, y0, dx, dy in _ADAM7:
+        cols, rows = (width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy
+        if cols > 0 and rows > 0:
+            total += rows * (1 + (cols * bits + 7) // 8)
+    return total
+
+
+def _inflate_damage(chunks: list[memoryview], expected: int) -> str | None:
+    inflater, produced = zlib.decompressobj(), 0
+    try:
+        for chunk in chunks:
+            pending = bytes(chunk)
+            while pending:
+                produced += len(inflater.decompress(pending, _INFLATE_STEP))
+                pending = inflater.unconsumed_tail
+                if produced > expected:
+                    return "its image data is longer than the picture"
+        while not inflater.eof and (piece := inflater.decompress(b"", _INFLATE_STEP)):
+            produced += len(piece)
+    except zlib.error as exc:
+        return f"its image data cannot be decompressed ({exc})"
+    if not inflater.eof or produced < expected:
+        return "truncated: its image data ends before the picture does"
+    return None
+
+
+def _webp_damage(data: bytes) -> str | None:
+    """Walks the RIFF chunks: a file shorter than it says, or a chunk running past the end, is truncated."""
+    declared = int.from_bytes(data[4:8], "little") + 8
+    if declared > len(data):
+        return "truncated: it ends before the picture does"
+    pos, seen = 12, set()
+    while pos + 8 <= declared:
+        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if pos + 8 + size > declared:
+            return "truncated: it ends before the picture does"
+        seen.add(kind)
+        pos += 8 + size + (size & 1)
+    if not seen & {b"VP8 ", b"VP8L", b"ANMF"}:
+        return "it holds no picture"
+    return None
+
+
+def orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1–8) of an opened picture; 1 (upright) when absent or malformed. The one rule of
+    this app, its auto-fit and its simulator: a frame is the size it is displayed at, after this orientation."""
     try:
         value = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # malformed EXIF is common and harmless: treat the picture as upright
@@ -370,13 +452,101 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def picture(frame: Frame) -> Image.Image:
-    """The frame's decoded picture (as stored, orientation not applied); decodes ``data`` if it was not kept."""
-    if frame.image is None and frame.data is not None:
-        return picture(_decode(frame.data, frame.source, frame.role, "keep"))
-    if frame.image is None:
+def displayed_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) as shown, after EXIF orientation: 4000×3000 with orientation 6 is 3000×4000."""
+    width, height = image.size
+    return (height, width) if orientation(image) in _ROTATED else (width, height)
+
+
+def _orientation(image: Image.Image, data: bytes, fmt: str) -> int:
+    if fmt != "png":
+        return orientation(image)
+    # Pillow's PNG getexif() decodes the whole picture to reach an eXIf chunk after the image data: read it here.
+    exif = _png_chunk(data, b"eXIf")
+    if exif is None:
+        return 1
+    try:
+        value = Image.Exif()
+        value.load(exif)
+        found = value.get(ExifTags.Base.Orientation, 1)
+    except Exception:
+        return 1
+    return found if isinstance(found, int) and 1 <= found <= 8 else 1
+
+
+def _png_chunk(data: bytes, wanted: bytes) -> bytes | None:
+    pos = len(_PNG_MAGIC)
+    while pos + 12 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        if data[pos + 4 : pos + 8] == wanted:
+            return data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    return None
+
+
+class DecodeBudget:
+    """A process-wide bound on the pixels fully decoded at once: peak memory follows the budget, not the number
+    of visitors. A request takes its pixels (both frames at once, so two requests never wait on each other)
+    for as long as it holds the pictures; a request larger than the whole budget runs alone."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._free = capacity
+        self._cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, pixels: int) -> Iterator[None]:
+        need = max(0, min(pixels, self.capacity))
+        with self._cond:
+            self._cond.wait_for(lambda: self._free >= need)
+            self._free -= need
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._free += need
+                self._cond.notify_all()
+            _return_memory()
+
+    @property
+    def in_use(self) -> int:
+        with self._cond:
+            return self.capacity - self._free
+
+
+DECODES = DecodeBudget(2 * MAX_PIXELS)
+"""Every full decode in this process runs inside ``DECODES.hold``: two frames at the default budget at a time."""
+
+
+def _return_memory() -> None:
+    """Give freed picture memory back to the system (glibc keeps large freed blocks otherwise)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 - absent outside glibc
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
+
+
+def decode_picture(frame: Frame) -> Image.Image:
+    """The frame's full picture (first frame, as stored: orientation not applied): the one full decode, made only
+    to re-encode. Call it inside ``DECODES.hold``; the size was checked on the header when the frame was loaded."""
+    if frame.data is None or frame.format is None:
         raise ValueError("a URL frame has no picture here: the service downloads it")
-    return frame.image
+    try:
+        image = _PLUGINS[frame.format](io.BytesIO(frame.data))
+        image.load()
+    except Exception as exc:
+        raise _damaged(frame.role, FORMAT_NAMES[frame.format], exc) from None
+    return image
 
 
 def _show(ratio: Fraction, *limits: Fraction) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -69,13 +69,13 @@ def megabytes(n: int) -> str:
 
 
 def load_frames(
-    start: Source, end: Source, *, picture: frames.Keep = "drop"
+    start: Source, end: Source, *, max_pixels: int = frames.MAX_PIXELS
 ) -> tuple[Frame | None, Frame | None, list[Problem]]:
-    """Load both frames at once (Pillow decodes outside the GIL), collecting the problems of each."""
+    """Load both frames at once (their checks run outside the GIL), collecting the problems of each."""
 
     def load(source: Source, role: str) -> Frame | InvalidInput:
         try:
-            return frames.load_frame(source, role, picture=picture)
+            return frames.load_frame(source, role, max_pixels=max_pixels)
         except InvalidInput as exc:
             return exc
 
@@ -91,13 +91,17 @@ def _image_budget(fields: dict[str, Any]) -> int:
     return frames.MAX_BODY_BYTES - len(orjson.dumps(build_body(fields, ["", ""])))
 
 
-def prepare(start: Source, end: Source, options: TaskOptions, *, auto_fit: bool = False) -> PreparedRequest:
+def prepare(
+    start: Source, end: Source, options: TaskOptions, *, auto_fit: bool = False, max_pixels: int = frames.MAX_PIXELS
+) -> PreparedRequest:
     """Check the options and both frames; with ``auto_fit``, fix frames that would be refused.
 
+    ``max_pixels`` is the frame budget (``Settings.max_pixels``), checked on each header before any decode.
+    Each frame's pixels are decoded at most once, and only when auto-fit re-encodes it.
     Raises ``InvalidInput`` listing every problem found; nothing has been sent then.
     """
     fields, problems = check_options(options)
-    start_frame, end_frame, frame_problems = load_frames(start, end, picture="auto" if auto_fit else "drop")
+    start_frame, end_frame, frame_problems = load_frames(start, end, max_pixels=max_pixels)
     problems += frame_problems
     if start_frame is None or end_frame is None or problems:
         if start_frame is not None and end_frame is not None and not auto_fit:
@@ -113,8 +117,7 @@ def prepare(start: Source, end: Source, options: TaskOptions, *, auto_fit: bool 
     if problems:
         raise InvalidInput(problems)
 
-    # Pictures are no longer needed; and the body keeps shortened images, the full ones living only in ``content``.
-    start_frame, end_frame = replace(start_frame, image=None), replace(end_frame, image=None)
+    # The body keeps shortened images, the full ones living only in ``content``.
     content = orjson.dumps(build_body(fields, [start_frame.image_value(), end_frame.image_value()]))
     if len(content) > frames.MAX_BODY_BYTES:
         over = len(content) - frames.MAX_BODY_BYTES

@@ -121,8 +121,7 @@ class Studio:
 
     # --- small live updates --------------------------------------------------------------------------------
 
-    @staticmethod
-    def frame_summary(image: ImageValue, url: str | None = None, role: str = "start") -> str:
+    def frame_summary(self, image: ImageValue, url: str | None = None, role: str = "start") -> str:
         """Format, pixel size and file size of a frame, or the reason it cannot be used."""
         refused = url_problem(role, url) if image_path(image) is None else None
         if refused is not None:
@@ -131,7 +130,7 @@ class Studio:
         if source is None:
             return ""
         try:
-            frame = frames.load_frame(source, role)
+            frame = frames.load_frame(source, role, max_pixels=self.settings.max_pixels)
         except InvalidInput as exc:
             return "⚠ " + "; ".join(p.message for p in exc.problems)
         problems = frames.check_frame(frame)
@@ -237,7 +236,9 @@ class Studio:
         found += refused
         options, auto_fit = self.options(form), bool(form.auto_fit)
         try:
-            request = prepare(form.start or "", form.end or "", options, auto_fit=auto_fit)
+            request = prepare(
+                form.start or "", form.end or "", options, auto_fit=auto_fit, max_pixels=self.settings.max_pixels
+            )
         except InvalidInput as exc:
             # A refused URL box leaves its frame empty: its own message says why, not "is missing" as well.
             found += [p for p in exc.problems if p.field not in {r.field for r in refused}]
@@ -281,7 +282,9 @@ class Studio:
         if checked is not None:
             return checked
         try:
-            return prepare(form.start or "", form.end or "", options, auto_fit=auto_fit)
+            return prepare(
+                form.start or "", form.end or "", options, auto_fit=auto_fit, max_pixels=self.settings.max_pixels
+            )
         except InvalidInput as exc:
             raise service_error(exc) from None
 

@@ -93,8 +93,17 @@ _STATUS_HINTS: dict[int, str] = {
 }
 
 
-def hint_for(reason: str | None, status: int | None = None) -> str:
-    """What to do about ``reason`` (or, failing that, the HTTP status)."""
+# The advice instead, for a request that auto-fit already prepared: it never says "turn auto-fit on".
+AUTO_FIT_ON_HINTS: dict[str, str] = {
+    "PageSizeOutOfRange": "The service found an image's size or ratio out of range although auto-fit prepared "
+    "the frames; crop both frames to the same shape, or give them as http(s) URLs.",
+}
+
+
+def hint_for(reason: str | None, status: int | None = None, *, auto_fit: bool = False) -> str:
+    """What to do about ``reason`` (or, failing that, the HTTP status); ``auto_fit``: it was on for the request."""
+    if auto_fit and reason in AUTO_FIT_ON_HINTS:
+        return AUTO_FIT_ON_HINTS[reason]
     if reason and reason in REASON_HINTS:
         return REASON_HINTS[reason]
     if status is not None and status in _STATUS_HINTS:
@@ -138,6 +147,8 @@ class APIStatusError(APIError):
         self.body = body
         self.response = response
         self.retry_after = retry_after
+        self.auto_fit = False
+        """The request was prepared by auto-fit (``submit.submit`` says so): the hint then never suggests it."""
         text = f"HTTP {status_code}"
         if reason:
             text += f" {reason}"
@@ -149,7 +160,7 @@ class APIStatusError(APIError):
 
     @property
     def hint(self) -> str:
-        return hint_for(self.reason, self.status_code)
+        return hint_for(self.reason, self.status_code, auto_fit=self.auto_fit)
 
 
 class BadRequestError(APIStatusError):

@@ -16,7 +16,7 @@ import orjson
 
 from . import frames
 from .client import ViduClient
-from .errors import InvalidInput, Problem
+from .errors import APIStatusError, InvalidInput, Problem
 from .frames import Frame
 from .options import TaskOptions, build_body, check_options
 from .responses import CreatedTask
@@ -36,6 +36,8 @@ class PreparedRequest:
     end: Frame
     changes: tuple[str, ...] = ()
     """What auto-fit changed, one sentence each; empty when the frames went as they were."""
+    auto_fit: bool = False
+    """Auto-fit prepared these frames (whether or not it changed them)."""
 
     @property
     def size(self) -> int:
@@ -131,7 +133,9 @@ def prepare(
                 )
             ]
         )
-    return PreparedRequest(fields=fields, content=content, start=start_frame, end=end_frame, changes=changes)
+    return PreparedRequest(
+        fields=fields, content=content, start=start_frame, end=end_frame, changes=changes, auto_fit=auto_fit
+    )
 
 
 def frame_checks(start: Frame, end: Frame) -> list[Problem]:
@@ -140,5 +144,10 @@ def frame_checks(start: Frame, end: Frame) -> list[Problem]:
 
 
 def submit(client: ViduClient, request: PreparedRequest) -> CreatedTask:
-    """Send a prepared request once. Errors are the client's typed errors (``OutcomeUnknownError`` included)."""
-    return client.create(request.content)
+    """Send a prepared request once. Errors are the client's typed errors (``OutcomeUnknownError`` included);
+    a refusal of a request auto-fit prepared says so, so that its hint does not suggest auto-fit."""
+    try:
+        return client.create(request.content)
+    except APIStatusError as exc:
+        exc.auto_fit = request.auto_fit
+        raise

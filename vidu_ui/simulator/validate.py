@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from ..catalogue import MOVEMENT_AMPLITUDES, Model, get_model
+from ..frames import displayed_size
 from ..options import BODY_FIELDS
 
 MAX_BODY_BYTES = 20_000_000
@@ -82,7 +83,7 @@ def image_size(data: bytes, label: str) -> tuple[int, int]:
         raise Rejection("ImageFormatInvalid", f"{label} is not a PNG, JPEG or WebP image")
     try:
         with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
+            width, height = displayed_size(img)  # the app's one orientation rule
     except Exception:
         raise Rejection("ImageFormatInvalid", f"{label} cannot be read as an image") from None
     if not 0.25 <= width / height <= 4.0:

@@ -121,7 +121,10 @@ class Studio:
 
     # --- small live updates --------------------------------------------------------------------------------
 
-    def frame_summary(self, image: ImageValue, url: str | None = None, role: str = "start") -> str:
+    @staticmethod
+    def frame_summary(
+        image: ImageValue, url: str | None = None, role: str = "start", max_pixels: int = frames.MAX_PIXELS
+    ) -> str:
         """Format, pixel size and file size of a frame, or the reason it cannot be used."""
         refused = url_problem(role, url) if image_path(image) is None else None
         if refused is not None:
@@ -130,7 +133,7 @@ class Studio:
         if source is None:
             return ""
         try:
-            frame = frames.load_frame(source, role, max_pixels=self.settings.max_pixels)
+            frame = frames.load_frame(source, role, max_pixels=max_pixels)
         except InvalidInput as exc:
             return "⚠ " + "; ".join(p.message for p in exc.problems)
         problems = frames.check_frame(frame)

@@ -21,6 +21,7 @@ from vidu_ui import signing
 from vidu_ui.callbacks import (
     CALLBACK_PATH,
     MAX_BODY,
+    REFUSED,
     CallbackReceiver,
     NonceCache,
     callback_url_for,
@@ -150,11 +151,11 @@ def test_tampered_headers_are_rejected(tmp_path: Path, header: str, value: str) 
     ],
 )
 def test_tampered_path_or_query_is_rejected(tmp_path: Path, url: str) -> None:
-    assert Case(tmp_path).send(signed(), url=url) == (401, "bad signature")
+    assert Case(tmp_path).send(signed(), url=url) == REFUSED
 
 
 def test_wrong_key_is_rejected(tmp_path: Path) -> None:
-    assert Case(tmp_path).send(signed("sk-someone-else")) == (401, "bad signature")
+    assert Case(tmp_path).send(signed("sk-someone-else")) == REFUSED
 
 
 def test_stale_or_future_date_is_rejected(tmp_path: Path) -> None:
@@ -174,7 +175,7 @@ def test_replay_is_rejected(tmp_path: Path) -> None:
 
 def test_unknown_task_is_rejected(tmp_path: Path) -> None:
     case = Case(tmp_path)
-    assert case.send(signed(), body=case.body("2"))[0] == 404  # known to the service, not to this app
+    assert case.send(signed(), body=case.body("2")) == REFUSED  # known to the service, not to this app
     assert case.send(signed(), body=b"not json")[0] == 400
     assert case.send(signed(), body=b'{"state": "success"}')[0] == 400
 
@@ -203,14 +204,14 @@ def test_visitor_task_is_checked_with_the_held_key_then_rejected(tmp_path: Path)
     case = Case(tmp_path)
     case.rig.record("5", key_kind="visitor")
     case.rig.service.scripts["5"] = ["processing", "success"]
-    assert case.send(signed("sk-visitor"), body=case.body("5"))[0] == 403  # no key held: cannot check
+    assert case.send(signed("sk-visitor"), body=case.body("5")) == REFUSED  # no key held: cannot check
     case.tracker.track("5", KeyOwner.visitor("sk-visitor"))
     case.tracker.step()
     assert case.send(signed(KEY, nonce="v-2"), body=case.body("5"))[0] == 401  # the server's key is not it
     assert case.send(signed("sk-visitor", nonce="v-1"), body=case.body("5"))[0] == 200
     case.rig.run(case.tracker)
     assert case.rig.store.get("5").state == "success"  # type: ignore[union-attr]
-    assert case.send(signed("sk-visitor", nonce="v-3"), body=case.body("5"))[0] == 403  # key dropped
+    assert case.send(signed("sk-visitor", nonce="v-3"), body=case.body("5")) == REFUSED  # key dropped
 
 
 def test_signature_against_the_public_url_behind_a_proxy(tmp_path: Path) -> None:
@@ -307,3 +308,16 @@ def test_simulator_callbacks_drive_the_tracker(tmp_path: Path, receiver_server: 
 
 def test_formatdate_matches_contract_example() -> None:
     assert formatdate(NOW, usegmt=True) == "Tue, 06 May 2025 12:09:42 GMT"
+
+
+def test_an_unauthenticated_callback_gets_one_answer_whatever_the_task(tmp_path: Path) -> None:
+    """No oracle: a forger cannot tell an unknown task from a known one, nor the server's key from a visitor's."""
+    case = Case(tmp_path)
+    case.rig.record("5", key_kind="visitor")  # a visitor's task whose key is not held
+    forged = signed("sk-forger")
+    answers = {
+        task_id: case.send({**forged, "x-request-nonce": f"n-{task_id}"}, body=case.body(task_id))
+        for task_id in ("1", "5", "2", "999999")  # the server's task, a visitor's, unknown, unknown
+    }
+    assert set(answers.values()) == {REFUSED}
+    assert REFUSED[0] == 401

@@ -10,16 +10,17 @@ Checks, in order, each failing with a 4xx and no change anywhere:
 413   a body over 64 KB (``MAX_BODY``)
 400   no ``X-HMAC-ALGORITHM`` header, or one other than ``hmac-sha256``; a body that is not a JSON
       object with the task id (``id``, or ``task_id``)
-404   a task id not in the history
-403   a task created with a visitor's own key that this server no longer holds (below)
-401   a signature that does not verify (any signed header, the path or the query changed), or
-      signed headers missing; a ``Date`` more than 300 s away from now
-409   a nonce already seen (a replay)
+401   one answer (``REFUSED``), whatever the task: a task id not in the history; a task created with a
+      visitor's own key that this server no longer holds (below); a signature that does not verify (any
+      signed header, the path or the query changed), or signed headers missing; a ``Date`` more than 300 s
+      away from now. An unauthenticated caller learns nothing about which tasks exist or whose key made
+      them (the reason is logged); an unknown task is checked against a throwaway key, so it takes as long.
+409   a nonce already seen (a replay), told only to a caller whose signature verified
 ====  ==========================================================================================
 
 The key. A callback is signed with the API key that created the task: the server's key for tasks made with
 it. A visitor's key is held in memory only while its task is unfinished (see ``vidu_ui.tracker``); a callback
-for a visitor's task is checked with that key while it is held and rejected (403) once it is not, for then
+for a visitor's task is checked with that key while it is held and refused once it is not, for then
 nothing can tell a forged callback from a real one. Nothing is lost: the tracker polls such tasks anyway, and
 the visitor's next visit with the key refreshes them.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -64,6 +66,8 @@ MAX_BODY = 64 * 1024
 """Largest callback body accepted; a query-shaped body is a few hundred bytes."""
 MAX_SKEW = 300.0
 """Largest distance, in seconds, between a callback's Date and now."""
+REFUSED = (401, "not accepted")
+"""The one answer to a callback that does not authenticate, whatever its task: no oracle of which tasks exist."""
 
 
 def callback_url_for(settings: Settings) -> str | None:
@@ -156,20 +160,22 @@ class CallbackReceiver:
         task_id = _task_id(body)
         if task_id is None:
             return 400, "the body is not a task status with an id"
-        record = self.store.get(task_id)
-        if record is None:
-            return 404, "unknown task"
-        key = self.tracker.signing_key(task_id)
+        key = self.tracker.signing_key(task_id) if self.store.get(task_id) is not None else None
         if key is None:
-            return 403, "no key to check this task's callbacks (a visitor's key, no longer held)"
+            # Unknown task, or a visitor's key no longer held: verify against a throwaway key all the same.
+            self._verify(secrets.token_urlsafe(32), method.upper(), url, lower, remember=False)
+            log.info("callback for task %s refused: unknown task, or no key held to check it", task_id)
+            return REFUSED
         error = self._verify(key, method.upper(), url, lower)
         if error is not None:
-            log.info("callback for task %s rejected: %s", task_id, error.reason)
-            return (409 if error.reason == "replayed nonce" else 401), error.reason
+            log.info("callback for task %s refused: %s", task_id, error.reason)
+            return (409, error.reason) if error.reason == "replayed nonce" else REFUSED
         self.tracker.refresh(task_id, wait=False)
         return 200, "ok"
 
-    def _verify(self, key: str, method: str, url: str, headers: Mapping[str, str]) -> signing.SignatureError | None:
+    def _verify(
+        self, key: str, method: str, url: str, headers: Mapping[str, str], *, remember: bool = True
+    ) -> signing.SignatureError | None:
         now = self._now()
         candidates = [url]
         public = callback_url_for(self.settings)
@@ -188,7 +194,7 @@ class CallbackReceiver:
                     headers,
                     now=now,
                     max_skew=MAX_SKEW,
-                    seen_nonce=lambda nonce: self.nonces.seen(nonce, now),
+                    seen_nonce=lambda nonce: self.nonces.seen(nonce, now) if remember else False,
                 )
             except signing.SignatureError as exc:
                 error = exc

@@ -77,7 +77,7 @@ def test_every_flag(captured: list[app.ServeOptions], tmp_path: Path) -> None:
         )
     ]
     kwargs = captured[0].launch_kwargs()
-    assert kwargs["auth"] == [("alice", "secret"), ("bob", "x:y"), ("carol", "pa:ss")]
+    assert kwargs["auth"].__self__.users == ["alice", "bob", "carol"]  # SignInGuard.check over the three pairs
     assert kwargs["mcp_server"] is True and kwargs["root_path"] == "/vidu"
 
 

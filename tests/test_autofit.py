@@ -240,5 +240,3 @@ def test_an_absurd_budget_is_refused_clearly(noisy_pngs: tuple[Path, Path], budg
         auto_fit(start, end, budget)
     [problem] = caught.value.problems
     assert problem.field == "frames" and "cannot fit" in problem.message and "URLs" in problem.message
-
-

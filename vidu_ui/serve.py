@@ -28,6 +28,7 @@ from .settings import Paths, Settings, SettingsError
 from .simulator import Simulator
 from .store import StoreError
 from .studio import Runtime, StudioBlocks, build_studio, launch_options
+from .studio.limits import SignInGuard
 
 MAX_QUEUE = 64
 """Requests waiting at most; more are refused with "queue full" rather than piling up."""
@@ -144,7 +145,7 @@ class ServeOptions:
             "server_name": self.host,
             "server_port": self.port,
             "share": self.share,
-            "auth": list(self.auth) or None,
+            "auth": SignInGuard(self.auth).check if self.auth else None,  # failures slowed per user and address
             "root_path": self.root_path,
             "mcp_server": self.mcp,
         }

@@ -56,6 +56,10 @@ CSS = """
 """
 
 
+UPLOADS_KEPT = (900, 3600)
+"""Gradio's ``delete_cache``: every 15 minutes, its cached files (uploaded frames) older than an hour are removed."""
+
+
 def launch_options() -> dict[str, Any]:
     """What ``launch()`` needs besides host and port; tests launch with the same options as ``app.py``."""
     return {
@@ -92,7 +96,7 @@ def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | N
     mode_key, mode_class = _mode(studio)
     host = urlsplit(settings.base_url).netloc
 
-    page = StudioBlocks(runtime, title=TRANSLATIONS["en"]["title"], analytics_enabled=False)
+    page = StudioBlocks(runtime, title=TRANSLATIONS["en"]["title"], analytics_enabled=False, delete_cache=UPLOADS_KEPT)
     with page:
         guard = gr.State(SessionGuard())
         watching = gr.State(Watching())

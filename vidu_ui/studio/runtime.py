@@ -24,12 +24,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from gradio.route_utils import FnIndexInferError
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from ..callbacks import CallbackReceiver, callback_router
 from ..settings import Settings
 from ..store import Store
 from ..tracker import ClientFactory, Tracker, default_client_factory
+from . import gradio_guard
+from .limits import LimitsMiddleware
 from .media import VideoStage
 
 __all__ = ["HEALTH_PATH", "Runtime", "StudioBlocks"]
@@ -113,6 +116,8 @@ class Runtime:
             **(kwargs.get("exception_handlers") or {}),
         }
         kwargs.setdefault("openapi_url", None)  # FastAPI's schema page would answer without sign-in
+        # Body size and pace on every route, and who is signing in (``limits.py``).
+        kwargs["middleware"] = [Middleware(LimitsMiddleware), *(kwargs.get("middleware") or [])]
         outer = kwargs.get("lifespan")
 
         @asynccontextmanager
@@ -166,5 +171,6 @@ class StudioBlocks(gr.Blocks):
         return processed
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
+        gradio_guard.install()  # header time limit and connection cap on the server Gradio starts
         kwargs["app_kwargs"] = self.runtime.app_kwargs(kwargs.get("app_kwargs"))
         return super().launch(*args, **kwargs)

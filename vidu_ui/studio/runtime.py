@@ -113,11 +113,16 @@ class Runtime:
         # Gradio lets an unknown api_name escape as a 500 with a server traceback: it is a 404.
         kwargs["exception_handlers"] = {
             FnIndexInferError: _unknown_endpoint,
+            **gradio_guard.CLIENT_ERRORS,  # malformed calls Gradio lets escape as exceptions: 400, not 500
             **(kwargs.get("exception_handlers") or {}),
         }
         kwargs.setdefault("openapi_url", None)  # FastAPI's schema page would answer without sign-in
         # Body size and pace on every route, and who is signing in (``limits.py``).
-        kwargs["middleware"] = [Middleware(LimitsMiddleware), *(kwargs.get("middleware") or [])]
+        kwargs["middleware"] = [
+            Middleware(LimitsMiddleware),
+            Middleware(gradio_guard.StreamGuard),  # an unknown event's stream: 404 before it starts
+            *(kwargs.get("middleware") or []),
+        ]
         outer = kwargs.get("lifespan")
 
         @asynccontextmanager

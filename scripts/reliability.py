@@ -816,6 +816,11 @@ def header(ran: list[str], pending: list[str]) -> str:
     if pending:
         later = ", ".join(TITLES.get(name, name) for name in pending)
         lines[-1] += f" The other sections ({later}) are added by other parts of the work."
+    lines += [
+        "",
+        "Issue 11's findings (decoding budget, downloads, slow clients, echoed keys, orientation, callback oracle, "
+        "fuzzing) are measured by `python scripts/hardening.py` into [`hostile.md`](hostile.md).",
+    ]
     return "\n".join(lines)
 
 

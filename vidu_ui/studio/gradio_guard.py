@@ -100,7 +100,8 @@ class StreamGuard:
         if scope["type"] == "http" and scope.get("method") == "GET":
             target = self._stream_target(scope)
             if target is not None:
-                if not self._held(scope, *target):
+                # With sign-in on, Gradio's own check answers first (401); the stream is still ended cleanly.
+                if getattr(scope.get("app"), "auth", None) is None and not self._held(scope, *target):
                     await JSONResponse({"error": "no such event"}, status_code=404)(scope, receive, send)
                     return
                 await self._stream(scope, receive, send)

@@ -199,3 +199,14 @@ def test_checking_two_100_megapixel_frames_peaks_under_700_mb(
     code, peak = peak_rss(["check", path, path, "--prompt", "x", "--model", "viduq1", *fit], env)
     assert code == (0 if megapixels else 2)  # refused from the header by default, checked within a raised budget
     assert peak < 700, f"peak {peak} MB"
+
+
+@pytest.mark.parametrize("auto_fit", [False, True])
+def test_a_damaged_png_is_refused_with_or_without_auto_fit(tmp_path: Path, auto_fit: bool) -> None:
+    """With auto-fit a PNG's data is inflated once, by auto-fit's decode or before its bytes are sent as they are."""
+    good = write(tmp_path / "good.png", photo(640, 480, 8), "PNG")
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(png16(640, 480, cut=40))
+    with pytest.raises(InvalidInput) as caught:
+        prepare(good, cut, OPTIONS, auto_fit=auto_fit)
+    assert [p.field for p in caught.value.problems] == ["end_frame"]

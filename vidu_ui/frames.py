@@ -29,7 +29,7 @@ import stat
 import threading
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,6 +92,7 @@ class Frame:
     n_frames: int = 1  # more than one: an animation
     orientation: int = 1  # the EXIF orientation tag (1 = upright), which the original bytes keep
     mode: str | None = None  # Pillow's mode from the header: "RGB", "CMYK", "I;16", "P"…
+    inflated: bool = True  # False: a PNG whose image data is still to be checked (``load_frame(defer=True)``)
 
     def __post_init__(self) -> None:
         _check_role(self.role)
@@ -184,10 +185,14 @@ def _fail(role: str, message: str) -> InvalidInput:
     return InvalidInput([Problem(f"{role}_frame", message)])
 
 
-def load_frame(source: str | os.PathLike[str], role: str, *, max_pixels: int = MAX_PIXELS) -> Frame:
+def load_frame(
+    source: str | os.PathLike[str], role: str, *, max_pixels: int = MAX_PIXELS, defer: bool = False
+) -> Frame:
     """A URL frame (checked, not downloaded) or a local file (read and checked without decoding its pixels).
 
     A file larger than ``max_pixels`` is refused from its header; truncated and damaged files are refused.
+    ``defer``: a PNG's image data is not inflated yet (``Frame.inflated`` is False); auto-fit's decode checks it
+    when it re-encodes the frame, else ``check_data`` must run before its bytes are sent (each PNG inflated once).
     Raises ``InvalidInput`` naming the frame and what would be accepted; never a bare Pillow error.
     """
     _check_role(role)
@@ -202,7 +207,7 @@ def load_frame(source: str | os.PathLike[str], role: str, *, max_pixels: int = M
             name = scheme.group(1).lower()
             default = f"uses the '{name}:' scheme; give {ACCEPTED} file or an http:// or https:// URL"
             raise _fail(role, _SCHEME_MESSAGES.get(name, default))
-    return _load_file(Path(source), role, max_pixels)
+    return _load_file(Path(source), role, max_pixels, defer)
 
 
 def _checked_url(url: str, role: str) -> str:
@@ -223,7 +228,7 @@ def _checked_url(url: str, role: str) -> str:
     return url
 
 
-def _load_file(path: Path, role: str, max_pixels: int) -> Frame:
+def _load_file(path: Path, role: str, max_pixels: int, defer: bool = False) -> Frame:
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
@@ -237,7 +242,7 @@ def _load_file(path: Path, role: str, max_pixels: int) -> Frame:
     except OSError as exc:
         raise _fail(role, f"cannot be read ({exc.strerror or exc}): {path}") from None
     _check_file_size(len(data), path, role)  # it may have changed since stat()
-    return _decode(data, str(path), role, max_pixels)
+    return _decode(data, str(path), role, max_pixels, defer)
 
 
 def _check_file_size(n: int, path: Path, role: str) -> None:
@@ -287,7 +292,7 @@ def _pillow_accepts(name: str, head: bytes) -> bool:
         return False
 
 
-def _decode(data: bytes, name: str, role: str, max_pixels: int) -> Frame:
+def _decode(data: bytes, name: str, role: str, max_pixels: int, defer: bool = False) -> Frame:
     """Identify and check a file's bytes without decoding its pixels: the header gives the size, checked against
     ``max_pixels`` first; then a JPEG is decoded at 1/8 scale, a PNG's compressed data inflated and counted
     (never kept) and a WebP's structure walked, so a truncated or damaged file is refused at a small cost."""
@@ -306,7 +311,7 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int) -> Frame:
             image = _PLUGINS[fmt](io.BytesIO(data))  # reads the header only
             width, height = image.size
             _check_pixels(width, height, max_pixels, role)
-            damage = _png_damage(data, image) if fmt == "png" else None
+            damage = _png_damage(data, image, inflate=not defer) if fmt == "png" else None
         if damage:
             raise _fail(role, f"is a damaged {kind} file ({damage}); export or download it again")
         mode = image.mode
@@ -322,7 +327,20 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int) -> Frame:
         raise _damaged(role, kind, exc) from None
     if orientation in _ROTATED:
         width, height = height, width
-    return Frame(role, name, None, data, fmt, width, height, n_frames, orientation, mode=mode)
+    inflated = not (defer and fmt == "png")
+    return Frame(role, name, None, data, fmt, width, height, n_frames, orientation, mode=mode, inflated=inflated)
+
+
+def check_data(frame: Frame) -> Frame:
+    """``frame``, its PNG image data inflated and counted if ``load_frame(defer=True)`` left that for later."""
+    if frame.inflated or frame.data is None:
+        return frame
+    image = _PLUGINS["png"](io.BytesIO(frame.data))
+    damage = _png_damage(frame.data, image)
+    image.close()
+    if damage:
+        raise _fail(frame.role, f"is a damaged PNG file ({damage}); export or download it again")
+    return replace(frame, inflated=True)
 
 
 def _check_pixels(width: int, height: int, max_pixels: int, role: str) -> None:
@@ -371,7 +389,7 @@ _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), 
 _INFLATE_STEP = 1 << 20  # inflated in pieces of this size, never kept
 
 
-def _png_damage(data: bytes, image: Image.Image) -> str | None:
+def _png_damage(data: bytes, image: Image.Image, *, inflate: bool = True) -> str | None:
     """Walks the PNG chunks checking every CRC (Pillow skips the image data's), then inflates the image data in
     pieces, counting the bytes: a damaged or short stream is found without holding the pixels. None when well."""
     view, pos, end = memoryview(data), len(_PNG_MAGIC), len(data)
@@ -386,7 +404,8 @@ def _png_damage(data: bytes, image: Image.Image) -> str | None:
         if kind == b"IDAT":
             idat.append(view[pos + 8 : stop])
         if kind == b"IEND":
-            return _inflate_damage(idat, _png_data_size(data, image))  # anything after IEND is ignored
+            # anything after IEND is ignored
+            return _inflate_damage(idat, _png_data_size(data, image)) if inflate else None
         pos = stop + 4
     return "truncated: it ends before the picture does"
 

@@ -71,13 +71,13 @@ def megabytes(n: int) -> str:
 
 
 def load_frames(
-    start: Source, end: Source, *, max_pixels: int = frames.MAX_PIXELS
+    start: Source, end: Source, *, max_pixels: int = frames.MAX_PIXELS, defer: bool = False
 ) -> tuple[Frame | None, Frame | None, list[Problem]]:
     """Load both frames at once (their checks run outside the GIL), collecting the problems of each."""
 
     def load(source: Source, role: str) -> Frame | InvalidInput:
         try:
-            return frames.load_frame(source, role, max_pixels=max_pixels)
+            return frames.load_frame(source, role, max_pixels=max_pixels, defer=defer)
         except InvalidInput as exc:
             return exc
 
@@ -103,7 +103,8 @@ def prepare(
     Raises ``InvalidInput`` listing every problem found; nothing has been sent then.
     """
     fields, problems = check_options(options)
-    start_frame, end_frame, frame_problems = load_frames(start, end, max_pixels=max_pixels)
+    # With auto-fit, a PNG's data is inflated once: by auto-fit's decode if it re-encodes it, else just below.
+    start_frame, end_frame, frame_problems = load_frames(start, end, max_pixels=max_pixels, defer=auto_fit)
     problems += frame_problems
     if start_frame is None or end_frame is None or problems:
         if start_frame is not None and end_frame is not None and not auto_fit:
@@ -115,6 +116,8 @@ def prepare(
     if auto_fit:
         fitted = frames.auto_fit(start_frame, end_frame, budget)
         start_frame, end_frame, changes = fitted.start, fitted.end, tuple(fitted.changes)
+        checked = load_checked(start_frame, end_frame)
+        start_frame, end_frame = checked[0], checked[1]
     problems = frame_checks(start_frame, end_frame)
     if problems:
         raise InvalidInput(problems)
@@ -136,6 +139,20 @@ def prepare(
     return PreparedRequest(
         fields=fields, content=content, start=start_frame, end=end_frame, changes=changes, auto_fit=auto_fit
     )
+
+
+def load_checked(*pair: Frame) -> list[Frame]:
+    """The frames, each PNG whose data was left unchecked (sent as it is) now checked; raises ``InvalidInput``."""
+    results: list[Frame] = []
+    problems: list[Problem] = []
+    for frame in pair:
+        try:
+            results.append(frames.check_data(frame))
+        except InvalidInput as exc:
+            problems += exc.problems
+    if problems:
+        raise InvalidInput(problems)
+    return results
 
 
 def frame_checks(start: Frame, end: Frame) -> list[Problem]:

@@ -44,6 +44,11 @@ def admin(sim: Simulator, method: str, path: str, body: bytes) -> Response:
             return error_response(400, "FieldInvalid", "err_code must be a non-empty string")
         sim.fail_next(err_code)
         return json_response({"ok": True})
+    if (method, name) == ("POST", "finish"):
+        task_id = data.get("task_id") if isinstance(data, dict) else None
+        if not isinstance(task_id, str):
+            return error_response(400, "FieldInvalid", "task_id must be a string")
+        return json_response({"finished": sim.finish(task_id)})
     if (method, name) == ("POST", "reset"):
         sim.reset()
         return json_response({"ok": True})

@@ -70,7 +70,8 @@ class Simulator(Api):
     ``processing`` (× ``off_peak_factor`` off-peak), at most 5 processing at once. Results are served from
     ``/_sim/files/<task_id>/<name>?expires=…&sig=…`` (signed, valid ``url_ttl`` seconds, Range requests).
     Unauthenticated admin calls: ``GET /_sim/health``, ``GET /_sim/requests``, ``GET|POST|DELETE /_sim/faults``,
-    ``POST /_sim/fail_next`` (``{"err_code": …}``), ``POST /_sim/credits`` (``{"credits": n}``),
+    ``POST /_sim/fail_next`` (``{"err_code": …}``), ``POST /_sim/finish`` (``{"task_id": …}``),
+    ``POST /_sim/credits`` (``{"credits": n}``),
     ``POST /_sim/reset``. The key is compared, never logged or shown.
     """
 
@@ -175,6 +176,12 @@ class Simulator(Api):
         """The next created task ends ``failed`` with ``err_code`` instead of ``success``."""
         with self.store.lock:
             self.store.fail_next.append(err_code)
+
+    def finish(self, task_id: str) -> bool:
+        """The task, processing now, ends at once as its time were up (success, or its ``fail_next`` code);
+        False for an unknown task or one not processing. For tests that hold a task in processing until told."""
+        task = self.store.get(task_id)
+        return task is not None and self.store.finish(task, time.time())
 
     def reset(self) -> None:
         """Forget tasks, faults, ``fail_next`` codes and the log; restore the credits and ``create_count``."""

@@ -185,6 +185,15 @@ class TaskStore:
             self._plan(now)
             return True
 
+    def finish(self, task: Task, now: float) -> bool:
+        """End a processing task now, as if its time were up (a test control); False when it is not processing."""
+        with self.lock:
+            if task.start is None or task.state_at(now, self.queue_seconds) != "processing":
+                return False
+            task.run_seconds = now - task.start
+            self._plan(now)
+            return True
+
     def _plan(self, now: float) -> None:
         """(Re)assign processing start times of tasks not yet started, at most ``CONCURRENCY`` at once."""
         busy: list[float] = []

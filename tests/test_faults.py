@@ -1,7 +1,8 @@
-"""Service faults: create, query and cancel against every fault in the matrix of ``scripts/reliability.py``.
+"""Service faults: create, query and cancel against every fault in the matrix of ``tests/support/faults.py``.
 
-The matrix (which faults, how each is produced) and the runner live in that script, which also writes
-``docs/reliability.md`` from the same runs; these tests assert that each cell keeps the contract of
+The matrix (which faults, how each is produced) and the runner live there; the "Service faults" section of
+``docs/reliability.md`` is written from these runs (``--reliability-doc``). These tests assert that each cell
+keeps the contract of
 ``shared/vidu-api.md`` ("Errors"). Timeouts are a fifth of a second, retry waits run on a virtual clock, and a
 trickle sends a byte every few hundredths of a second, so the whole file takes seconds, not minutes.
 """
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scripts.reliability import (
+from tests.images import photo, write
+from tests.support.faults import (
     CALLS,
     FAULTS,
     FAULTS_BY_KEY,
@@ -23,12 +25,11 @@ from scripts.reliability import (
     CellResult,
     FaultCase,
     create_body,
-    render,
     run_cell,
     run_polling,
     violations,
 )
-from tests.images import photo, write
+from tests.support.report import Reliability
 from vidu_ui.cli import app
 from vidu_ui.client import ViduClient
 from vidu_ui.settings import Settings
@@ -50,6 +51,8 @@ OUTCOME_UNKNOWN = {
 CARRIED_OUT = {"reset-after-body", "read-timeout", "trickle-slow", "trickle-fast"}
 NEVER_SENT = {"refused", "connect-timeout"}
 EXPLICIT_REFUSALS = {"429", "429-retry-after", "503"}
+
+pytestmark = pytest.mark.simulator(api_key=KEY, queue_seconds=60, process_seconds=60)
 
 
 def _cells() -> Iterator[object]:
@@ -85,8 +88,11 @@ def _check_invariants(result: CellResult) -> None:
 
 
 @pytest.mark.parametrize(("call", "case", "once"), list(_cells()))
-def test_each_call_under_each_fault_keeps_the_contract(call: Call, case: FaultCase, once: bool) -> None:
+def test_each_call_under_each_fault_keeps_the_contract(
+    reliability: Reliability, call: Call, case: FaultCase, once: bool
+) -> None:
     result = run_cell(call, case, once=once)
+    reliability.cells.append(result)
     assert violations(result) == []
     _check_invariants(result)
 
@@ -105,8 +111,9 @@ def test_retry_after_is_honoured_and_backoff_grows() -> None:
     assert len(without.waits) == 2 and 0.5 <= without.waits[0] < without.waits[1] <= 1.25
 
 
-def test_polling_waits_out_transient_query_faults_and_finishes_the_task() -> None:
+def test_polling_waits_out_transient_query_faults_and_finishes_the_task(reliability: Reliability) -> None:
     result = run_polling()
+    reliability.polling = result
     assert result.error is None
     assert result.final == "success"
     faulted = [r.fault for r in result.queries if r.fault]
@@ -114,28 +121,21 @@ def test_polling_waits_out_transient_query_faults_and_finishes_the_task() -> Non
     assert len(result.queries) > len(faulted)  # then real answers, up to success
 
 
-def test_a_repeated_cancel_refunds_the_task_once() -> None:
+def test_a_repeated_cancel_refunds_the_task_once(sim: Simulator) -> None:
     """A cancel whose answer was lost is retried: it reports success, and the task is refunded once."""
-    with Simulator(api_key=KEY, queue_seconds=60, process_seconds=60) as sim:
-        settings = Settings.build(api_key=KEY, base_url=sim.base_url, read_timeout=0.2, connect_timeout=0.2)
-        with ViduClient(settings, sleep=lambda _: None) as client:
-            task_id = client.create(create_body()).task_id
-            sim.inject(Fault(call="cancel", action="reset_after_body"))
-            answers = [client.cancel(task_id), client.cancel(task_id)]  # a retry inside, then a second click
-            status = client.query(task_id)
-        assert all(answer["err_code"] == "UserCancelled" for answer in answers)
-        assert (status.state, status.err_code) == ("failed", "UserCancelled")
-        assert sim.credits == sim.initial_credits
-        assert [r.call for r in sim.requests].count("cancel") == 3
+    settings = Settings.build(api_key=KEY, base_url=sim.base_url, read_timeout=0.2, connect_timeout=0.2)
+    with ViduClient(settings, sleep=lambda _: None) as client:
+        task_id = client.create(create_body()).task_id
+        sim.inject(Fault(call="cancel", action="reset_after_body"))
+        answers = [client.cancel(task_id), client.cancel(task_id)]  # a retry inside, then a second click
+        status = client.query(task_id)
+    assert all(answer["err_code"] == "UserCancelled" for answer in answers)
+    assert (status.state, status.err_code) == ("failed", "UserCancelled")
+    assert sim.credits == sim.initial_credits
+    assert [r.call for r in sim.requests].count("cancel") == 3
 
 
 # --- the command line, end to end ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator(api_key=KEY, queue_seconds=60, process_seconds=60) as simulator:
-        yield simulator
 
 
 def _cli(args: list[str], sim: Simulator, tmp_path: Path, **env: str) -> tuple[int, str]:
@@ -183,9 +183,10 @@ def test_cli_cancel_and_status_under_faults_say_what_happened(sim: Simulator, tm
 # --- the document's structure -----------------------------------------------------------------------------------
 
 
-def test_document_lists_only_sections_that_ran() -> None:
-    text = render({"service_faults": lambda: "## Service faults\n\nran", "load": None})
-    assert text.startswith("# Reliability\n")
-    assert "python scripts/reliability.py" in text
-    assert "## Service faults\n\nran" in text
-    assert "## Load" not in text and "The other sections (load) are added by other parts of the work." in text
+def test_the_document_holds_only_the_sections_that_ran() -> None:
+    found = Reliability(load="## Load\n\nran")
+    assert list(found.sections()) == ["load"]
+    text = found.document()
+    assert text.startswith("# Reliability\n") and "--reliability-doc docs/reliability.md" in text
+    assert "## Load\n\nran" in text and "## Service faults" not in text
+    assert list(Reliability().sections()) == []

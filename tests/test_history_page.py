@@ -17,8 +17,8 @@ import gradio as gr
 import pytest
 from gradio.utils import get_upload_folder
 
-from tests.apphelpers import form_values
 from tests.images import photo, write
+from tests.support.apps import form_values
 from vidu_ui.client import ViduClient
 from vidu_ui.errors import REASON_HINTS
 from vidu_ui.settings import Settings
@@ -30,6 +30,8 @@ from vidu_ui.studio.results import VIEW_FIELDS
 from vidu_ui.ui_text import EN, MESSAGES_EN, MESSAGES_ZH, REASON_HINTS_ZH, ZH, language_of, reason_hint
 
 KEY = "sk-CANARY-h1st0ry-page"
+
+pytestmark = pytest.mark.simulator(api_key=KEY, queue_seconds=0.15, process_seconds=0.4)
 ZH_HEADERS = {"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"}
 STATUS, VIDEO, COVER, DOWNLOAD = (VIEW_FIELDS.index(n) for n in ("status", "video", "cover", "download"))
 
@@ -72,12 +74,6 @@ def open_page(sim: Simulator, data_dir: Path, **settings: Any) -> Page:
 def close_page(page: Page) -> None:
     page.runtime.stop(wait=True)
     page.runtime.store.close()
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator(KEY, queue_seconds=0.15, process_seconds=0.4) as simulator:
-        yield simulator
 
 
 @pytest.fixture

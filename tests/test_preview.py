@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,8 @@ from vidu_ui.submit import PreparedRequest, prepare
 CANARY = "sk-CANARY-0d9e8f7a6b5c"
 PROMPT = 'It\'s a "quoted" prompt with $HOME, `ticks`, a \\ backslash and 中文'
 
+pytestmark = pytest.mark.simulator(api_key=CANARY, queue_seconds=0.05, process_seconds=0.1)
+
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -40,12 +41,6 @@ def frames(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def request_(frames: tuple[Path, Path]) -> PreparedRequest:
     options = TaskOptions(model="viduq1", prompt=PROMPT, duration=5, meta_data='{"Label": "x"}')
     return prepare(frames[0], frames[1], options)
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator(api_key=CANARY, port=0, queue_seconds=0.05, process_seconds=0.1) as simulator:
-        yield simulator
 
 
 def code_for(request: PreparedRequest, settings: Settings, frames: tuple[Path, Path]) -> dict[str, str]:

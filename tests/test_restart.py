@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.tracking import KEY, mp4_ok, sim_settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.store import Store
 from vidu_ui.tracker import Tracker
-
-from .test_tracking import KEY, mp4_ok, sim_settings
 
 # Submits tasks one after another, each recorded then followed; downloads trickle so the kill lands mid-file.
 WORKER = r"""
@@ -26,7 +25,6 @@ from vidu_ui.downloads import DownloadPolicy
 from vidu_ui.settings import Settings
 from vidu_ui.store import Store
 from vidu_ui.tracker import Tracker
-from tests.test_tracking import frame_pair, sim_body
 
 class Trickle(httpx.BaseTransport):
     def __init__(self):

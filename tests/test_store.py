@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.support.tracking import data_uri, fake_settings, status
 from vidu_ui import store as store_module
 from vidu_ui.responses import CreatedTask, TaskStatus
 from vidu_ui.store import DB_NAME, SCHEMA_VERSION, Store, StoreError, make_thumbnail
 
 from . import images
-from .test_tracking import data_uri, fake_settings, status
 
 CANARY = "sk-CANARY-never-stored-0451"
 
@@ -205,9 +205,8 @@ def _save_v(url: str, dest: Path) -> Path:
 
 
 def test_api_key_is_never_stored(tmp_path: Path) -> None:
+    from tests.support.tracking import FakeService, FakeTime, fake_client
     from vidu_ui.tracker import KeyOwner, Tracker
-
-    from .test_tracking import FakeService, FakeTime, fake_client
 
     settings = fake_settings(tmp_path, api_key=CANARY)
     db = Store.open(settings)

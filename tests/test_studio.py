@@ -14,8 +14,8 @@ from typing import Any
 import gradio as gr
 import pytest
 
-from tests.apphelpers import form_values as shared_form_values
 from tests.images import photo, write
+from tests.support.apps import form_values as shared_form_values
 from vidu_ui import frames
 from vidu_ui.catalogue import MODELS, get_model
 from vidu_ui.options import TaskOptions, check_options
@@ -26,6 +26,8 @@ from vidu_ui.submit import prepare
 from vidu_ui.ui_text import EN, ZH
 
 CANARY = "sk-CANARY-7f3a9c2e51d04b8e"
+
+pytestmark = pytest.mark.simulator(api_key=CANARY, queue_seconds=0.05, process_seconds=0.1)
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +45,6 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _text_file(path: Path) -> Path:
     path.write_text("not a picture\n")
     return path
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator(api_key=CANARY, port=0, queue_seconds=0.05, process_seconds=0.1) as simulator:
-        yield simulator
 
 
 @contextlib.contextmanager

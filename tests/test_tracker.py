@@ -3,11 +3,9 @@ wait, refusals, downloads (retried, atomic), resume after a restart, visitor key
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +13,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.fakes import MP4_HEAD, cdn_policy
-from vidu_ui import tracking
+from tests.fakes import MP4_HEAD
+from tests.support.tracking import KEY, Rig, frame_pair, mp4_ok, sim_body, sim_settings, status
 from vidu_ui.client import ViduClient
 from vidu_ui.responses import CreatedTask, TaskStatus
 from vidu_ui.settings import Settings
@@ -24,78 +22,7 @@ from vidu_ui.simulator import Simulator
 from vidu_ui.store import Store
 from vidu_ui.tracker import KeyOwner, MissingKey, Tracker, UnknownTask
 
-from .test_tracking import (
-    KEY,
-    FakeService,
-    FakeTime,
-    fake_client,
-    fake_settings,
-    frame_pair,
-    mp4_ok,
-    sim_body,
-    sim_settings,
-    status,
-)
-
-
-class Rig:
-    """A tracker on a fake service and a fake clock, driven by ``run`` (no threads, no real waiting)."""
-
-    def __init__(self, tmp: Path, scripts: dict[str, list[Any]], **settings: Any) -> None:
-        self.time = FakeTime()
-        self.service = FakeService(scripts, self.time)
-        self.settings = fake_settings(tmp, **settings)
-        self.store = Store.open(self.settings)
-        self.owners: list[KeyOwner] = []
-        self.downloads: list[tuple[str, Path]] = []
-        self.tracker = self.make_tracker()
-
-    def make_tracker(self, **kw: Any) -> Tracker:
-        return Tracker(self.settings, self.store, client_factory=self.client, clock=self.time.clock, **kw)
-
-    def client(self, owner: KeyOwner) -> ViduClient:
-        self.owners.append(owner)
-        key = owner.api_key.get_secret_value() if owner.api_key is not None else self.settings.api_key
-        settings = self.settings.with_key(key if isinstance(key, str) else KEY)
-        return fake_client(settings, self.service, self.time)
-
-    def record(self, task_id: str, *, key_kind: str = "server") -> None:
-        self.store.record_submission(
-            task_id=task_id,
-            body={"model": "viduq1", "prompt": f"task {task_id}"},
-            response={"task_id": task_id, "state": "created"},
-            key_kind=key_kind,  # type: ignore[arg-type]
-        )
-
-    def run(self, tracker: Tracker | None = None, limit: int = 200) -> None:
-        tracker = tracker or self.tracker
-        for _ in range(limit):
-            due = tracker.step()
-            if due is None:
-                return
-            self.time.now = max(self.time.now, due)
-        raise AssertionError("still following after many steps")
-
-    def download_with(self, files: dict[str, bytes], fail: int = 0) -> functools.partial[Path]:
-        """A downloader on the fake CDN whose first ``fail`` downloads break half way."""
-        self.service.files = {name: MP4_HEAD + data for name, data in files.items()}
-        failures = {"left": fail}
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            self.downloads.append((str(request.url), Path()))
-            if failures["left"] > 0:
-                failures["left"] -= 1
-                return httpx.Response(200, stream=_Broken())
-            return self.service(request)
-
-        return functools.partial(tracking.download, policy=cdn_policy(), transport=httpx.MockTransport(handler))
-
-
-class _Broken(httpx.SyncByteStream):
-    def __iter__(self) -> Iterator[bytes]:
-        yield MP4_HEAD + b"partial" * 1000
-        raise httpx.ReadError("reset")
-
+pytestmark = pytest.mark.simulator(api_key=KEY, queue_seconds=0.05, process_seconds=0.2)
 
 # --- the sequence of states, timing, faults --------------------------------------------------------------------
 
@@ -413,9 +340,3 @@ def test_simulated_tasks_end_to_end(sim: Simulator, tmp_path: Path) -> None:
     assert good.watermarked_path is not None and mp4_ok(Path(good.watermarked_path))
     assert (failed.state, failed.err_code, failed.video_path) == ("failed", "CreationPolicyViolation", None)
     assert tracker.wait_for_change(ok, good.version, timeout=0.05) is None
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator(KEY, queue_seconds=0.05, process_seconds=0.2) as simulator:
-        yield simulator

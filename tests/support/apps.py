@@ -1,16 +1,22 @@
-"""Helpers shared by the tests (and ``scripts/``) that launch the app: launching it, the generate call's values,
-the system Chromium, the app's routes with and without sign-in, and the file paths its file route must refuse."""
+"""Launching the app in the test process, the generate call's values, the system Chromium, the app's routes with
+and without sign-in, and the file paths its file route must refuse."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import os
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
+from gradio_client import handle_file
+
 import app
-from bench.concurrency import FORM
-from bench.concurrency import arguments as arguments  # re-exported: the tests call it from here
+from vidu_ui.simulator import Simulator
 from vidu_ui.studio import StudioBlocks
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,12 +32,113 @@ CHROMIUM_ARGS = [
 ]
 
 
-def launch(page: StudioBlocks, port: int, **options: Any) -> str:
-    """Launch ``page`` on 127.0.0.1:``port`` with the options ``app.py`` uses; returns its URL."""
-    page.launch(
-        **app.ServeOptions(host="127.0.0.1", port=port, **options).launch_kwargs(), prevent_thread_lock=True, quiet=True
-    )
-    return page.local_url or ""
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need_chromium() -> None:
+    """Skip without Debian's Chromium, except under CI (``CI=true``), where that is a failure."""
+    if CHROMIUM.exists():
+        return
+    if in_ci():
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium package", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped")
+
+
+CANARY = "sk-CANARY-tests"
+"""The simulator's key unless a test names its own: a canary, searched for wherever a key must not appear."""
+LAUNCH_ATTEMPTS = 3
+
+
+def os_port(host: str = "127.0.0.1") -> int:
+    """A port the OS picks as free on ``host`` (bound to port 0, read back, released)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def launched(build: Callable[[int], StudioBlocks], **options: Any) -> Iterator[tuple[StudioBlocks, str]]:
+    """The page ``build(port)`` makes, launched on 127.0.0.1 with the options ``app.py`` uses; yields it and its
+    URL, and closes it afterwards.
+
+    Gradio needs a port number up front (with port 0 it would announce port 0), and the demo settings name the
+    app's own address, so the port comes from the OS just before the page is built. Should another process take
+    it in between, or Gradio's own "is localhost reachable" probe (3 s) time out on a loaded machine, the launch
+    is tried again on a fresh port: a test never fails for a port it did not choose.
+    """
+    failure: Exception | None = None
+    for _ in range(LAUNCH_ATTEMPTS):
+        port = os_port()
+        page = build(port)
+        try:
+            page.launch(
+                **app.ServeOptions(host="127.0.0.1", port=port, **options).launch_kwargs(),
+                prevent_thread_lock=True,
+                quiet=True,
+            )
+        except (OSError, ValueError) as exc:  # the port was taken, or Gradio could not reach its own page in time
+            page.close()
+            failure = exc
+            continue
+        try:
+            yield page, page.local_url or ""
+        finally:
+            page.close()
+        return
+    assert failure is not None
+    raise failure
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """How the module's ``running`` app is set up: its simulator's key and task times, and its settings."""
+
+    api_key: str = CANARY
+    queue_seconds: float = 0.3
+    process_seconds: float = 0.6
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Running:
+    """The app in demo mode as ``app.py --demo`` runs it (on its own simulator), launched in this process."""
+
+    url: str
+    page: StudioBlocks
+    sim: Simulator
+    data_dir: Path
+
+
+FORM: dict[str, Any] = {
+    "start_url": "",
+    "end_url": "",
+    "prompt": "A slow dolly shot from dawn to dusk",
+    "model": "viduq1",
+    "duration": 5,
+    "resolution": "1080p",
+    "seed": 0,
+    "movement_amplitude": "auto",
+    "is_rec": False,
+    "bgm": False,
+    "audio": False,
+    "off_peak": False,
+    "watermark": False,
+    "wm_position": 3,
+    "wm_url": "",
+    "meta_data": "",
+    "payload": "",
+    "callback_url": "",
+    "auto_fit": True,
+}
+"""Generate's values other than the two frames: a valid viduq1 request."""
+
+
+def arguments(start: Path | str, end: Path | str, **changes: Any) -> dict[str, Any]:
+    """Generate's inputs by name, as an API user sends them (frames as files ``gradio_client`` uploads);
+    ``changes`` replace any of them."""
+    return {"start_image": handle_file(str(start)), "end_image": handle_file(str(end)), **FORM, **changes}
 
 
 def form_values(start: Any, end: Any, **changes: Any) -> dict[str, Any]:

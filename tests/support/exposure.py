@@ -1,6 +1,6 @@
 """Secrets and exposure: where an API key could leak, searched for with canary keys.
 
-Two app processes run as ``app.py`` runs (``python scripts/exposure.py serve --port N``: ``Settings.from_env()``,
+Two app processes run as ``app.py`` runs (``python -m tests.support.exposure``: ``Settings.from_env()``,
 ``app.build_app``, the launch options of ``app.py``), each with logging at DEBUG on stderr (captured to a file),
 its own data folder and its own Gradio upload folder (``GRADIO_TEMP_DIR``): one with ``VIDU_API_KEY`` set to a
 canary, one without a key, where a visitor types another canary. Each talks to its own in-process simulator that
@@ -14,23 +14,20 @@ searched. For the visitor's key, the app process is also asked (on its stdin, ne
 session store or its runtime still holds the key after the page closed; and the file route, the upload limit
 and, with ``--auth``, every route without a session are tried.
 
-``run_exposure`` does all of it and returns what it found; ``secrets`` writes the "Secrets and exposure" section
-of ``docs/reliability.md``; ``tests/test_secrets.py`` asserts on the same run.
+``run_exposure`` does all of it and returns what it found; ``tests/test_secrets.py`` asserts on that run, and
+``render`` writes the "Secrets and exposure" section of ``docs/reliability.md`` from it
+(``tests/support/report.py``).
 """
-
-# ruff: noqa: E402  (the repository root goes on sys.path before the package is imported)
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import io
 import json
 import logging
 import os
+import queue
 import re
 import secrets as random_tokens
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -44,22 +41,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 import httpx
 from pydantic import SecretStr
 
 import app
-from tests.apphelpers import CHROMIUM, CHROMIUM_ARGS, PUBLIC, arguments, file_requests, forbidden_files, launch, routes
 from tests.images import photo, write
+from tests.support.apps import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PUBLIC,
+    arguments,
+    file_requests,
+    forbidden_files,
+    launched,
+    routes,
+)
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
-from vidu_ui.studio import launch_options
+from vidu_ui.studio import StudioBlocks, launch_options
 from vidu_ui.studio.runtime import DEEP_LINK_PATH
 
-READY = "EXPOSURE-READY"
+ROOT = Path(__file__).resolve().parents[2]
+READY = "EXPOSURE-READY "
 ANSWER = "EXPOSURE-ANSWER "
 PUBLIC_DOCUMENTS = ("/", "/config", "/gradio_api/info", "/gradio_api/openapi.json", "/openapi.json")
 UPLOAD_LIMIT: int = launch_options()["max_file_size"]
@@ -167,18 +170,27 @@ def dump_database(path: Path) -> str:
 # --- the app process --------------------------------------------------------------------------------------------
 
 
-def serve(port: int) -> None:
-    """The app process: ``app.py``'s settings, page and launch options, logging at DEBUG on stderr. Commands on
-    stdin (never over HTTP, so no route is added): ``find <text>`` answers where the Gradio session store and the
-    runtime hold that text; ``sessions`` how many sessions there are and how many Gradio saw close."""
+def serve() -> None:
+    """The app process: ``app.py``'s settings, page and launch options, logging at DEBUG on stderr, on a port of
+    the OS's choosing (announced on stdout). Commands on stdin (never over HTTP, so no route is added):
+    ``find <text>`` answers where the Gradio session store and the runtime hold that text; ``sessions`` how many
+    sessions there are and how many Gradio saw close."""
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env()
-    page = app.build_app(settings)
-    page.launch(**app.ServeOptions(host="127.0.0.1", port=port).launch_kwargs(), prevent_thread_lock=True)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # launch set them to WARNING
-        logging.getLogger(name).setLevel(logging.DEBUG)
-        logging.getLogger(name).propagate = True
-    print(READY, flush=True)
+
+    def build(port: int) -> StudioBlocks:
+        os.environ["VIDU_UI_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # where the simulator's callbacks go
+        return app.build_app(Settings.from_env())
+
+    with launched(build) as (page, url):
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # launch set them to WARNING
+            logging.getLogger(name).setLevel(logging.DEBUG)
+            logging.getLogger(name).propagate = True
+        print(READY + url.rstrip("/"), flush=True)
+        answer_commands(page)
+        page.runtime.stop()
+
+
+def answer_commands(page: StudioBlocks) -> None:
     for line in sys.stdin:
         command, _, argument = line.rstrip("\n").partition(" ")
         sessions = page.state_holder.session_data
@@ -198,8 +210,6 @@ def serve(port: int) -> None:
         else:
             answer = {"error": f"unknown command {command!r}"}
         print(ANSWER + json.dumps(answer), flush=True)
-    page.runtime.stop()
-    page.close()
 
 
 @dataclass
@@ -207,27 +217,24 @@ class AppProcess:
     """One app process, its folders and what it printed."""
 
     name: str
-    url: str
     data_dir: Path
     temp_dir: Path
     log: Path
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
-    answers: deque[dict[str, Any]] = field(default_factory=deque)
+    answers: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
+    url: str = ""
+    """Known once the app is ready (it picks its port)."""
     _ready: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def start(cls, name: str, folder: Path, environ: Mapping[str, str]) -> AppProcess:
-        with socket.socket() as probe:  # a port of the kernel's choosing: two apps starting at once never collide
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
         data_dir, temp_dir, log = folder / "data", folder / "gradio", folder / "app.log"
         temp_dir.mkdir(parents=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "GRADIO_"))}
         env.update(
             VIDU_UI_DATA_DIR=str(data_dir),
             GRADIO_TEMP_DIR=str(temp_dir),
-            VIDU_UI_PUBLIC_URL=f"http://127.0.0.1:{port}",
             VIDU_POLL_INTERVAL="0.3",
             VIDU_POLL_MAX_INTERVAL="1",
             GRADIO_ANALYTICS_ENABLED="False",
@@ -235,8 +242,8 @@ class AppProcess:
             **environ,
         )
         with log.open("w") as stderr:
-            process = subprocess.Popen(  # noqa: S603 - this very script, with fixed arguments
-                [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port)],
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.support.exposure"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
@@ -244,7 +251,7 @@ class AppProcess:
                 env=env,
                 cwd=ROOT,
             )
-        running = cls(name, f"http://127.0.0.1:{port}", data_dir, temp_dir, log, process)
+        running = cls(name, data_dir, temp_dir, log, process)
         threading.Thread(target=running._read, args=(process.stdout,), daemon=True).start()
         return running
 
@@ -252,8 +259,9 @@ class AppProcess:
         for line in stream or ():
             self.output.append(line)
             if line.startswith(ANSWER):
-                self.answers.append(json.loads(line[len(ANSWER) :]))
-            elif line.strip() == READY:
+                self.answers.put(json.loads(line[len(ANSWER) :]))
+            elif line.startswith(READY):
+                self.url = line[len(READY) :].strip()
                 self._ready.set()
 
     def wait_ready(self, timeout: float = 90) -> None:
@@ -264,12 +272,10 @@ class AppProcess:
         assert self.process.stdin is not None
         self.process.stdin.write(command + "\n")
         self.process.stdin.flush()
-        deadline = time.monotonic() + timeout
-        while not self.answers:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the {self.name} app did not answer {command.split()[0]!r}")
-            time.sleep(0.02)
-        return self.answers.popleft()
+        try:
+            return self.answers.get(timeout=timeout)
+        except queue.Empty:
+            raise RuntimeError(f"the {self.name} app did not answer {command.split()[0]!r}") from None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -311,14 +317,42 @@ class Check:
     ok: bool
 
 
+@dataclass(frozen=True)
+class Flow:
+    """One path that ran: which app, through what, which case, how it ended, and what the user saw."""
+
+    side: str
+    """``server`` or ``visitor``."""
+    channel: str
+    """``browser``, ``gradio_client`` or ``httpx event stream``."""
+    label: str
+    """The case: ``success``, ``task fails``, ``401``, ``500``, ``invalid seed``."""
+    outcome: str
+    """How it ended: ``task`` (a task id came back), ``refused`` (the validator's 422), ``error`` (an error event),
+    a ``gradio_client`` exception's class name, or in the browser the state the page showed."""
+    shown: str
+
+    def line(self) -> str:
+        return f"{self.side} · {self.channel} · {self.label}: {self.shown}"
+
+    def ended(self, side: str, channel: str) -> dict[str, str]:
+        return {self.label: self.outcome} if (self.side, self.channel) == (side, channel) else {}
+
+
 @dataclass
 class Exposure:
     places: list[Place] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
-    flows: list[str] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)
     """What each path showed (shortened), to show the paths really ran."""
     seconds: float = 0.0
     browser: bool = True
+    event_streams: dict[str, int] = field(default_factory=dict)
+    """Per app: how many of the responses the browser recorded were server-sent event streams."""
+    sessions_closed: int = 0
+    """Sessions of the visitor's app that Gradio saw close (the page's heartbeat ended)."""
+    loggers: dict[str, Counter[str]] = field(default_factory=dict)
+    """Per app: lines its log holds per top-level logger."""
 
     def add(self, place: str, where: str, texts: Iterable[str | bytes], needles: list[str], key: str = "") -> Place:
         texts = list(texts)
@@ -434,7 +468,8 @@ def run_exposure(*, browser: bool = True, auth_sweep: bool = True) -> Exposure:
                 _all_needles(sides),
                 key="logs",
             )
-            place.note = ", ".join(f"{name} {n}" for name, n in loggers(log).most_common())
+            found.loggers[side.name] = loggers(log)
+            place.note = ", ".join(f"{name} {n}" for name, n in found.loggers[side.name].most_common())
         if auth_sweep:
             _auth_sweep(server, folder / "auth", found)
     found.seconds = time.monotonic() - started
@@ -469,12 +504,12 @@ def _client_flows(side: Side, start: Path, end: Path, found: Exposure) -> None:
         prepare()
         try:
             result = client.predict(**arguments(start, end, **changes, **key), api_name="/generate")
-            shown = f"task {result[0]}"
+            outcome, shown = "task", f"task {result[0]}"
             side.client.append(repr(result))
         except Exception as exc:  # AppError, ValidationError: what a client user reads
-            shown = f"{type(exc).__name__}: {exc}"
+            outcome, shown = type(exc).__name__, f"{type(exc).__name__}: {exc}"
             side.client.append(shown)
-        found.flows.append(f"{side.name} · gradio_client · {label}: {shown}")
+        found.flows.append(Flow(side.name, "gradio_client", label, outcome, shown))
 
 
 def _upload(http: httpx.Client, path: Path) -> dict[str, Any]:
@@ -503,10 +538,12 @@ def _stream_flows(side: Side, start: Path, end: Path, found: Exposure) -> None:
             side.streams.append(text)
             if posted.status_code == 422:  # the validator's answer: the messages of the inputs it refused
                 refused = [d["message"] for d in posted.json()["detail"] if not d["is_valid"]]
-                shown = f"HTTP 422 {'; '.join(refused)}"
+                outcome, shown = "refused", f"HTTP 422 {'; '.join(refused)}"
             else:
+                events = re.findall(r"^event: (\w+)", text, re.MULTILINE)
+                outcome = {"complete": "task", "error": "error"}.get(events[-1] if events else "", "none")
                 shown = text.strip().splitlines()[-1] if text.strip() else ""
-            found.flows.append(f"{side.name} · httpx event stream · {label}: {shown[:160]}")
+            found.flows.append(Flow(side.name, "httpx event stream", label, outcome, shown[:160]))
 
 
 def _browser_flows(sides: list[Side], start: Path, end: Path, found: Exposure) -> None:
@@ -542,7 +579,7 @@ def _browser_side(chromium: Any, side: Side, start: Path, end: Path, found: Expo
     flows: list[tuple[str, Callable[[], None], str]] = [
         ("success", lambda: None, "Succeeded"),
         ("task fails", lambda: side.sim.fail_next("CreationPolicyViolation"), "Failed"),
-        ("500: outcome unknown", lambda: side.sim.inject(Fault(call="create", status=500)), "Outcome unknown"),
+        ("500", lambda: side.sim.inject(Fault(call="create", status=500)), "Outcome unknown"),
     ]
     if not side.visitor:
         flows.append(("401", lambda: side.sim.inject(Fault(call="create", status=401)), "Unauthorized"))
@@ -559,7 +596,7 @@ def _browser_side(chromium: Any, side: Side, start: Path, end: Path, found: Expo
         else:
             expect(tab.get_by_text(wanted).first).to_be_visible()
         expect(tab.locator("#vu-generate")).to_be_enabled()
-        found.flows.append(f"{side.name} · browser · {label}: {wanted!r} shown")
+        found.flows.append(Flow(side.name, "browser", label, wanted, f"{wanted!r} shown"))
     side.storage.append(
         tab.evaluate("() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
     )
@@ -623,9 +660,10 @@ def _file_route(side: Side, found: Exposure) -> None:
 def _session_store(side: Side, found: Exposure) -> None:
     """Ask the visitor's app process, once Gradio saw the page close and its clean-up ran (the closed-session TTL
     of 1 s, then its once-a-second sweep), where its session store and its runtime still hold the key."""
-    _wait(lambda: bool(side.app.ask("sessions")["closed"]), 10)
-    time.sleep(2.5)
+    _wait(lambda: bool(side.app.ask("sessions")["closed"]), 20)
+    _wait(lambda: not side.app.ask(f"find {side.key}")["sessions"], 20)  # the clean-up sweeps once a second
     sessions = side.app.ask("sessions")
+    found.sessions_closed = sessions["closed"]
     where = side.app.ask(f"find {side.key}")
     hits = where["sessions"]
     searched = (
@@ -673,6 +711,7 @@ def _search_side(side: Side, found: Exposure) -> None:
     place = found.add("every HTTP response the browser received (bodies, headers)", where, side.responses, needles)
     streams = sum(1 for r in side.responses if b"text/event-stream" in r.split(b"\n", 2)[1])
     place.note = f"{streams} of them server-sent event streams"
+    found.event_streams[where] = streams
     found.add("the raw event streams of /gradio_api/call/generate (httpx)", where, side.streams, needles)
     found.add("what gradio_client returned or raised", where, side.client, needles)
     found.add("/, /config, /gradio_api/info, the OpenAPI documents", where, side.documents, needles)
@@ -717,9 +756,7 @@ def _deep_link(side: Side, found: Exposure) -> None:
 def _auth_sweep(side: Side, folder: Path, found: Exposure) -> None:
     """The app with sign-in on (in this process): every route but the public ones answers 401 without a session."""
     settings = Settings.build(api_key=side.key, base_url=side.sim.base_url, data_dir=folder / "data")
-    page = app.build_app(settings)
-    url = launch(page, app.free_port("127.0.0.1", 7500), auth=(("alice", "correct horse battery"),))
-    try:
+    with launched(lambda _: app.build_app(settings), auth=(("alice", "correct horse battery"),)) as (page, url):
         tried = unauthorized = 0
         others: list[str] = []
         deep_links: list[int] = []
@@ -738,8 +775,6 @@ def _auth_sweep(side: Side, folder: Path, found: Exposure) -> None:
                 else:
                     others.append(f"{method} {path} {status}")
             health = http.get("/healthz").status_code
-    finally:
-        page.close()
     found.checks.append(
         Check(
             f"with --auth, every route but the login page's and /healthz, no session ({tried} routes)",
@@ -769,14 +804,14 @@ def render(found: Exposure) -> str:
     out = [
         "## Secrets and exposure",
         "",
-        "`scripts/exposure.py` runs two app processes as `app.py` runs them (settings from the environment, the "
+        "`tests/test_secrets.py` runs two app processes as `app.py` runs them (settings from the environment, the "
         "same page and launch options), each with logging at DEBUG on stderr, its own data folder and its own "
         "`GRADIO_TEMP_DIR`: one whose `VIDU_API_KEY` is a canary, one without a key, where a visitor types another "
         "canary. Each talks to a simulator that accepts only its canary and sends signed callbacks. The success, "
         "failure (the task fails), refusal (401) and fault (500: outcome unknown) paths ran "
         + ("in Chromium (every response recorded), " if found.browser else "(Chromium missing: not in a browser), ")
         + "through `gradio_client` and as raw `httpx` event streams; then every place below was searched for both "
-        "canaries (the whole key, and its random part alone). `tests/test_secrets.py` asserts on the same run.",
+        "canaries (the whole key, and its random part alone); its tests assert on that run.",
         "",
         "How Gradio 6.31 forgets a session: the page's heartbeat stream ending marks the session closed; a loop "
         "then deletes, every second, `gr.State` values older than their `time_to_live`, which for a closed "
@@ -812,7 +847,7 @@ def render(found: Exposure) -> str:
         "",
         "What each path showed (so the paths really ran):",
         "",
-        *(f"- {_cell(line)}" for line in found.flows),
+        *(f"- {_cell(flow.line())}" for flow in found.flows),
     ]
     return "\n".join(out)
 
@@ -824,35 +859,5 @@ def _cell(text: str, limit: int = 200) -> str:
     return (text[: limit - 1] + "…" if len(text) > limit else text).replace("|", "\\|")
 
 
-def secrets() -> str:
-    """The "Secrets and exposure" section."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        found = run_exposure()
-    return render(found)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Secrets and exposure: the app process, or the whole section.")
-    parser.add_argument("command", choices=["serve", "section"])
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        serve(args.port)
-    else:
-        print(secrets())
-    return 0
-
-
-__all__ = [
-    "KNOWN_ISSUES",
-    "Check",
-    "Exposure",
-    "Place",
-    "find_secret",
-    "render",
-    "run_exposure",
-    "secrets",
-]
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    serve()

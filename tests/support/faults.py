@@ -1,41 +1,24 @@
-"""Write ``docs/reliability.md``: how vidu-ui behaves when the service or the network misbehaves.
+"""The service-fault matrix: create, query and cancel against each fault, and polling through transient faults.
 
-Run ``python scripts/reliability.py`` (from anywhere; ``--output`` writes elsewhere). Everything runs on
-127.0.0.1 against the built-in simulator and a few real sockets: no network, no key, no credits.
-
-The document is a header followed by sections. A section is a function taking no arguments and returning its
-Markdown, starting with a ``## `` heading; ``SECTIONS`` lists them in order under a name. A name mapped to
-``None`` is a hook another part of the work fills in (``hostile_input``, ``secrets``, ``load``): write the
-function next to ``service_faults`` and put it in ``SECTIONS``. Only sections that ran appear in the document.
-
-This file is also the one place the service-fault matrix is defined: ``tests/test_faults.py`` imports
-``FAULTS``, ``run_cell``, ``violations`` and ``run_polling`` from it and asserts that every cell keeps the
-contract (``shared/vidu-api.md``, "Errors"), so the document and the tests cannot drift apart.
+This is the one place the matrix is defined: ``tests/test_faults.py`` runs each cell (``run_cell``) as a test and
+asserts that it keeps the contract (``shared/vidu-api.md``, "Errors"; ``violations``), and ``service_faults``
+renders the "Service faults" section of ``docs/reliability.md`` from the same results
+(``tests/support/report.py``). Everything runs on 127.0.0.1 against the built-in simulator and a few real sockets.
 """
-
-# ruff: noqa: E402  (the repository root goes on sys.path before the package is imported)
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import io
 import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cache
-from pathlib import Path
 from typing import Any, Literal
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 import httpx
 import orjson
@@ -51,7 +34,6 @@ from vidu_ui.simulator import Fault, RequestRecord, Simulator
 Call = Literal["create", "query", "cancel"]
 CALLS: tuple[Call, ...] = ("create", "query", "cancel")
 KEY = "sk-reliability-sim"
-DOC = ROOT / "docs" / "reliability.md"
 
 # The client's settings for every cell: small timeouts so a run takes seconds. A fault may override some.
 BASE_SETTINGS: dict[str, Any] = {
@@ -571,17 +553,16 @@ def violations(result: CellResult) -> list[str]:
     return found
 
 
-def run_matrix(progress: Callable[[str], None] | None = None) -> list[tuple[CellResult, CellResult | None]]:
-    """Every call × fault, persistent and (where it tells something) once: ``(persistent, once)`` pairs."""
-    results = []
+def pairs(results: list[CellResult]) -> list[tuple[CellResult, CellResult | None]]:
+    """The results as ``(persistent, once)`` pairs in the matrix's order (calls, then faults)."""
+    by_cell = {(r.call, r.case.key, r.once): r for r in results}
+    out = []
     for call in CALLS:
         for case in FAULTS:
-            if progress is not None:
-                progress(f"{call} × {case.key}")
-            persistent = run_cell(call, case)
-            once = run_cell(call, case, once=True) if case.once else None
-            results.append((persistent, once))
-    return results
+            persistent = by_cell.get((call, case.key, False))
+            if persistent is not None:
+                out.append((persistent, by_cell.get((call, case.key, True))))
+    return out
 
 
 # --- polling under transient faults ------------------------------------------------------------------------------
@@ -699,10 +680,9 @@ def _table(call: Call, rows: list[tuple[CellResult, CellResult | None]]) -> list
     return out
 
 
-def service_faults() -> str:
+def service_faults(cells: list[CellResult], polling: PollingResult | None) -> str:
     """The "Service faults" section: the fault matrix for create, query and cancel, and polling under faults."""
-    results = run_matrix(progress=lambda label: print(f"  {label}", file=sys.stderr))
-    polling = run_polling()
+    results = pairs(cells)
     base = BASE_SETTINGS
     out = [
         "## Service faults",
@@ -724,7 +704,7 @@ def service_faults() -> str:
         "expected error class; outcome unknown exactly where a create may have been carried out; creates retried "
         "only after a failure before sending or an explicit 429/503; query and cancel retried; no second create "
         "after one that may have arrived; the call over within its deadline; a message naming what happened and "
-        "a hint. `tests/test_faults.py` asserts the same checks.",
+        "a hint. Each cell is a test of `tests/test_faults.py`, asserting these checks.",
         "",
     ]
     for call in CALLS:
@@ -733,7 +713,7 @@ def service_faults() -> str:
     creates_elsewhere = sum(
         p.creates_arrived + (o.creates_arrived if o else 0) for p, o in results if p.call != "create"
     )
-    most = max(p.tasks_created for p, _ in results if p.call == "create")
+    most = max((p.tasks_created for p, _ in results if p.call == "create"), default=0)
     broken = [(r, v) for pair in results for r in pair if r is not None and (v := violations(r))]
     out += [
         "### What the matrix shows",
@@ -758,11 +738,9 @@ def service_faults() -> str:
         "",
         *(f"- **{case.label}**: {case.how}." for case in FAULTS),
         "",
-        "### Polling through transient query faults",
-        "",
-        _polling_summary(polling),
-        "",
     ]
+    if polling is not None:
+        out += ["### Polling through transient query faults", "", _polling_summary(polling), ""]
     return "\n".join(out)
 
 
@@ -778,90 +756,3 @@ def _polling_summary(result: PollingResult) -> str:
         f"It waited each out and followed the task to **{result.final}** after {len(result.queries)} queries "
         f"in {result.elapsed:.1f} s (states seen: {' → '.join(dict.fromkeys(result.states))})."
     )
-
-
-# --- sections and the whole document --------------------------------------------------------------------------
-
-Section = Callable[[], str]
-
-from scripts.exposure import secrets as secrets_and_exposure  # the "Secrets and exposure" section
-from scripts.hostile import hostile_input  # the "Hostile input" section
-from scripts.load import load  # the "Load" section: 50 users, and 3× a small queue bound
-
-SECTIONS: dict[str, Section | None] = {
-    "service_faults": service_faults,
-    "hostile_input": hostile_input,
-    "secrets": secrets_and_exposure,
-    "load": load,
-}
-TITLES = {
-    "service_faults": "service faults",
-    "hostile_input": "hostile input",
-    "secrets": "secrets and exposure",
-    "load": "load",
-}
-
-
-def header(ran: list[str], pending: list[str]) -> str:
-    """The title, the date, how to regenerate, and which sections ran (``pending``: hooks not filled in yet)."""
-    lines = [
-        "# Reliability",
-        "",
-        f"Generated on {date.today().isoformat()} by `python scripts/reliability.py`; run that to regenerate it "
-        "(it needs no network, no key and no credits: everything runs against the built-in simulator on "
-        "127.0.0.1). Do not edit this file by hand.",
-        "",
-        f"Sections: {', '.join(TITLES.get(name, name) for name in ran)}.",
-    ]
-    if pending:
-        later = ", ".join(TITLES.get(name, name) for name in pending)
-        lines[-1] += f" The other sections ({later}) are added by other parts of the work."
-    lines += [
-        "",
-        "Issue 11's findings (decoding budget, downloads, slow clients, echoed keys, orientation, callback oracle, "
-        "fuzzing) are measured by `python scripts/hardening.py` into [`hostile.md`](hostile.md).",
-    ]
-    return "\n".join(lines)
-
-
-def render(sections: dict[str, Section | None] | None = None) -> str:
-    """The whole document from ``sections`` (default ``SECTIONS``), running each section that is not a hook."""
-    chosen = SECTIONS if sections is None else sections
-    ran = [(name, section()) for name, section in chosen.items() if section is not None]
-    pending = [name for name, section in chosen.items() if section is None]
-    return "\n\n".join([header([name for name, _ in ran], pending), *(text.strip() for _, text in ran)]) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--output", type=Path, default=DOC, help=f"where to write (default {DOC.relative_to(ROOT)})")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    text = render()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
-    print(f"wrote {args.output} in {time.monotonic() - started:.1f} s", file=sys.stderr)
-    return 0
-
-
-__all__ = [
-    "CALLS",
-    "FAULTS",
-    "FAULTS_BY_KEY",
-    "KEY",
-    "SECTIONS",
-    "Call",
-    "CellResult",
-    "Expect",
-    "FaultCase",
-    "PollingResult",
-    "create_body",
-    "render",
-    "run_cell",
-    "run_matrix",
-    "run_polling",
-    "violations",
-]
-
-if __name__ == "__main__":
-    raise SystemExit(main())

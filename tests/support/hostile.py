@@ -9,12 +9,11 @@ message a client reads, whether it names the field, whether a create reached the
 whether ``/healthz`` still answers, whether a traceback showed, and the time to the final answer. The last cases
 are valid requests: the process still serves them.
 
-``CASES`` is the corpus (defined only here; ``tests/test_hostile.py`` imports it), ``Harness`` launches the app
-twice on one in-process simulator (with a server key, and without one, for the visitor's key field), ``violations``
-says what a result breaks, and ``hostile_input`` writes the "Hostile input" section of ``docs/reliability.md``.
+``CASES`` is the corpus (defined only here; ``tests/test_hostile.py`` runs each case as a test), ``Harness``
+launches the app twice on one in-process simulator (with a server key, and without one, for the visitor's key
+field), ``violations`` says what a result breaks, and ``render`` writes the "Hostile input" section of
+``docs/reliability.md`` from the results the tests recorded (``tests/support/report.py``).
 """
-
-# ruff: noqa: E402  (the repository root goes on sys.path before the package is imported)
 
 from __future__ import annotations
 
@@ -25,7 +24,6 @@ import io
 import json
 import re
 import secrets
-import sys
 import tempfile
 import time
 import zipfile
@@ -35,16 +33,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 import httpx
 
 import app
-from tests.apphelpers import arguments, launch
 from tests.corpus import animated_webp, make_bad, one_bit_png
 from tests.images import encode, photo
+from tests.support.apps import arguments, launched
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.studio import StudioBlocks
@@ -184,7 +178,7 @@ def _history_db(h: Harness) -> str:
     return str(h.data_dir / "history.sqlite3")
 
 
-_SCREENSHOT = str(ROOT / "docs" / "screenshot.png")
+_SCREENSHOT = str(Path(__file__).resolve().parents[2] / "docs" / "screenshot.png")
 _NO_FIT = MappingProxyType({"auto_fit": False})
 
 
@@ -627,28 +621,28 @@ class Harness:
         self.server: Target | None = None
         self.visitor: Target | None = None
         self._uploads: dict[str, str] = {}
+        self._pages = contextlib.ExitStack()
 
     def __enter__(self) -> Harness:
         self.sim.start()
         try:
             base = Settings.build(data_dir=self.data_dir)
-            self.server = self._target(app.build_app(app.demo_settings(base, self.sim, KEY), demo=True))
+            self.server = self._target(lambda _: app.build_app(app.demo_settings(base, self.sim, KEY), demo=True))
             visitor = Settings.build(base_url=self.sim.base_url, data_dir=self.folder / "visitor")
-            self.visitor = self._target(app.build_app(visitor))
+            self.visitor = self._target(lambda _: app.build_app(visitor))
         except BaseException:
             self.__exit__()
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for target in (self.server, self.visitor):
-            if target is not None:
-                target.page.close()
+        self._pages.close()
         self.http.close()
         self.sim.stop()
 
-    def _target(self, page: StudioBlocks) -> Target:
-        url = launch(page, app.free_port("127.0.0.1", 7300)).rstrip("/")
+    def _target(self, build: Callable[[int], StudioBlocks]) -> Target:
+        page, url = self._pages.enter_context(launched(build))
+        url = url.rstrip("/")
         info = self.http.get(f"{url}/gradio_api/info").json()
         params = [p["parameter_name"] for p in info["named_endpoints"]["/generate"]["parameters"]]
         config = self.http.get(f"{url}/config").json()
@@ -829,16 +823,6 @@ def _from_join_stream(message: dict[str, Any]) -> Answer:
     return _outputs(output.get("data"))
 
 
-def run_all(cases: tuple[Case, ...] = CASES, progress: Callable[[str], None] | None = None) -> list[Result]:
-    with tempfile.TemporaryDirectory(prefix="vidu-hostile-") as folder, Harness(Path(folder)) as harness:
-        results = []
-        for case in cases:
-            if progress is not None:
-                progress(case.key)
-            results.append(harness.run(case))
-        return results
-
-
 # --- the document -----------------------------------------------------------------------------------------------
 
 _PORT = re.compile(r"127\.0\.0\.1:\d+")
@@ -879,10 +863,11 @@ def render(results: list[Result]) -> str:
     out = [
         "## Hostile input",
         "",
-        f"{len(results)} inputs thrown at the launched app by `scripts/hostile.py` ({where['frames']} frames, "
-        f"{where['options']} options, {where['raw API']} raw API); the corpus is defined there once and "
-        "`tests/test_hostile.py` asserts the same checks. Each input is sent as any HTTP client could, bypassing "
-        "the page: `POST /gradio_api/call/generate` with its event stream, and `POST /gradio_api/queue/join` with "
+        f"{len(results)} inputs thrown at the launched app by `tests/test_hostile.py` ({where['frames']} frames, "
+        f"{where['options']} options, {where['raw API']} raw API); the corpus is defined once in "
+        "`tests/support/hostile.py`, and each case is a test asserting these checks. Each input is sent as any "
+        "HTTP client could, bypassing the page: `POST /gradio_api/call/generate` with its event stream, and "
+        "`POST /gradio_api/queue/join` with "
         "the session's `/gradio_api/queue/data` stream (the page's own route); valid inputs go through the first "
         "only. Frames are uploaded first through `/gradio_api/upload`, as the page does; options ride on two valid "
         "uploaded frames (viduq1, 5 s, 1080p). Two apps run on one in-process simulator: one with a server key, one "
@@ -919,30 +904,3 @@ def render(results: list[Result]) -> str:
         *(_row(n, r) for n, r in enumerate(results, start=1)),
     ]
     return "\n".join(out)
-
-
-def hostile_input() -> str:
-    """The "Hostile input" section: runs every case (Gradio's printed refusals kept off the terminal)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        results = run_all()
-    return render(results)
-
-
-__all__ = [
-    "CASES",
-    "CASES_BY_KEY",
-    "CORPUS",
-    "FILES",
-    "KNOWN_ISSUES",
-    "Answer",
-    "Case",
-    "Harness",
-    "Result",
-    "hostile_input",
-    "render",
-    "run_all",
-    "violations",
-]
-
-if __name__ == "__main__":
-    print(hostile_input())

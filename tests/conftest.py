@@ -1,0 +1,193 @@
+"""Fixtures shared by the whole suite: the simulator, a launched app, Chromium and its pages, frames drawn with
+Pillow, a fake clock and a uvicorn receiver. The helpers they use live in ``tests/support``.
+
+Ports always come from the OS (bound to port 0 and read back). Nothing here sleeps to wait for something: a
+server's socket listens before its thread starts, and the browser waits with Playwright's ``expect``.
+
+Markers that configure a fixture (registered in ``pyproject.toml``):
+
+- ``@pytest.mark.simulator(**kwargs)``: the ``sim`` fixture's ``Simulator`` arguments (its key, task times…).
+- ``@pytest.mark.app(**kwargs)``: the module's ``running`` app (see :class:`AppConfig`).
+
+``--reliability-doc PATH`` writes ``docs/reliability.md`` from the reliability tests' results at the end of the
+session (``tests/support/report.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+import app
+from tests.fakes import FakeTime
+from tests.images import photo, write
+from tests.support.apps import CANARY, CHROMIUM, CHROMIUM_ARGS, AppConfig, Running, launched, need_chromium
+from tests.support.report import Reliability
+from vidu_ui.settings import Settings
+from vidu_ui.simulator import Simulator
+from vidu_ui.studio import StudioBlocks
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+SIMULATOR_DEFAULTS: dict[str, Any] = {"api_key": CANARY, "queue_seconds": 0.05, "process_seconds": 0.2}
+BROWSER_TIMEOUT_MS = 30_000
+"""How long Playwright waits for anything (its actions and ``expect``): a loaded machine is slow, never wrong."""
+
+
+RELIABILITY = pytest.StashKey[Reliability]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reliability-doc",
+        metavar="PATH",
+        type=Path,
+        help="write docs/reliability.md from the reliability tests of this run (tests/support/report.py)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[RELIABILITY] = Reliability()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("--reliability-doc")
+    if path is not None:
+        session.config.stash[RELIABILITY].write(path)
+
+
+@pytest.fixture(scope="session")
+def reliability(pytestconfig: pytest.Config) -> Reliability:
+    """Where the reliability tests leave their results for the document."""
+    return pytestconfig.stash[RELIABILITY]
+
+
+# --- the simulator ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
+    """The Vidu simulator on a free local port; ``@pytest.mark.simulator(...)`` sets its key and task times."""
+    marker = request.node.get_closest_marker("simulator")
+    options = {**SIMULATOR_DEFAULTS, **(marker.kwargs if marker else {})}
+    with Simulator(**options) as simulator:
+        yield simulator
+
+
+# --- a launched app ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The module's app; ``pytestmark = pytest.mark.app(...)`` (the fields of :class:`AppConfig`) configures it."""
+    marker = request.node.get_closest_marker("app")
+    config = AppConfig(**(marker.kwargs if marker else {}))
+    data_dir = tmp_path_factory.mktemp("app") / "data"
+    with Simulator(config.api_key, queue_seconds=config.queue_seconds, process_seconds=config.process_seconds) as sim:
+        base = Settings.build(data_dir=data_dir, **config.settings)
+
+        def build(port: int) -> StudioBlocks:
+            settings = app.demo_settings(base, sim, config.api_key, public_url=app.own_url("127.0.0.1", port))
+            return app.build_app(settings, demo=True)
+
+        with launched(build) as (page, url):
+            yield Running(url, page, sim, data_dir)
+
+
+@pytest.fixture
+def launch_app() -> Iterator[Callable[..., str]]:
+    """Launch one more app: ``launch_app(settings, **serve_options)`` returns its URL; it closes after the test."""
+    with contextlib.ExitStack() as stack:
+
+        def start(settings: Settings, **options: Any) -> str:
+            _, url = stack.enter_context(launched(lambda _port: app.build_app(settings), **options))
+            return url
+
+        yield start
+
+
+# --- Chromium ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (``playwright install`` is never run), one for the session."""
+    need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """``open_page(url, locale="en-US")``: a tab in a fresh browser context, at ``url``; closed after the test."""
+    contexts: list[Any] = []
+
+    def open_(url: str, *, locale: str = "en-US") -> Page:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale=locale)
+        contexts.append(context)
+        tab = context.new_page()
+        tab.set_default_timeout(BROWSER_TIMEOUT_MS)
+        tab.goto(url)
+        return tab
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+# --- frames, time, a receiver -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Photo-like frames drawn with Pillow: a 16:9 pair (PNG start, JPEG end), a square and a 2:1 picture."""
+    folder = tmp_path_factory.mktemp("frames")
+    return {
+        "start": write(folder / "start.png", photo(1280, 720, 21), "PNG"),
+        "end": write(folder / "end.jpg", photo(1280, 720, 22), "JPEG", quality=92),
+        "square": write(folder / "square.png", photo(1000, 1000, 23), "PNG"),
+        "wide": write(folder / "wide.png", photo(1400, 700, 24), "PNG"),
+    }
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    """A clock that moves only when the code under test sleeps on it (``clock=fake_time.clock, sleep=...``)."""
+    return FakeTime()
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[FastAPI, str]]:
+    """A FastAPI app served by uvicorn on 127.0.0.1 in a thread, and its URL; the test adds its routes.
+
+    The socket listens before the server thread starts, so a request made at once waits in the backlog."""
+    web = FastAPI()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield web, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

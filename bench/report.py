@@ -61,9 +61,10 @@ def markdown(rows: list[Row], profile: Profile, elapsed: float, load: tuple[floa
         "Every time is the median of the runs. The floor is measured in the same run, each round running the "
         "floor and the measured work back to back (the order swapping every round); the ratio is the median of "
         "the rounds' measured ÷ floor, unless the target says otherwise. CI runs "
-        "`python -m bench --quick` (smaller images, fewer runs and clients: `tests/test_bench.py`) and fails a "
-        "row whose ratio is more than 1.5× its target, or, for a known miss (`accepted` in `bench/notes.py`), "
-        "more than 1.5× the ratio accepted until its fix lands.",
+        "`python -m bench --quick` (smaller images, fewer runs and clients: `tests/test_bench.py`, the `bench` tier, "
+        "after the behaviour tests) and reports each row's ratio against its limit: 1.5× its target, or, for a "
+        "known miss (`accepted` in `bench/notes.py`), 1.5× the ratio accepted until its fix lands. As timing on a "
+        "shared machine is noisy, that tier fails only on a gross regression: a ratio past 3× its limit.",
         "",
         "| case | measured (median) | floor (median) | ratio | target | met? |",
         "|---|---|---|---|---|---|",

@@ -1,5 +1,5 @@
 """``python app.py`` stopped in the middle of a task (SIGTERM, as a container stop sends, or SIGKILL) and started
-again on the same data folder: the task it was following completes in the history, its video saved and playable.
+again on the same data folder: the tasks it was following complete in the history, their videos saved and playable.
 
 The service is the simulator in this process, so it lives on while the app restarts; the app is a real child
 process launched exactly as in production, driven through ``gradio_client``.
@@ -97,39 +97,56 @@ def saved(settings: Settings, store: Store, task_id: str, timeout: float = 120) 
     return record
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-def test_a_task_left_running_completes_after_a_restart(sim: Simulator, tmp_path: Path, stop: signal.Signals) -> None:
+def submit(url: str, start: Path, end: Path, prompt: str) -> str:
+    client = Client(url + "/", verbose=False)
+    try:
+        task_id: str = client.predict(**arguments(start, end, prompt=prompt), api_name="/generate")[0]
+    finally:
+        client.close()
+    return task_id
+
+
+def stop_app(process: subprocess.Popen[bytes], how: signal.Signals, log: Path) -> None:
+    """Stop the app as a container stop does (SIGTERM: a clean exit) or as a crash does (SIGKILL)."""
+    try:
+        process.send_signal(how)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == (0 if how == signal.SIGTERM else -signal.SIGKILL), log.read_text()
+
+
+def test_tasks_left_running_complete_after_a_sigterm_and_after_a_sigkill(sim: Simulator, tmp_path: Path) -> None:
+    """Three runs of ``app.py`` on one data folder: the first is stopped (SIGTERM) while its task processes, the
+    second, following that task again, submits another and is killed (SIGKILL); the third completes both."""
     data_dir, log = tmp_path / "data", tmp_path / "app.log"
     start = write(tmp_path / "start.png", photo(480, 270, 51), "PNG")
     end = write(tmp_path / "end.png", photo(480, 270, 52), "PNG")
-    first, url = start_app(sim, data_dir, log)
+    settings = Settings.build(data_dir=data_dir)
+    store = Store.open(settings)
     try:
-        client = Client(url + "/", verbose=False)
-        task_id = client.predict(**arguments(start, end, prompt="Clouds roll over the ridge"), api_name="/generate")[0]
-        client.close()
-        settings = Settings.build(data_dir=data_dir)
-        store = Store.open(settings)
-        recorded = store.get(task_id)
-        assert recorded is not None and not recorded.finished
-        first.send_signal(stop)
-        code = first.wait(timeout=60)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
-    assert code == (0 if stop == signal.SIGTERM else -signal.SIGKILL), log.read_text()
-    left = store.get(task_id)
-    assert left is not None and not left.finished and left.video_path is None  # stopped mid-task
+        first, url = start_app(sim, data_dir, log)
+        termed = submit(url, start, end, "Clouds roll over the ridge")
+        stop_app(first, signal.SIGTERM, log)
+        second, url = start_app(sim, data_dir, log)  # a new port: the history, not the address, carries the task
+        killed = submit(url, start, end, "Rain sweeps across the bay")
+        stop_app(second, signal.SIGKILL, log)
+        for task_id in (termed, killed):
+            left = store.get(task_id)
+            assert left is not None and not left.finished and left.video_path is None  # stopped mid-task
 
-    second, _ = start_app(sim, data_dir, log)  # a new port: the history, not the address, carries the task
-    try:
-        assert sim.finish(task_id)
-        record = saved(settings, store, task_id)
+        third, _ = start_app(sim, data_dir, log)
+        try:
+            assert sim.finish(termed) and sim.finish(killed)
+            records = [saved(settings, store, task_id) for task_id in (termed, killed)]
+        finally:
+            stop_app(third, signal.SIGTERM, log)
     finally:
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(timeout=60) == 0, log.read_text()
         store.close()
-    assert record.video_path == str(data_dir / "videos" / f"{task_id}.mp4")
-    assert mp4_ok(Path(record.video_path))
+    for task_id, record in zip((termed, killed), records, strict=True):
+        assert record.video_path == str(data_dir / "videos" / f"{task_id}.mp4")
+        assert mp4_ok(Path(record.video_path))
     assert not list((data_dir / "videos").glob("*.part"))
     assert KEY not in log.read_text()

@@ -118,9 +118,11 @@ def launch_app() -> Iterator[Callable[..., str]]:
 # --- Chromium ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright (``playwright install`` is never run), one for the session."""
+    """Debian's Chromium driven by Playwright (``playwright install`` is never run), one per module: Playwright's
+    sync API runs an event loop in this thread while it is open, which ``asyncio.run`` in other tests must not
+    meet."""
     need_chromium()
     from playwright.sync_api import expect, sync_playwright
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser
 
-from tests.support.apps import need_chromium
 from tests.support.exposure import Exposure, find_secret, loggers, run_exposure
 from tests.support.report import Reliability
 from vidu_ui.tracker import KeyOwner
@@ -24,9 +24,8 @@ SIDES = ("server", "visitor")
 
 
 @pytest.fixture(scope="module")
-def found(pytestconfig: pytest.Config, reliability: Reliability) -> Iterator[Exposure]:
-    need_chromium()
-    exposure = run_exposure(auth_sweep=pytestconfig.getoption("--reliability-doc") is not None)
+def found(browser: Browser, pytestconfig: pytest.Config, reliability: Reliability) -> Iterator[Exposure]:
+    exposure = run_exposure(browser=browser, auth_sweep=pytestconfig.getoption("--reliability-doc") is not None)
     reliability.exposure = exposure
     yield exposure
 

@@ -90,7 +90,7 @@ class Receiver:
 
 @pytest.fixture
 def client(sim: Simulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=5) as c:
+    with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as c:
         yield c
 
 

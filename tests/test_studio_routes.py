@@ -87,7 +87,7 @@ def test_with_sign_in_only_the_login_page_and_healthz_answer_without_a_session(
     with launched(lambda _: app.build_app(settings), auth=(("alice", "correct horse"),)) as (page, url):
         found = list(routes(page.app))
         assert ("POST", "/vidu/callback", False) in found and ("GET", "/healthz", False) in found
-        with httpx.Client(base_url=url, timeout=5) as http:
+        with httpx.Client(base_url=url, timeout=30) as http:
             assert http.get("/healthz").status_code == 200
             shell = http.get("/")  # the login page: Gradio's shell, without the app's config
             assert shell.status_code == 200 and "vu-generate" not in shell.text and KEY not in shell.text

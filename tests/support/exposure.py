@@ -39,7 +39,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
@@ -47,8 +47,6 @@ from pydantic import SecretStr
 import app
 from tests.images import photo, write
 from tests.support.apps import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PUBLIC,
     arguments,
     file_requests,
@@ -62,6 +60,9 @@ from vidu_ui.studio import StudioBlocks, launch_options
 from vidu_ui.studio.runtime import DEEP_LINK_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 READY = "EXPOSURE-READY "
 ANSWER = "EXPOSURE-ANSWER "
 PUBLIC_DOCUMENTS = ("/", "/config", "/gradio_api/info", "/gradio_api/openapi.json", "/openapi.json")
@@ -426,11 +427,11 @@ def _finished(sim: Simulator) -> bool:
     return all(sim.store.state(task, now) in ("success", "failed") for task in sim.store.all())
 
 
-def run_exposure(*, browser: bool = True, auth_sweep: bool = True) -> Exposure:
+def run_exposure(*, browser: Browser | None = None, auth_sweep: bool = True) -> Exposure:
     """Everything above, in a temporary folder; ``auth_sweep`` also launches the app with sign-in (in this process)
     and tries every route without a session (``tests/test_studio_routes.py`` asserts the same)."""
     started = time.monotonic()
-    found = Exposure(browser=browser and CHROMIUM.exists())
+    found = Exposure(browser=browser is not None)
     with tempfile.TemporaryDirectory(prefix="vidu-exposure-") as tmp, contextlib.ExitStack() as stack:
         folder = Path(tmp)
         start, end = _frames(folder / "frames")
@@ -449,8 +450,9 @@ def run_exposure(*, browser: bool = True, auth_sweep: bool = True) -> Exposure:
             _documents(side)
             _client_flows(side, start, end, found)
             _stream_flows(side, start, end, found)
-        if found.browser:
-            _browser_flows(sides, start, end, found)
+        if browser is not None:
+            for side in sides:
+                _browser_side(browser, side, start, end, found)
         _wait(lambda: all(_finished(side.sim) for side in sides))
         _upload_limit(server, found)
         _file_route(server, found)
@@ -546,19 +548,7 @@ def _stream_flows(side: Side, start: Path, end: Path, found: Exposure) -> None:
             found.flows.append(Flow(side.name, "httpx event stream", label, outcome, shown[:160]))
 
 
-def _browser_flows(sides: list[Side], start: Path, end: Path, found: Exposure) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            for side in sides:
-                _browser_side(chromium, side, start, end, found)
-        finally:
-            chromium.close()
-
-
-def _browser_side(chromium: Any, side: Side, start: Path, end: Path, found: Exposure) -> None:
+def _browser_side(chromium: Browser, side: Side, start: Path, end: Path, found: Exposure) -> None:
     from playwright.sync_api import expect
 
     context = chromium.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})

@@ -667,7 +667,7 @@ class Harness:
             answer = self.http.post(f"{target.url}/gradio_api/upload", files=[("files", (name, data))])
             answer.raise_for_status()
             path: str = answer.json()[0]
-            deadline = time.monotonic() + 5  # Gradio moves the upload into place just after it answers
+            deadline = time.monotonic() + 30  # Gradio moves the upload into place just after it answers
             while time.monotonic() < deadline and not (Path(path).is_file() and Path(path).stat().st_size == len(data)):
                 time.sleep(0.01)
             self._uploads[kind] = path

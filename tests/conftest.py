@@ -57,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RELIABILITY] = Reliability()
+    if config.getoption("--reliability-doc") is not None and config.getoption("numprocesses", default=0):
+        raise pytest.UsageError("--reliability-doc collects the results in this process: add -n 0")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

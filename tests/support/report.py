@@ -1,7 +1,7 @@
 """``docs/reliability.md``, written by pytest from the reliability tests' own results.
 
 ``python3 -m pytest tests/test_faults.py tests/test_hostile.py tests/test_secrets.py tests/test_load.py -m "not bench"
---reliability-doc docs/reliability.md`` runs the service-fault matrix, the hostile inputs, the secret search and
+-n 0 --reliability-doc docs/reliability.md`` runs the service-fault matrix, the hostile inputs, the secret search and
 the light load run; each test hands its result to the session's :class:`Reliability` (the ``reliability``
 fixture), and at the end of the session the document is written from what was collected: only the sections whose
 tests ran, so a partial run says which sections it holds.
@@ -17,7 +17,7 @@ from tests.support import exposure, faults, hostile
 
 COMMAND = (
     "python3 -m pytest tests/test_faults.py tests/test_hostile.py tests/test_secrets.py tests/test_load.py "
-    '-m "not bench" --reliability-doc docs/reliability.md'
+    '-m "not bench" -n 0 --reliability-doc docs/reliability.md'
 )
 TITLES = {
     "service_faults": "service faults",

@@ -118,6 +118,7 @@ def stop_app(process: subprocess.Popen[bytes], how: signal.Signals, log: Path) -
     assert code == (0 if how == signal.SIGTERM else -signal.SIGKILL), log.read_text()
 
 
+@pytest.mark.timeout(600)  # three app starts: on a loaded machine each can take a minute
 def test_tasks_left_running_complete_after_a_sigterm_and_after_a_sigkill(sim: Simulator, tmp_path: Path) -> None:
     """Three runs of ``app.py`` on one data folder: the first is stopped (SIGTERM) while its task processes, the
     second, following that task again, submits another and is killed (SIGKILL); the third completes both."""

@@ -38,8 +38,9 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
-def wait_until_ok(url: str, process: subprocess.Popen[Any], timeout: float = 60.0) -> float:
-    """Poll ``url`` every 20 ms until it answers 200; the time that took. Raises if the process ends first."""
+def wait_until_ok(url: str, process: subprocess.Popen[Any], timeout: float = 300.0) -> float:
+    """Poll ``url`` every 20 ms until it answers 200; the time that took. Raises if the process ends first, or
+    after ``timeout`` (a bound for a process that hangs: on a loaded machine a start can take a minute)."""
     started = time.perf_counter()
     with httpx.Client(timeout=httpx.Timeout(2.0)) as http:
         while True:

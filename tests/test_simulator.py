@@ -576,7 +576,7 @@ def test_finish_ends_a_processing_task_at_once(sim: Simulator, client: httpx.Cli
     wait_until(lambda: query(client, task_id)["state"] == "processing")
     admin = httpx.Client(base_url=f"{sim.base_url}/_sim")
     assert admin.post("/finish", json={"task_id": task_id}).json() == {"finished": True}
-    assert query(client, task_id)["state"] == "success"
+    wait_until(lambda: query(client, task_id)["state"] == "success")  # once its video is made
     assert admin.post("/finish", json={"task_id": task_id}).json() == {"finished": False}
     assert admin.post("/finish", json={"task_id": 7}).status_code == 400
     assert not sim.finish("404")

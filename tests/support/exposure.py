@@ -265,7 +265,7 @@ class AppProcess:
                 self.url = line[len(READY) :].strip()
                 self._ready.set()
 
-    def wait_ready(self, timeout: float = 90) -> None:
+    def wait_ready(self, timeout: float = 300) -> None:
         if not self._ready.wait(timeout):
             raise RuntimeError(f"the {self.name} app did not start: {self.log.read_text()[-2000:]}")
 

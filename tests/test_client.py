@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fakes import FakeTime
+from tests.support.samples import SEED_RESPONSE, SUCCESS_STATUS
 from vidu_ui import __version__
 from vidu_ui.client import (
     BACKOFF_CAP,
@@ -43,8 +44,6 @@ from vidu_ui.errors import (
     ServerError,
 )
 from vidu_ui.settings import Paths, Settings
-
-from .test_responses import SEED_RESPONSE, SUCCESS_STATUS
 
 CANARY = "sk-CANARY-123"
 BODY = orjson.dumps({"model": "viduq1", "images": ["data:image/png;base64,AAAA", "https://x.test/b.png"]})

@@ -5,57 +5,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tests.support.samples import SEED_RESPONSE, SUCCESS_STATUS
 from vidu_ui.responses import TASK_STATES, CreatedTask, Creation, TaskStatus, describe_validation_error
 
+
 # The seed's "Response Example" (000_5408da94cb9b5019.txt), verbatim.
-SEED_RESPONSE = {
-    "task_id": "911088422699962368",
-    "type": "headtailimg2video",
-    "state": "created",
-    "model": "viduq1",
-    "style": "general",
-    "prompt": "A little girl picking mushrooms goes up the mountain to gather mushrooms and comes across a mushroom "
-    "bigger than herself.",
-    "images": [
-        "https://storage.xuanxu.net/images/1997560136907759618/1768223244152.png",
-        "https://storage.xuanxu.net/images/1997560136907759618/1768223372503.png",
-    ],
-    "duration": 5,
-    "seed": 722073967,
-    "aspect_ratio": "",
-    "resolution": "1080p",
-    "movement_amplitude": "auto",
-    "created_at": "2026-01-20T06:52:02.323137590Z",
-    "credits": 80,
-    "payload": "",
-    "cus_priority": 0,
-    "off_peak": False,
-    "watermark": False,
-    "is_rec": False,
-    "wm_position": "unspecified",
-    "wm_url": "",
-    "meta_data": "",
-    "client_request_id": "",
-}
-
-SUCCESS_STATUS = {
-    "id": "911088422699962368",
-    "state": "success",
-    "err_code": "",
-    "credits": 80,
-    "payload": "",
-    "creations": [
-        {
-            "id": "c1",
-            "url": "https://cdn.test/v.mp4?sig=1",
-            "cover_url": "https://cdn.test/c.jpg",
-            "watermarked_url": "https://cdn.test/w.mp4",
-            "extra_thing": 7,
-        }
-    ],
-}
-
-
 def test_seed_create_response_parses() -> None:
     task = CreatedTask.from_json(SEED_RESPONSE)
     assert task.task_id == "911088422699962368"

@@ -101,7 +101,7 @@ def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             settings = app.demo_settings(base, sim, config.api_key, public_url=app.own_url("127.0.0.1", port))
             return app.build_app(settings, demo=True)
 
-        with launched(build) as (page, url):
+        with launched(build, **config.serve) as (page, url):
             yield Running(url, page, sim, data_dir)
 
 

@@ -9,20 +9,14 @@ from __future__ import annotations
 import ast
 import asyncio
 import base64
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import app
-from bench.concurrency import FORM
 from tests.images import encode, photo
-from vidu_ui.settings import Settings
-from vidu_ui.simulator import Simulator
-from vidu_ui.studio import StudioBlocks, mcp_tools
+from tests.support.apps import FORM, Running
+from vidu_ui.studio import mcp_tools
 
 mcp = pytest.importorskip("mcp", reason='the MCP client comes with "gradio[mcp]" (requirements.txt)')
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402 - after the skip above
@@ -31,34 +25,8 @@ CANARY = "sk-CANARY-m1c2p3-tools"
 MCP_PATH = "/gradio_api/mcp/"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Running:
-    url: str
-    simulator: Simulator
-    page: StudioBlocks
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    # Tasks wait a minute in the queue: long enough to be cancelled, whatever the machine's load.
-    simulator = Simulator(api_key=CANARY, port=0, queue_seconds=60, process_seconds=1).start()
-    port = free_port()
-    base = Settings.build(data_dir=tmp_path_factory.mktemp("mcp") / "data")
-    page = app.build_app(app.demo_settings(base, simulator, CANARY, public_url=app.own_url(None, port)), demo=True)
-    options = app.ServeOptions(host="127.0.0.1", port=port, mcp=True, demo=True)
-    page.launch(**options.launch_kwargs(), prevent_thread_lock=True, quiet=True)
-    try:
-        yield Running((page.local_url or "").rstrip("/"), simulator, page)
-    finally:
-        page.close()
-        simulator.stop()
+# Tasks wait a minute in the queue: long enough to be cancelled, whatever the machine's load.
+pytestmark = pytest.mark.app(api_key=CANARY, queue_seconds=60, process_seconds=1, serve={"mcp": True, "demo": True})
 
 
 def data_uri(fmt: str, seed: int) -> str:
@@ -100,7 +68,7 @@ def test_an_agent_creates_follows_and_cancels_a_task(running: Running, tmp_path:
     arguments = {**form, "start_image": data_uri("PNG", 21), "end_image": data_uri("JPEG", 22)}
     tools, results = asyncio.run(
         session_calls(
-            running.url,
+            running.url.rstrip("/"),
             [
                 ("generate", arguments),
                 ("task_status", {"task_id": "{task}"}),
@@ -117,7 +85,7 @@ def test_an_agent_creates_follows_and_cancels_a_task(running: Running, tmp_path:
 
     task_id, credits, response, *_ = generated(results[0])
     assert task_id.isdigit() and response["task_id"] == task_id and credits == f"{response['credits']:g}"
-    created = [r for r in running.simulator.log.snapshot() if r.call == "create"]
+    created = [r for r in running.sim.log.snapshot() if r.call == "create"]
     assert [r.status for r in created] == [200]  # the simulator decoded both images and accepted them
     assert [image.split(";")[0] for image in created[0].body["images"]] == ["data:image/png", "data:image/jpeg"]
     assert created[0].body["prompt"] == FORM["prompt"]
@@ -137,12 +105,12 @@ def test_an_agent_creates_follows_and_cancels_a_task(running: Running, tmp_path:
         record = changed
     assert (record.state, record.err_code) == ("failed", "UserCancelled")
 
-    _, (after,) = asyncio.run(session_calls(running.url, [("task_status", {"task_id": task_id})]))
+    _, (after,) = asyncio.run(session_calls(running.url.rstrip("/"), [("task_status", {"task_id": task_id})]))
     final = ast.literal_eval(texts(after)[0])
     assert final["finished"] is True and final["err_code"] == "UserCancelled" and final["reason"]
     assert CANARY not in repr([texts(r) for r in results])
 
 
 def test_an_unknown_task_is_an_error_for_the_agent(running: Running) -> None:
-    _, (result,) = asyncio.run(session_calls(running.url, [("task_status", {"task_id": "123456789"})]))
+    _, (result,) = asyncio.run(session_calls(running.url.rstrip("/"), [("task_status", {"task_id": "123456789"})]))
     assert result.isError

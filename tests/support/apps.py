@@ -99,6 +99,9 @@ class AppConfig:
     queue_seconds: float = 0.3
     process_seconds: float = 0.6
     settings: dict[str, Any] = field(default_factory=dict)
+    """``Settings`` fields (before the demo settings point them at the simulator)."""
+    serve: dict[str, Any] = field(default_factory=dict)
+    """Launch flags: ``ServeOptions`` fields (``mcp``, ``auth``…)."""
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from tests.support.exposure import Exposure, find_secret, loggers, run_exposure
+from tests.support.exposure import UPLOAD_LIMIT, Exposure, find_secret, loggers, run_exposure
 from tests.support.report import Reliability
 from vidu_ui.tracker import KeyOwner
 
@@ -70,7 +70,7 @@ def test_the_app_drops_a_visitors_key_once_its_tasks_are_finished(found: Exposur
 
 def test_uploads_over_the_limit_get_413_and_the_file_route_refuses_the_data(found: Exposure) -> None:
     assert [c for c in found.checks if not c.ok] == []
-    assert any("50,000,001 bytes" in c.name and c.got == "413" for c in found.checks)
+    assert any(f"{UPLOAD_LIMIT + 1:,} bytes" in c.name and c.got == "413" for c in found.checks)
 
 
 def test_gradio_saw_the_page_close(found: Exposure) -> None:

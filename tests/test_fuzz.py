@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,18 +13,12 @@ import httpx
 import pytest
 
 import app
-from tests.apphelpers import launch
+from tests.support.apps import launched
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.studio import StudioBlocks
 
 KEY = "sk-fuzz-test"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Collect(logging.Handler):
@@ -52,16 +45,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     log = Collect()
     server_log = logging.getLogger("uvicorn.error")
     server_log.addHandler(log)
-    port = free_port()
     with Simulator(KEY, queue_seconds=0.1, process_seconds=0.2) as sim:
         base = Settings.build(data_dir=tmp_path_factory.mktemp("fuzz") / "data")
-        settings = app.demo_settings(base, sim, KEY, public_url=app.own_url("127.0.0.1", port))
-        page = app.build_app(settings, demo=True)
-        url = launch(page, port).rstrip("/")
+
+        def build(port: int) -> StudioBlocks:
+            settings = app.demo_settings(base, sim, KEY, public_url=app.own_url("127.0.0.1", port))
+            return app.build_app(settings, demo=True)
+
         try:
-            yield Demo(url, page, log)
+            with launched(build) as (page, url):
+                yield Demo(url.rstrip("/"), page, log)
         finally:
-            page.close()
             server_log.removeHandler(log)
 
 

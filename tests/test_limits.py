@@ -12,25 +12,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import gradio.http_server
 import httpx
 import pytest
 
 import app
-from tests.apphelpers import launch
+from tests.support.apps import launched
 from vidu_ui.settings import Settings
 from vidu_ui.studio import StudioBlocks, gradio_guard, limits
 from vidu_ui.studio.limits import GuardedH11Protocol, SignInGuard
 from vidu_ui.studio.page import UPLOADS_KEPT
 
 HALF_OPEN = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "  # the headers never end
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -46,13 +41,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     patch.setattr(GuardedH11Protocol, "header_seconds", 2.0)  # the real limit is 10 s: the same rule, quicker
     patch.setattr(limits, "max_connections", lambda: 300)
     settings = Settings.build(data_dir=tmp_path_factory.mktemp("limits") / "data", base_url="https://vidu.test")
-    page = app.build_app(settings)
-    port = free_port()
-    url = launch(page, port)
     try:
-        yield Running(url.rstrip("/"), port, page)
+        with launched(lambda port: app.build_app(settings)) as (page, url):
+            yield Running(url.rstrip("/"), urlsplit(url).port or 0, page)
     finally:
-        page.close()
         patch.undo()
 
 
@@ -218,9 +210,8 @@ def test_a_success_clears_the_users_count() -> None:
 
 def test_a_launched_login_is_slowed(tmp_path: Path) -> None:
     settings = Settings.build(data_dir=tmp_path / "data", base_url="https://vidu.test")
-    page = app.build_app(settings)
-    url = launch(page, free_port(), auth=(("alice", "correct horse"),)).rstrip("/")
-    try:
+    with launched(lambda port: app.build_app(settings), auth=(("alice", "correct horse"),)) as (_, base):
+        url = base.rstrip("/")
         with httpx.Client(timeout=60) as http:
             assert http.post(f"{url}/login", data={"username": "alice", "password": "correct horse"}).status_code == 200
             codes = [
@@ -229,8 +220,6 @@ def test_a_launched_login_is_slowed(tmp_path: Path) -> None:
             started = time.monotonic()
             http.post(f"{url}/login", data={"username": "alice", "password": "g5"})
             slowed = time.monotonic() - started
-    finally:
-        page.close()
     assert set(codes) == {400}
     assert slowed >= 1.0  # the fourth failure onwards waits: the guard's delay, not a timing of the machine
 

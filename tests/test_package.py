@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import tomllib
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.apps import os_port
 from vidu_ui import __version__, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,13 +104,6 @@ def test_the_console_speaks_of_the_commands_flags() -> None:
 # --- slow: a real install --------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # pip downloads and installs gradio and the rest: minutes on a loaded machine
 def test_pip_install_gives_commands_that_work_from_any_folder(tmp_path: Path) -> None:
@@ -141,7 +134,7 @@ def test_pip_install_gives_commands_that_work_from_any_folder(tmp_path: Path) ->
     assert models.returncode == 0 and "viduq3-pro" in models.stdout
     assert command("vidu-ui-studio", "--help").returncode == 0
 
-    port = free_port()
+    port = os_port()
     studio_env = {**clean, "VIDU_UI_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     studio = subprocess.Popen(
         [str(binaries / "vidu-ui-studio"), "--demo", "--mcp", "--host", "127.0.0.1", "--port", str(port)],

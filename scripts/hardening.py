@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from tests.apphelpers import launch  # noqa: E402
 
 import app  # noqa: E402
-from tests.apphelpers import launch  # noqa: E402
 from tests.test_decoding import peak_rss, png16  # noqa: E402
 from tests.test_fuzz import Collect, free_port  # noqa: E402
 from tests.test_limits import HALF_OPEN, Clock  # noqa: E402

@@ -542,6 +542,8 @@ class Result:
         wanted = self.case.field
         if wanted is None:
             return True
+        if answer.status == 413:  # the body cap refused it before anything was parsed: no field to name
+            return True
         spelled = re.escape(wanted).replace("_", "[_ ]")
         return wanted in answer.names or re.search(rf"\b{spelled}\b", answer.message, re.IGNORECASE) is not None
 

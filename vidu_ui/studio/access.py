@@ -54,9 +54,9 @@ class Viewer:
     lang: Lang = "en"
 
     @classmethod
-    def of(cls, settings: Settings, request: gr.Request | None, api_key: str | None = None) -> Viewer:
+    def of(cls, settings: Settings, request: gr.Request | None, api_key: object = None) -> Viewer:
         username = getattr(request, "username", None) if request is not None else None
-        key = (api_key or "").strip()
+        key = api_key.strip() if isinstance(api_key, str) else ""  # an API call may send any JSON value: no key
         visitor = settings.api_key is None
         owner = (KeyOwner.visitor(key) if key else KeyOwner("visitor")) if visitor else KeyOwner.server()
         if username:

@@ -10,7 +10,8 @@ Markers that configure a fixture (registered in ``pyproject.toml``):
 - ``@pytest.mark.app(**kwargs)``: the module's ``running`` app (see :class:`AppConfig`).
 
 ``--reliability-doc PATH`` writes ``docs/reliability.md`` from the reliability tests' results at the end of the
-session (``tests/support/report.py``).
+session (``tests/support/report.py``); ``--hostile-doc PATH`` writes ``docs/hostile.md`` from the figures of the
+decoding, limits and fuzzing tests (``tests/support/findings.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import app
 from tests.fakes import FakeTime
 from tests.images import photo, write
 from tests.support.apps import CANARY, CHROMIUM, CHROMIUM_ARGS, AppConfig, Running, launched, need_chromium
+from tests.support.findings import Findings
 from tests.support.report import Reliability
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
@@ -44,6 +46,7 @@ BROWSER_TIMEOUT_MS = 30_000
 
 
 RELIABILITY = pytest.StashKey[Reliability]()
+FINDINGS = pytest.StashKey[Findings]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,24 +56,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=Path,
         help="write docs/reliability.md from the reliability tests of this run (tests/support/report.py)",
     )
+    parser.addoption(
+        "--hostile-doc",
+        metavar="PATH",
+        type=Path,
+        help="write docs/hostile.md from the hostile-input tests of this run (tests/support/findings.py)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RELIABILITY] = Reliability()
-    if config.getoption("--reliability-doc") is not None and config.getoption("numprocesses", default=0):
-        raise pytest.UsageError("--reliability-doc collects the results in this process: add -n 0")
+    config.stash[FINDINGS] = Findings()
+    for option in ("--reliability-doc", "--hostile-doc"):
+        if config.getoption(option) is not None and config.getoption("numprocesses", default=0):
+            raise pytest.UsageError(f"{option} collects the results in this process: add -n 0")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = session.config.getoption("--reliability-doc")
     if path is not None:
         session.config.stash[RELIABILITY].write(path)
+    path = session.config.getoption("--hostile-doc")
+    if path is not None:
+        session.config.stash[FINDINGS].write(path)
 
 
 @pytest.fixture(scope="session")
 def reliability(pytestconfig: pytest.Config) -> Reliability:
     """Where the reliability tests leave their results for the document."""
     return pytestconfig.stash[RELIABILITY]
+
+
+@pytest.fixture(scope="session")
+def findings(pytestconfig: pytest.Config) -> Findings:
+    """Where the hostile-input tests (decoding, limits, fuzzing) leave their figures for ``docs/hostile.md``."""
+    return pytestconfig.stash[FINDINGS]
 
 
 # --- the simulator ----------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from PIL import Image
 
 from tests.corpus import chunk
 from tests.images import photo, write
+from tests.support.findings import Findings, Peak
 from vidu_ui import autofit, frames
 from vidu_ui.errors import InvalidInput
 from vidu_ui.frames import DecodeBudget, load_frame
@@ -189,7 +190,7 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("megapixels", [None, "100"], ids=["default-budget", "budget-100MP"])
 @pytest.mark.parametrize("fit", [[], ["--auto-fit"]], ids=["checks", "auto-fit"])
 def test_checking_two_100_megapixel_frames_peaks_under_700_mb(
-    bombs: dict[str, Path], kind: str, megapixels: str | None, fit: list[str], tmp_path: Path
+    bombs: dict[str, Path], kind: str, megapixels: str | None, fit: list[str], tmp_path: Path, findings: Findings
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDU")}
     env["VIDU_UI_DATA_DIR"] = str(tmp_path)
@@ -197,6 +198,9 @@ def test_checking_two_100_megapixel_frames_peaks_under_700_mb(
         env["VIDU_UI_MAX_MEGAPIXELS"] = megapixels
     path = str(bombs[kind])
     code, peak = peak_rss(["check", path, path, "--prompt", "x", "--model", "viduq1", *fit], env)
+    what = {"webp": "10000×10000 WebP", "png16": "10000×10000 16-bit RGBA PNG"}[kind]
+    frames = f"{what}, {bombs[kind].stat().st_size:,} bytes"
+    findings.peaks.append(Peak(frames, megapixels, bool(fit), code, peak))
     assert code == (0 if megapixels else 2)  # refused from the header by default, checked within a raised budget
     assert peak < 700, f"peak {peak} MB"
 

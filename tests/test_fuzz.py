@@ -14,6 +14,7 @@ import pytest
 
 import app
 from tests.support.apps import launched
+from tests.support.findings import Findings, Fuzz
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.studio import StudioBlocks
@@ -98,12 +99,14 @@ def test_other_errors_on_those_routes_stay_errors(demo: Demo) -> None:
 
 
 @pytest.mark.slow
-def test_schemathesis_finds_no_5xx_and_the_log_no_traceback(demo: Demo) -> None:
+def test_schemathesis_finds_no_5xx_and_the_log_no_traceback(demo: Demo, findings: Findings) -> None:
     schemathesis = shutil.which("schemathesis") or shutil.which("st")
     assert schemathesis, "schemathesis is pinned in requirements-dev.txt"
     command = [schemathesis, "run", f"{demo.url}/gradio_api/openapi.json", "--checks", "not_a_server_error"]
     command += ["--max-examples", "30", "--max-time", "120", "--request-timeout", "20", "--seed", "1"]
     run = subprocess.run([*command, "--warnings", "off"], capture_output=True, text=True, timeout=600)
+    summary = next((line.strip() for line in run.stdout.splitlines() if "generated" in line), "no summary")
+    findings.fuzz = Fuzz(summary, run.returncode, len(demo.log.tracebacks()))
     assert run.returncode == 0, run.stdout[-3000:]
     assert "passed" in run.stdout and demo.log.tracebacks() == []
 

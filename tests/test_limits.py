@@ -20,12 +20,16 @@ import pytest
 
 import app
 from tests.support.apps import launched
+from tests.support.findings import Findings, Flood, Guessing
 from vidu_ui.settings import Settings
 from vidu_ui.studio import StudioBlocks, gradio_guard, limits
 from vidu_ui.studio.limits import GuardedH11Protocol, SignInGuard
 from vidu_ui.studio.page import UPLOADS_KEPT
 
 HALF_OPEN = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "  # the headers never end
+HEADER_SECONDS = 2.0
+"""The running app's header limit (the real one is ``limits.HEADER_SECONDS``): the same rule, quicker."""
+MAX_CONNECTIONS = 300
 
 
 @dataclass
@@ -38,8 +42,8 @@ class Running:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     patch = pytest.MonkeyPatch()
-    patch.setattr(GuardedH11Protocol, "header_seconds", 2.0)  # the real limit is 10 s: the same rule, quicker
-    patch.setattr(limits, "max_connections", lambda: 300)
+    patch.setattr(GuardedH11Protocol, "header_seconds", HEADER_SECONDS)
+    patch.setattr(limits, "max_connections", lambda: MAX_CONNECTIONS)
     settings = Settings.build(data_dir=tmp_path_factory.mktemp("limits") / "data", base_url="https://vidu.test")
     try:
         with launched(lambda port: app.build_app(settings)) as (page, url):
@@ -73,28 +77,37 @@ def test_the_server_uses_the_guarded_protocol(running: Running) -> None:
     assert running.page.delete_cache == UPLOADS_KEPT  # Gradio's upload cache is cleaned
 
 
-def test_healthz_answers_while_500_connections_hang_in_their_headers_and_they_are_closed(running: Running) -> None:
+def test_healthz_answers_while_500_connections_hang_in_their_headers_and_they_are_closed(
+    running: Running, findings: Findings
+) -> None:
     sockets = half_open(running.port, 500)
     try:
+        started = time.monotonic()
         response = httpx.get(f"{running.url}/healthz", timeout=10)
+        answered = time.monotonic() - started
         assert response.status_code == 200
-        # Past the cap (300 here) the oldest waiting ones were closed at once; the rest after the header time.
+        # Past the cap the oldest waiting ones were closed at once; the rest after the header time.
         for s in sockets:
             s.settimeout(10)
-        assert all(closed_by_server(s) for s in sockets)
+        closed = sum(closed_by_server(s) for s in sockets)
+        gone = time.monotonic() - started
+        findings.flood = Flood(len(sockets), MAX_CONNECTIONS, HEADER_SECONDS, 200, answered, closed, gone)
+        assert closed == len(sockets)
     finally:
         for s in sockets:
             s.close()
 
 
 @pytest.mark.parametrize("path", ["/gradio_api/queue/join", "/gradio_api/call/generate", "/vidu/callback", "/login"])
-def test_a_declared_300_mb_body_is_refused_before_it_is_sent(running: Running, path: str) -> None:
+def test_a_declared_300_mb_body_is_refused_before_it_is_sent(running: Running, path: str, findings: Findings) -> None:
     with socket.create_connection(("127.0.0.1", running.port), timeout=10) as s:
+        started = time.monotonic()
         s.sendall(
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Content-Length: {300_000_000}\r\n\r\n".encode()
         )
         answer = s.recv(200)
+        findings.big_bodies[path] = (answer.split(b"\r\n")[0].decode(errors="replace"), time.monotonic() - started)
     assert answer.startswith(b"HTTP/1.1 413")
 
 
@@ -173,12 +186,14 @@ def attempt(guard: SignInGuard, user: str, password: str, address: str = "10.0.0
     return asyncio.run(run())
 
 
-def test_failed_sign_ins_are_slowed_per_user() -> None:
+def test_failed_sign_ins_are_slowed_per_user(findings: Findings) -> None:
     clock = Clock()
     guard = SignInGuard([("alice", "correct horse")], clock=clock.time, sleep=clock.sleep, free=3, cap=30)
     guesses = [f"guess-{n}" for n in range(300)]
     guesses[150] = "correct horse"  # found by the guesser, but never checked while the user is held back
     results = [attempt(guard, "alice", guess, address=f"10.0.{n // 250}.{n % 250}") for n, guess in enumerate(guesses)]
+    # Checked: the free ones, then one after each wait; the rest were refused without a look at the password.
+    findings.guessing = Guessing(len(guesses), guard.free + len(clock.slept), sum(clock.slept))
     assert not any(results)
     assert sum(clock.slept) >= 30 and len(clock.slept) < 10  # a handful checked, over simulated time
     assert guard.delay("user", "alice") > 0

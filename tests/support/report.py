@@ -62,7 +62,8 @@ class Reliability:
             f"Sections: {', '.join(TITLES[name] for name in sections) or 'none (no reliability test ran)'}.",
             "",
             "Issue 11's findings (decoding budget, downloads, slow clients, echoed keys, orientation, callback oracle, "
-            "fuzzing) are measured by `python scripts/hardening.py` into [`hostile.md`](hostile.md).",
+            "fuzzing) are measured by their own tests into [`hostile.md`](hostile.md) (`--hostile-doc`, "
+            "`tests/support/findings.py`).",
         ]
         return "\n\n".join(["\n".join(header), *(text.strip() for text in sections.values())]) + "\n"
 

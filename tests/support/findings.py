@@ -113,7 +113,8 @@ class Findings:
         return [
             f"- schemathesis against `/gradio_api/openapi.json` in demo mode (seed 1): {self.fuzz.summary}; "
             f"exit {self.fuzz.exit_code}.",
-            f"- Server log: {self.fuzz.tracebacks} errors or tracebacks (was: 2,053 tracebacks in a 120 s run).",
+            f"- Server log and stderr: {self.fuzz.tracebacks} errors or tracebacks (was: 2,053 tracebacks in a 120 s "
+            "run).",
         ]
 
     def document(self) -> str:

@@ -60,8 +60,9 @@ class Tools:
         Returns:
             task_id, state, finished, credits, err_code, reason, video_url, cover_url, watermarked_url
         """
+        task_id = _task_id(task_id)
         viewer = Viewer.of(self.results.settings, request, api_key)
-        record = viewer.visible(self.results.store, task_id.strip())
+        record = viewer.visible(self.results.store, task_id)
         return self.describe(record, viewer)
 
     def cancel_task(self, task_id: str, api_key: str = "", request: gr.Request | None = None) -> dict[str, Any]:
@@ -77,12 +78,19 @@ class Tools:
         Returns:
             the same fields as task_status
         """
-        task_id = task_id.strip()
+        task_id = _task_id(task_id)
         if request is None:  # Gradio passes one to every call; the page's cancel needs it to know who asks
             raise gr.Error("cancel_task was called without a request", print_exception=False)
         self.results.cancel(task_id, api_key, request)
         viewer = Viewer.of(self.results.settings, request, api_key)
         return self.describe(viewer.visible(self.results.store, task_id), viewer)
+
+
+def _task_id(value: object) -> str:
+    """The task id an agent sent: text, or a refusal in the tool's own words (an API call may send any JSON)."""
+    if not isinstance(value, str) or not value.strip():
+        raise gr.Error("task_id must be the task id text that generate returned", print_exception=False)
+    return value.strip()
 
 
 def register(results: Results) -> Tools:

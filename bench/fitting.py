@@ -14,7 +14,7 @@ from PIL import Image
 
 from vidu_ui import frames
 from vidu_ui.autofit import JPEG_QUALITY, FitResult
-from vidu_ui.options import build_body, check_options
+from vidu_ui.request import build_body, check_options
 
 from .images import DETAILED, SMOOTH, Grain, encode, photo, write_png
 from .measure import compare, megabytes, seconds

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 
 from vidu_ui import frames
-from vidu_ui.options import build_body, check_options
+from vidu_ui.request import build_body, check_options
 
 from .concurrency import Users
 from .images import DETAILED, camera_exif, encode, photo, write_jpeg

@@ -9,7 +9,7 @@ import httpx
 import orjson
 
 from vidu_ui.client import ViduClient
-from vidu_ui.options import TaskOptions, check_options
+from vidu_ui.request import TaskOptions, check_options
 from vidu_ui.submit import prepare, submit
 
 from .images import photo, write_jpeg

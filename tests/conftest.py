@@ -180,13 +180,16 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
 
 @pytest.fixture(scope="session")
 def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Photo-like frames drawn with Pillow: a 16:9 pair (PNG start, JPEG end), a square and a 2:1 picture."""
+    """Photo-like frames drawn with Pillow: a 16:9 pair (PNG start, JPEG end), a square, a 2:1 picture, and a
+    small 16:9 pair (quick to send many times)."""
     folder = tmp_path_factory.mktemp("frames")
     return {
         "start": write(folder / "start.png", photo(1280, 720, 21), "PNG"),
         "end": write(folder / "end.jpg", photo(1280, 720, 22), "JPEG", quality=92),
         "square": write(folder / "square.png", photo(1000, 1000, 23), "PNG"),
         "wide": write(folder / "wide.png", photo(1400, 700, 24), "PNG"),
+        "small_start": write(folder / "small_start.png", photo(320, 180, 25), "PNG"),
+        "small_end": write(folder / "small_end.png", photo(320, 180, 26), "PNG"),
     }
 
 

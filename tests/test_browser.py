@@ -13,8 +13,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.support.apps import Running
+from vidu_ui.catalogue import MODELS
+from vidu_ui.messages import EN, ZH, model_key
 from vidu_ui.settings import Settings
-from vidu_ui.ui_text import ZH
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,13 +50,15 @@ def listbox(page: Page, dropdown: str) -> Locator:
 
 
 def choose(page: Page, dropdown: str, option: str) -> None:
-    listbox(page, dropdown).filter(has_text=option).click()
+    exact = re.compile(rf"^\W*{re.escape(option)}\s*$")  # "1" is not "10"; a leading ✓ marks the chosen one
+    listbox(page, dropdown).filter(has_text=exact).click()
     expect(page.locator(f"#{dropdown} input")).to_have_value(option)
 
 
 def options_of(page: Page, dropdown: str) -> list[str]:
     texts = [t.replace("✓", "").strip() for t in listbox(page, dropdown).all_inner_texts()]
     page.keyboard.press("Escape")
+    page.locator(f"#{dropdown} input").blur()  # the next click opens the list again
     return texts
 
 
@@ -79,20 +82,18 @@ def test_generate_in_the_browser(page: Page, running: Running, frames: dict[str,
     page.locator("#vu-prompt textarea").fill(prompt)
     expect(page.locator("#vu-count")).to_contain_text(f"{len(prompt)} / 2,000")
 
-    slider = page.locator("#vu-duration input[type=range]")
-    expect(slider).to_have_attribute("max", "16")
+    assert options_of(page, "vu-duration") == [str(d) for d in range(1, 17)]
     choose(page, "vu-model", "vidu2.0 — The 2.0 model: 4 s (up to 1080p) or 8 s (720p)")
-    expect(slider).to_have_attribute("min", "4")
-    expect(slider).to_have_attribute("max", "8")
+    expect(page.locator("#vu-duration input")).to_have_value("4")
+    assert options_of(page, "vu-duration") == ["4", "8"]
     assert options_of(page, "vu-resolution") == ["360p", "720p", "1080p"]
-    number = page.locator("#vu-duration input[type=number]")
-    number.fill("8")
-    number.press("Enter")
+    choose(page, "vu-duration", "8")
     expect(page.locator("#vu-resolution input")).to_have_value("720p")
     assert options_of(page, "vu-resolution") == ["720p"]
 
     choose(page, "vu-model", "viduq3-turbo — Like viduq3-pro with sound, generated faster and cheaper")
-    expect(slider).to_have_attribute("max", "16")
+    expect(page.locator("#vu-duration input")).to_have_value("8")  # still offered: kept
+    choose(page, "vu-duration", "5")
     expect(page.locator("#vu-estimate input, #vu-estimate textarea").first).to_have_value("≈ 60")
 
     before = running.sim.create_count
@@ -162,7 +163,8 @@ def test_an_invalid_pair_shows_its_message_at_the_frame(page: Page, running: Run
     page.locator("#vu-autofit input").uncheck()
     before = len(running.sim.requests)
     page.locator("#vu-generate").click()
-    expect(page.locator("#vu-end-image")).to_contain_text("end_frame: is 1400×700")
+    expect(page.locator("#vu-end-image")).to_contain_text("is 1400×700")
+    expect(page.locator("#vu-end-image")).not_to_contain_text("end_frame:")  # at its input: no internal name
     expect(page.locator("#vu-start-image")).not_to_contain_text("start_frame:")
     assert len(running.sim.requests) == before  # the message came from the validator: nothing was sent
     expect(page.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value("")
@@ -194,7 +196,7 @@ def test_a_visitors_key_stays_out_of_the_page_and_storage(
     upload(tab, "end", frames["end"])
     tab.locator("#vu-prompt textarea").fill("Morning turns to night")
     tab.locator("#vu-generate").click()
-    expect(tab.locator("#vu-api-key")).to_contain_text("api_key: no API key")
+    expect(tab.locator("#vu-api-key")).to_contain_text(EN["problem_no_key_visitor"])
     key_box = tab.locator("#vu-api-key input")
     expect(key_box).to_have_attribute("type", "password")
     key_box.fill(CANARY)
@@ -210,9 +212,7 @@ def test_reuse_settings_puts_a_tasks_options_and_frames_back(page: Page, frames:
     estimate = page.locator("#vu-estimate input, #vu-estimate textarea").first
     choose(page, "vu-model", "viduq3-turbo — Like viduq3-pro with sound, generated faster and cheaper")
     expect(estimate).to_have_value("≈ 60")  # the model's change has reached the page: the duration is its own now
-    number = page.locator("#vu-duration input[type=number]")
-    number.fill("8")
-    number.press("Enter")
+    choose(page, "vu-duration", "8")
     expect(estimate).not_to_have_value("≈ 60")  # and the duration's change too, before the resolution is chosen
     choose(page, "vu-resolution", "1080p")
     expect(estimate).to_have_value("≈ 128")
@@ -230,9 +230,46 @@ def test_reuse_settings_puts_a_tasks_options_and_frames_back(page: Page, frames:
     expect(selected).to_have_value(value)
     page.locator("#vu-history-reuse").click()
     expect(page.locator("#vu-model input")).to_have_value(re.compile("^viduq3-turbo"))
-    expect(number).to_have_value("8")
+    expect(page.locator("#vu-duration input")).to_have_value("8")
     expect(page.locator("#vu-resolution input")).to_have_value("1080p")
     expect(estimate).to_have_value("≈ 128")
     expect(page.locator("#vu-prompt textarea")).to_have_value("Reuse these settings")
     expect(page.locator("#vu-start-summary")).to_contain_text("PNG · 1280×720")  # the uploads still exist
     expect(page.locator("#vu-end-summary")).to_contain_text("JPEG · 1280×720")
+
+
+def test_every_model_and_duration_gives_a_valid_form(
+    page: Page, running: Running, frames: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Switch through every model and each of its durations: the durations, resolutions and options follow, a
+    single duration is shown fixed, Preview finds the form valid, and the server logs no error."""
+    upload(page, "start", frames["small_start"])
+    upload(page, "end", frames["small_end"])
+    page.locator("#vu-prompt textarea").fill("Every model, every duration")
+    page.locator("#vu-request").get_by_text("Request preview").click()
+    curl = page.locator("#vu-curl")
+    page.locator("#vu-more").get_by_text(EN["more_options"]).first.click()
+    duration, resolution = page.locator("#vu-duration input"), page.locator("#vu-resolution input")
+    previous = 5
+    for model in MODELS:
+        choose(page, "vu-model", EN[model_key(model.name)])
+        kept = previous if previous in model.durations else model.default_duration  # kept while still offered
+        expect(duration).to_have_value(str(kept))
+        if len(model.durations) == 1:
+            expect(duration).to_be_disabled()  # fixed, not a 5-to-5 slider
+        else:
+            assert options_of(page, "vu-duration") == [str(d) for d in model.durations]
+        for name in ("audio", "bgm"):
+            shown = expect(page.locator(f"#vu-{name}"))
+            shown.to_be_visible() if getattr(model, name) else shown.to_be_hidden()
+        for seconds in model.durations:
+            if len(model.durations) > 1:
+                choose(page, "vu-duration", str(seconds))
+            expect(resolution).to_have_value(re.compile("^(" + "|".join(model.resolutions_for(seconds)) + ")$"))
+            page.get_by_role("button", name=EN["preview"]).click()
+            expect(curl).to_contain_text(f'"model": "{model.name}"')
+            expect(curl).to_contain_text(f'"duration": {seconds},')
+            previous = seconds
+    expect(page.locator("body")).not_to_contain_text("[object Object]")
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err and "ValueError" not in out + err

@@ -287,3 +287,17 @@ def test_an_unauthenticated_callback_gets_one_answer_whatever_the_task(tmp_path:
     }
     assert set(answers.values()) == {REFUSED}
     assert REFUSED[0] == 401
+
+
+@pytest.mark.parametrize("task_id", ["task_5f2cAbC9", "3fa85f64-5717-4562-b3fc-2c963f66afa6"])
+def test_a_relays_task_id_is_taken(tmp_path: Path, task_id: str) -> None:
+    """The one task-id rule: a relay's id reaches the history's look-up (here: unknown, so 404, not 400)."""
+    case = Case(tmp_path)
+    assert case.send(signed(), body=orjson.dumps(status(task_id, "success")))[0] == 404
+
+
+@pytest.mark.parametrize("task_id", ["٣٣٣", "a/b", "x" * 129, 12.5, True])
+def test_anything_else_is_not_a_task_id(tmp_path: Path, task_id: object) -> None:
+    case = Case(tmp_path)
+    body = orjson.dumps({"id": task_id, "state": "success"})
+    assert case.send(signed(), body=body)[0] == 400

@@ -17,7 +17,8 @@ from tests.corpus import make_bad
 from tests.images import photo, write
 from vidu_ui import __version__
 from vidu_ui.cli import app
-from vidu_ui.simulator import Fault, Simulator
+from vidu_ui.messages import EN, ZH
+from vidu_ui.simulator import Fault, Relay, Simulator
 
 CANARY = "sk-CANARY-cli-7f3a9"
 
@@ -48,6 +49,9 @@ def env_for(sim: Simulator, tmp_path: Path, key: str = CANARY) -> dict[str, str]
         "VIDU_POLL_INTERVAL": "0.05",
         "VIDU_POLL_MAX_INTERVAL": "0.2",
         "VIDU_POLL_MAX_WAIT": "30",
+        "LC_ALL": "",
+        "LC_MESSAGES": "",
+        "LANG": "en_US.UTF-8",
     }
 
 
@@ -95,7 +99,7 @@ def test_submit_wait_downloads_a_playable_mp4(sim: Simulator, frames: tuple[Path
     assert code == 0, err
     task_id = json.loads(out)["task_id"]
     video = out_dir / f"{task_id}.mp4"
-    assert f"video: {video}" in err and "state: success" in err
+    assert f"video: {video}" in err and f"state: {EN['state_success']}" in err
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
@@ -150,7 +154,7 @@ def test_a_failed_task_says_why(sim: Simulator, frames: tuple[Path, Path], tmp_p
     args = ["submit", str(frames[0]), str(frames[1]), "-p", "x", "--wait", "-o", str(tmp_path)]
     code, _, err = run(args, env_for(sim, tmp_path))
     assert code == 1
-    assert "the task failed: CreationPolicyViolation" in err and "content policy" in err
+    assert "CreationPolicyViolation" in err and EN["hint_CreationPolicyViolation"] in err
 
 
 def test_status_cancel_credits_and_tasks(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
@@ -163,8 +167,10 @@ def test_status_cancel_credits_and_tasks(sim: Simulator, frames: tuple[Path, Pat
     assert code == 0 and "remains" in json.loads(out)
     code, out, _ = run(["tasks"], env)
     assert code == 0 and task_id in out
-    code, _, err = run(["status", "not-a-number"], env)
-    assert code == 2 and "task_id" in err
+    for bad in ("not/an/id", "٣٣٣", "x" * 129):
+        code, _, err = run(["status", bad], env)
+        assert code == 2 and "task_id" in err
+    assert [r.call for r in sim.requests].count("query") == 1  # the bad ids sent nothing
 
 
 def test_no_key_is_a_clear_error(frames: tuple[Path, Path]) -> None:
@@ -231,3 +237,79 @@ def test_version_and_plain_help() -> None:
         help_text = CliRunner().invoke(app, [*command, "--help"]).stdout
         assert "Usage:" in help_text
         assert "<bool>" not in help_text and "╭" not in help_text  # no type after each flag, no rich panels
+
+
+# --- the relays in front of the API (docs/contract.md) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ids", ["task", "uuid"])
+def test_non_numeric_task_ids_work_end_to_end(ids: str, frames: tuple[Path, Path], tmp_path: Path) -> None:
+    relay = Relay(ids=ids, extra_states=True)  # type: ignore[arg-type]
+    # ``scheduling`` lasts the last quarter of the 2 s wait: polls at most 0.2 s apart see it.
+    with Simulator(api_key=CANARY, queue_seconds=2.0, process_seconds=0.5, relay=relay) as sim:
+        env = env_for(sim, tmp_path)
+        args = ["submit", str(frames[0]), str(frames[1]), "-p", "x", "--wait", "-o", str(tmp_path / "out")]
+        code, out, err = run(args, env)
+        assert code == 0, err
+        task_id = json.loads(out.split("\n}\n")[0] + "\n}")["task_id"]
+        assert not task_id.isdigit() and (tmp_path / "out" / f"{task_id}.mp4").stat().st_size > 0
+        # states outside the documented five were followed on, and said so
+        assert EN["state_other"].format(state="scheduling") in err
+        code, out, _ = run(["status", task_id], env)
+        assert code == 0 and json.loads(out)["state"] == "success"
+        code, out, _ = run(["history", "--json"], env)
+        assert code == 0 and [row["task_id"] for row in json.loads(out)] == [task_id]
+
+
+def test_a_cancelled_task_is_cancelled_not_failed(frames: tuple[Path, Path], tmp_path: Path) -> None:
+    with Simulator(api_key=CANARY, queue_seconds=20, process_seconds=1, relay=Relay(extra_states=True)) as sim:
+        env = env_for(sim, tmp_path)
+        _, out, _ = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env)
+        task_id = json.loads(out)["task_id"]
+        code, out, err = run(["cancel", task_id], env)
+        assert code == 0, err
+        code, out, err = run(["status", task_id], env)
+        assert json.loads(out)["state"] == "canceled"  # the service's word, shown as it came
+        assert f"state: {EN['state_cancelled']}" in err and EN["state_failed"] not in err
+
+
+def test_a_cancel_refused_once_scheduled_says_so(frames: tuple[Path, Path], tmp_path: Path) -> None:
+    # No queue: the task is scheduled the moment it is created.
+    with Simulator(api_key=CANARY, queue_seconds=0, process_seconds=30, relay=Relay(extra_states=True)) as sim:
+        env = env_for(sim, tmp_path)
+        _, out, _ = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env)
+        task_id = json.loads(out)["task_id"]
+        code, _, err = run(["cancel", task_id], env)
+        assert code == 1 and EN["hint_cancel_scheduled"] in err
+
+
+def test_tasks_follows_page_tokens(frames: tuple[Path, Path], tmp_path: Path) -> None:
+    with Simulator(api_key=CANARY, queue_seconds=0.05, process_seconds=0.1, relay=Relay(page_tokens=True)) as sim:
+        env = env_for(sim, tmp_path)
+        made = [json.loads(run(["submit", str(frames[0]), str(frames[1]), "-p", f"n{i}"], env)[1])["task_id"]
+                for i in range(5)]  # fmt: skip
+        code, out, _ = run(["tasks", "--page-size", "2"], env)
+        first = json.loads(out)
+        assert code == 0 and len(first["tasks"]) == 2 and first["next_page_token"].startswith("pt_")
+        code, out, _ = run(["tasks", "--page-size", "2", "--page-token", first["next_page_token"]], env)
+        assert [t["id"] for t in json.loads(out)["tasks"]] == made[::-1][2:4]
+        code, out, _ = run(["tasks", "--page-size", "2", "--all"], env)
+        assert code == 0 and [t["id"] for t in json.loads(out)] == made[::-1]
+        sent = [r.query for r in sim.requests if r.call == "tasks"]
+        assert all("pager.pagesz=2" in q for q in sent) and not any("page_sz" in q for q in sent)
+
+
+def test_messages_follow_the_readers_language(frames: tuple[Path, Path]) -> None:
+    args = ["check", str(frames[0]), str(frames[1]), "-p", "", "-m", "viduq1"]
+    code, _, err = run(["--lang", "zh-CN", *args], env={})
+    assert code == 2 and f"prompt: {ZH['problem_prompt_required']}" in err  # the CLI keeps the field's name
+    code, _, err = run(args, env={"LC_ALL": "", "LANG": "zh_CN.UTF-8"})
+    assert f"prompt: {ZH['problem_prompt_required']}" in err
+    code, _, err = run(args, env={"LC_ALL": "", "LANG": "en_US.UTF-8"})
+    assert f"prompt: {EN['problem_prompt_required']}" in err
+
+
+def test_off_peak_where_relays_say_it_is_unavailable_warns_and_passes(frames: tuple[Path, Path]) -> None:
+    args = ["check", str(frames[0]), str(frames[1]), "-p", "x", "-m", "viduq2", "--off-peak"]
+    code, _, err = run(args, env={"LC_ALL": "", "LANG": "en_US.UTF-8"})
+    assert code == 0 and "warning: off_peak:" in err

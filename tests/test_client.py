@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import logging
 import socket
 import threading
@@ -285,11 +286,47 @@ def test_2xx_query_not_json() -> None:
     assert "HTML" in str(info.value)
 
 
-def test_unknown_state_is_response_error_naming_it() -> None:
-    client, _, _ = make([ok({"state": "teleporting", "creations": []})])
-    with pytest.raises(APIResponseError) as info:
+def test_a_state_outside_the_documented_five_is_still_running() -> None:
+    client, _, _ = make([ok({"state": "Preparation", "creations": [], "progress": 140})])
+    status = client.query("1")
+    assert (status.state, status.outcome, status.finished) == ("preparation", "running", False)
+    assert status.progress == 100  # clamped to 0–100
+
+
+@pytest.mark.parametrize("spelling", ["canceled", "cancelled"])
+def test_a_cancelled_task_is_one_outcome(spelling: str) -> None:
+    client, _, _ = make([ok({"state": spelling}), ok({"state": "failed", "err_code": "UserCancelled"})])
+    for status in (client.query("task_1"), client.query("task_1")):
+        assert status.finished and status.cancelled and (status.state, status.err_code) == ("failed", "UserCancelled")
+
+
+def test_a_state_that_is_not_a_word_is_a_response_error() -> None:
+    client, _, _ = make([ok({"state": "rm -rf /", "creations": []})])
+    with pytest.raises(APIResponseError):
         client.query("1")
-    assert "'teleporting'" in str(info.value)
+
+
+def test_blocked_resources_are_read() -> None:
+    body = {
+        "state": "failed",
+        "err_code": "AuditSubmitIllegal",
+        "blocked_resources": [{"content_type": "image", "index": 1}],
+    }
+    client, _, _ = make([ok(body)])
+    blocked = client.query("1").blocked_resources
+    assert [(b.content_type, b.index) for b in blocked] == [("image", 1)]
+
+
+@pytest.mark.parametrize("task_id", ["task_5f2cAbC9", "3fa85f64-5717-4562-b3fc-2c963f66afa6"])
+def test_non_numeric_task_ids_are_sent_as_they_are(task_id: str) -> None:
+    client, rec, _ = make([ok({"state": "queueing"}), ok({"state": "canceled"})])
+    client.query(task_id)
+    client.cancel(task_id)
+    assert [r.url.path for r in rec.requests] == [
+        f"/ent/v2/tasks/{task_id}/creations",
+        f"/ent/v2/tasks/{task_id}/cancel",
+    ]
+    assert json.loads(rec.requests[1].content) == {"id": task_id}
 
 
 def test_query_parses_success() -> None:
@@ -298,7 +335,7 @@ def test_query_parses_success() -> None:
     assert status.finished and status.video_url == "https://cdn.test/v.mp4?sig=1"
 
 
-@pytest.mark.parametrize("bad", ["abc", "", "12a", "-1", "1 2", "١٢٣", "1" * 40])
+@pytest.mark.parametrize("bad", ["", "1 2", "١٢٣", "a/b", "..", "id?x=1", "1" * 129])
 def test_bad_task_id_nothing_sent(bad: str) -> None:
     client, rec, _ = make([ok({})])
     for call in (client.query, client.cancel):
@@ -396,7 +433,8 @@ def test_create_outcome_unknown_sent_once(failure: Any, cause_type: type[APIErro
         httpx.Response(200, content=b'{"task_id": "9110884'),
         httpx.Response(200, content=b""),
         httpx.Response(200, headers={"content-type": "text/html"}, content=b"<html>ok</html>"),
-        ok({"task_id": "123", "state": "teleporting"}),
+        ok({"task_id": "123", "state": "not a state"}),
+        ok({"task_id": "a/b", "state": "created"}),
     ],
 )
 def test_create_unreadable_2xx_is_outcome_unknown(response: httpx.Response) -> None:
@@ -408,10 +446,10 @@ def test_create_unreadable_2xx_is_outcome_unknown(response: httpx.Response) -> N
 
 
 def test_create_unknown_state_keeps_task_id_in_message() -> None:
-    client, _, _ = make([ok({"task_id": "123", "state": "teleporting"})])
+    client, _, _ = make([ok({"task_id": "123", "state": "not a state"})])
     with pytest.raises(OutcomeUnknownError) as info:
         client.create(BODY)
-    assert "123" in str(info.value) and "'teleporting'" in str(info.value)
+    assert "123" in str(info.value) and "'not a state'" in str(info.value)
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
@@ -543,13 +581,13 @@ def test_list_tasks_params() -> None:
     assert params["created_at.from"] == "2025-01-02T03:04:05Z"
     assert params["created_at.to"] == "2025-02-01T00:00:00Z"
     assert params["pager.page_token"] == "tok"
-    assert params["pager.page_sz"] == "100"
+    assert params["pager.pagesz"] == "100" and "pager.page_sz" not in params
 
 
 def test_list_tasks_checks_before_sending() -> None:
     client, rec, _ = make([ok({})])
     with pytest.raises(InvalidInput) as info:
-        client.list_tasks(task_ids=["x"], states=["paused"], page_size=101)
+        client.list_tasks(task_ids=["a/b"], states=["paused"], page_size=101)
     assert {p.field for p in info.value.problems} == {"task_ids", "states", "page_size"}
     assert rec.requests == []
 
@@ -629,7 +667,7 @@ def test_real_socket_no_leak_in_httpcore_logs(caplog: pytest.LogCaptureFixture) 
         caplog.set_level(logging.DEBUG, logger=logger_name)
     try:
         with ViduClient(settings(base_url=f"http://127.0.0.1:{server.server_address[1]}")) as client:
-            assert client.credits() == {"seen_auth": True}
+            assert client.credits().raw == {"seen_auth": True}
     finally:
         server.shutdown()
         server.server_close()
@@ -701,3 +739,29 @@ def test_wait_never_exceeds_cap_or_deadline(
 @given(st.integers(min_value=0, max_value=3), st.floats(0, 0.999), st.floats(0, 0.999))
 def test_backoff_grows_until_cap(retry: int, j1: float, j2: float) -> None:
     assert backoff_delay(retry, j1) < backoff_delay(retry + 1, j2)
+
+
+def test_credits_in_the_documented_shape_and_the_older_flat_one() -> None:
+    documented = {"remains": [{"type": "plan", "credit_remain": 120, "concurrency_limit": 5, "current_concurrency": 1,
+                               "queue_count": 0}, {"type": "gift", "credit_remain": 30}], "packages": []}  # fmt: skip
+    client, _, _ = make([ok(documented), ok({"credit_remain": 77}), ok({"remaining_credits": [{"credit_remain": 5}]})])
+    first = client.credits()
+    assert first.total == 150 and first.remains[0].concurrency_limit == 5 and first.raw == documented
+    assert client.credits().total == 77
+    assert client.credits().total == 5
+
+
+def test_iter_tasks_follows_next_page_token_and_stops() -> None:
+    pages = [
+        ok({"tasks": [{"id": "a"}, {"id": "b"}], "next_page_token": "t1"}),
+        ok({"tasks": [{"id": "c"}], "next_page_token": "t2"}),
+        ok({"tasks": [], "next_page_token": ""}),
+    ]
+    client, rec, _ = make(pages)
+    assert [t["id"] for t in client.iter_tasks(page_size=2)] == ["a", "b", "c"]
+    tokens = [httpx.QueryParams(r.url.query).get("pager.page_token") for r in rec.requests]
+    assert tokens == [None, "t1", "t2"]
+    client, rec, _ = make([ok({"tasks": [{"id": "a"}], "next_page_token": "same"})] * 3)
+    assert [t["id"] for t in client.iter_tasks()] == ["a", "a"]  # a token repeated is the end, not a loop
+    client, _, _ = make(pages[:1])
+    assert [t["id"] for t in client.iter_tasks(limit=1)] == ["a"]

@@ -21,7 +21,7 @@ from tests.support.findings import Findings, Peak
 from vidu_ui import autofit, frames
 from vidu_ui.errors import InvalidInput
 from vidu_ui.frames import DecodeBudget, load_frame
-from vidu_ui.options import TaskOptions
+from vidu_ui.request import TaskOptions
 from vidu_ui.submit import prepare
 
 ROOT = Path(__file__).resolve().parent.parent

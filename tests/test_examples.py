@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vidu_ui.options import PROMPT_MAX, TaskOptions
+from vidu_ui.request import PROMPT_MAX, TaskOptions
 from vidu_ui.settings import Settings
 from vidu_ui.studio import build_studio
 from vidu_ui.studio import examples as page_examples

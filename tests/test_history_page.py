@@ -20,14 +20,13 @@ from gradio.utils import get_upload_folder
 from tests.images import photo, write
 from tests.support.apps import form_values
 from vidu_ui.client import ViduClient
-from vidu_ui.errors import REASON_HINTS
+from vidu_ui.messages import EN, ZH, language_of, reason_hint
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
-from vidu_ui.studio import History, Results, Runtime, Studio, Watching
+from vidu_ui.studio import Form, History, Results, Runtime, Studio, Watching
 from vidu_ui.studio.access import key_fingerprint
 from vidu_ui.studio.history import REUSE_FIELDS, STUDIO_TAB, original_frame
 from vidu_ui.studio.results import VIEW_FIELDS
-from vidu_ui.ui_text import EN, MESSAGES_EN, MESSAGES_ZH, REASON_HINTS_ZH, ZH, language_of, reason_hint
 
 KEY = "sk-CANARY-h1st0ry-page"
 
@@ -93,9 +92,9 @@ def request(user: str | None = None, headers: dict[str, str] | None = None) -> g
 
 
 def generate(page: Page, values: dict[str, Any], http: gr.Request | None = None) -> str:
-    outputs = list(page.studio.generate(**values, request=http or request()))
+    outputs = list(page.studio.run(Form.of(values), None, request=http or request()))
     task_id: str = outputs[-1][0]
-    assert task_id.isdigit()
+    assert task_id
     return task_id
 
 
@@ -114,7 +113,7 @@ def states_seen(texts: list[str], messages: dict[str, str]) -> list[str]:
     """The state names in order of appearance, each once."""
     seen: list[str] = []
     for text in texts:
-        for state in ("created", "queueing", "processing", "success", "failed"):
+        for state in ("created", "queueing", "processing", "success", "failed", "cancelled"):
             if text.startswith(f"**{messages[f'state_{state}']}**") and state not in seen:
                 seen.append(state)
     return seen
@@ -127,10 +126,10 @@ def test_the_page_shows_each_state_then_plays_the_local_copy(page: Page, frames:
     task_id = generate(page, form(frames, watermark=True))
     shown = follow(page, task_id)
     texts = statuses(shown)
-    seen = states_seen(texts, MESSAGES_EN)
+    seen = states_seen(texts, EN)
     assert seen[0] in ("created", "queueing") and seen[-2:] == ["processing", "success"]
     assert any(" s since it was sent" in text for text in texts)
-    assert MESSAGES_EN["video_local"] in texts[-1]
+    assert EN["video_local"] in texts[-1]
     record = page.runtime.store.get(task_id)
     assert record is not None and record.state == "success" and record.video_path
     final = [next(out[i] for out in reversed(shown) if not _skipped(out[i])) for i in range(len(VIEW_FIELDS))]
@@ -154,28 +153,25 @@ def _skipped(value: Any) -> bool:
 def test_states_and_time_in_chinese(page: Page, frames: dict[str, Path]) -> None:
     task_id = generate(page, form(frames))
     texts = statuses(follow(page, task_id, request(headers=ZH_HEADERS)))
-    assert states_seen(texts, MESSAGES_ZH)[-1] == "success"
+    assert states_seen(texts, ZH)[-1] == "success"
     assert any("已提交" in text for text in texts)
-    assert MESSAGES_ZH["video_local"] in texts[-1]
+    assert ZH["video_local"] in texts[-1]
 
 
 def test_a_failed_task_says_why_and_what_to_try_in_both_languages(page: Page, frames: dict[str, Path]) -> None:
     page.sim.fail_next("CreditInsufficient")
     task_id = generate(page, form(frames))
     english = statuses(follow(page, task_id))[-1]
-    assert english.startswith(f"**{MESSAGES_EN['state_failed']}**")
-    assert "`CreditInsufficient`" in english and REASON_HINTS["CreditInsufficient"] in english
+    assert english.startswith(f"**{EN['state_failed']}**")
+    assert "`CreditInsufficient`" in english and EN["hint_CreditInsufficient"] in english
     chinese = statuses(follow(page, task_id, request(headers=ZH_HEADERS)))[-1]
-    assert chinese.startswith("**失败**") and REASON_HINTS_ZH["CreditInsufficient"] in chinese
+    assert chinese.startswith(f"**{ZH['state_failed']}**") and ZH["hint_CreditInsufficient"] in chinese
 
 
 def test_every_reason_has_a_chinese_hint_and_unknown_codes_are_handled() -> None:
-    assert set(REASON_HINTS_ZH) == set(REASON_HINTS)
-    assert all(hint.strip() for hint in REASON_HINTS_ZH.values())
-    assert set(MESSAGES_EN) == set(MESSAGES_ZH)
     assert set(EN) == set(ZH)
-    assert MESSAGES_EN["failed_unknown_code"] in reason_hint("en", "SomethingNew")
-    assert reason_hint("zh-CN", None) == MESSAGES_ZH["failed_no_code"]
+    assert EN["failed_unknown_code"] in reason_hint("en", "SomethingNew")
+    assert reason_hint("zh-CN", None) == ZH["failed_no_code"]
     assert language_of("zh-CN,zh;q=0.9") == language_of("zh") == "zh-CN"
     assert language_of("en-GB,zh;q=0.5") == language_of(None) == "en"
 
@@ -187,7 +183,7 @@ def test_cancel_stops_the_task_and_the_view_says_so(sim: Simulator, tmp_path: Pa
         task_id = generate(page, form(frames))
         page.results.cancel(task_id, None, request())
         texts = statuses(follow(page, task_id))
-        assert f"`UserCancelled`. {REASON_HINTS['UserCancelled']}" in texts[-1]
+        assert texts[-1].startswith(f"**{EN['state_cancelled']}**") and EN["cancelled_note"] in texts[-1]
         record = page.runtime.store.get(task_id)
         assert record is not None and (record.state, record.err_code) == ("failed", "UserCancelled")
         with pytest.raises(gr.Error, match="not in your history"):
@@ -205,7 +201,8 @@ def test_a_refused_cancel_says_why(sim: Simulator, tmp_path: Path, frames: dict[
         sim.inject(Fault(call="cancel", status=400, body=json.dumps(body)))
         with pytest.raises(gr.Error) as caught:
             page.results.cancel(task_id, None, request())
-        assert "did not cancel" in caught.value.message and REASON_HINTS["OperationInProcess"] in caught.value.message
+        message = caught.value.message
+        assert EN["cancel_refused"].format(task_id=task_id) in message and EN["hint_OperationInProcess"] in message
     finally:
         close_page(page)
 
@@ -215,7 +212,7 @@ def test_a_refused_cancel_says_why(sim: Simulator, tmp_path: Path, frames: dict[
 
 def test_look_up_records_a_task_made_elsewhere_and_follows_it(page: Page, frames: dict[str, Path]) -> None:
     with ViduClient(page.runtime.settings) as client:
-        from vidu_ui.options import TaskOptions
+        from vidu_ui.request import TaskOptions
         from vidu_ui.submit import prepare, submit
 
         prepared = prepare(frames["start"], frames["end"], TaskOptions(model="viduq1", prompt="made by the CLI"))
@@ -223,7 +220,7 @@ def test_look_up_records_a_task_made_elsewhere_and_follows_it(page: Page, frames
     assert page.runtime.store.get(created.task_id) is None
     assert page.results.lookup(f"  {created.task_id} ", None, request()) == created.task_id
     texts = statuses(follow(page, created.task_id))
-    assert states_seen(texts, MESSAGES_EN)[-1] == "success" and MESSAGES_EN["video_local"] in texts[-1]
+    assert states_seen(texts, EN)[-1] == "success" and EN["video_local"] in texts[-1]
     record = page.runtime.store.get(created.task_id)
     assert record is not None and record.video_path and record.key_kind == "server"
     # Looking it up again just refreshes it.
@@ -231,11 +228,13 @@ def test_look_up_records_a_task_made_elsewhere_and_follows_it(page: Page, frames
 
 
 def test_look_up_refuses_bad_and_unknown_ids(page: Page) -> None:
-    with pytest.raises(gr.Error, match="is a number"):
-        page.results.lookup("abc", None, request())
+    for bad in ("٣٣٣", "a/b", "x" * 129, "id with spaces"):
+        with pytest.raises(gr.Error) as refused:
+            page.results.lookup(bad, None, request())
+        assert refused.value.message.startswith(EN["problem_task_id"].split("'")[0])
     with pytest.raises(gr.Error) as caught:
         page.results.lookup("123456789", None, request())
-    assert "TaskNotFound" in caught.value.message and REASON_HINTS["TaskNotFound"] in caught.value.message
+    assert "TaskNotFound" in caught.value.message and EN["hint_TaskNotFound"] in caught.value.message
     assert page.runtime.store.get("123456789") is None
 
 
@@ -249,17 +248,17 @@ def test_history_lists_newest_first_and_filters(page: Page, frames: dict[str, Pa
     table, note = page.history.rows("all", "", None, request())
     rows = table["value"]["data"]
     assert [row[-1] for row in rows] == [second, first] and note == ""
-    assert table["value"]["headers"] == [MESSAGES_EN[f"col_{c}"] for c in ("created", "state", "model", "prompt")] + [
-        MESSAGES_EN["col_credits"],
-        MESSAGES_EN["col_task"],
+    assert table["value"]["headers"] == [EN[f"col_{c}"] for c in ("created", "state", "model", "prompt")] + [
+        EN["col_credits"],
+        EN["col_task"],
     ]
-    assert rows[1][1] == MESSAGES_EN["state_success"] and rows[1][3] == "A red kite over the dunes"
+    assert rows[1][1] == EN["state_success"] and rows[1][3] == "A red kite over the dunes"
     assert [r[-1] for r in page.history.rows("success", "", None, request())[0]["value"]["data"]] == [first]
     assert [r[-1] for r in page.history.rows("all", "SNOW", None, request())[0]["value"]["data"]] == [second]
     assert [r[-1] for r in page.history.rows("all", "viduq2", None, request())[0]["value"]["data"]] == [second]
     empty, note = page.history.rows("failed", "", None, request(headers=ZH_HEADERS))
-    assert empty["value"]["data"] == [] and note == MESSAGES_ZH["history_none_match"]
-    assert empty["value"]["headers"][0] == MESSAGES_ZH["col_created"]
+    assert empty["value"]["data"] == [] and note == ZH["history_none_match"]
+    assert empty["value"]["headers"][0] == ZH["col_created"]
 
 
 def test_select_open_and_reuse(page: Page, frames: dict[str, Path]) -> None:
@@ -293,7 +292,7 @@ def test_select_open_and_reuse(page: Page, frames: dict[str, Path]) -> None:
 
         filled = dict(zip([*REUSE_FIELDS, "tabs"], page.history.reuse(task_id, None, request()), strict=True))
         assert filled["prompt"] == values["prompt"] and filled["model"] == "viduq3-turbo"
-        assert filled["duration"]["value"] == 8 and filled["duration"]["maximum"] == 16
+        assert filled["duration"]["value"] == 8 and [v for _, v in filled["duration"]["choices"]] == list(range(1, 17))
         assert filled["resolution"]["value"] == "1080p" and filled["seed"] == 1234
         assert filled["audio"] == {"__type__": "update", "value": False, "visible": True}
         assert filled["watermark"] is True and filled["wm_position"]["value"] == 1
@@ -370,7 +369,7 @@ def test_visitors_see_the_tasks_of_their_own_key(sim: Simulator, tmp_path: Path,
         assert [r[-1] for r in page.history.rows("all", "", KEY, request())[0]["value"]["data"]] == [task_id]
         assert page.history.rows("all", "", "another-key", request())[0]["value"]["data"] == []
         table, note = page.history.rows("all", "", None, request())
-        assert table["value"]["data"] == [] and note == MESSAGES_EN["history_empty"]
+        assert table["value"]["data"] == [] and note == EN["history_empty"]
         assert statuses(follow(page, task_id, api_key=KEY))
     finally:
         close_page(page)

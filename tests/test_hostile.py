@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from tests.support.hostile import CASES, CORPUS, KNOWN_ISSUES, Case, Harness, violations
 from tests.support.report import Reliability
-from vidu_ui.catalogue import MODEL_NAMES, MODELS, MOVEMENT_AMPLITUDES, Model
-from vidu_ui.options import PAYLOAD_MAX, URL_MAX, WM_POSITIONS, TaskOptions, check_options, check_url
+from vidu_ui.catalogue import MODEL_NAMES, MODELS, MOVEMENT_AMPLITUDES, WM_POSITIONS, Model
+from vidu_ui.request import PAYLOAD_MAX, URL_MAX, TaskOptions, check_options
+from vidu_ui.request import url_problem as check_url
 from vidu_ui.signing import SignatureError, signed_headers, verify
 from vidu_ui.studio.form import Form
 
@@ -191,10 +192,8 @@ def test_a_callback_or_watermark_url_is_accepted_exactly_when_the_rules_hold(
 @given(st.text(max_size=40), st.booleans())
 def test_the_url_box_is_a_frame_only_when_it_holds_an_http_url(text: str, with_upload: bool) -> None:
     """Never a path on the server: a URL box whose text is not an http(s) URL gives no frame and one problem."""
-    values: dict[str, Any] = {name: None for name in Form.__dataclass_fields__}
-    values.update(start_image={"path": "/uploads/start.png"} if with_upload else None, start_url=text)
-    form = Form(**values)
-    web = re.match(r"^https?://", text.strip(), re.IGNORECASE) is not None
+    form = Form(start_image={"path": "/uploads/start.png"} if with_upload else None, start_url=text)
+    web = check_url("start_frame", text.strip()) is None  # the one URL rule
     if with_upload:
         assert form.start == "/uploads/start.png" and form.url_problems() == []
     elif not text.strip():
@@ -207,13 +206,12 @@ def test_the_url_box_is_a_frame_only_when_it_holds_an_http_url(text: str, with_u
 @given(st.sampled_from(["is_rec", "off_peak", "bgm", "watermark"]), _flag_values)
 def test_the_form_passes_a_checkbox_on_as_sent_and_never_turns_text_into_true(name: str, value: object) -> None:
     """``bool("false")`` is True: the form must let the core judge the value (and refuse what is not a flag)."""
-    values: dict[str, Any] = {field: None for field in Form.__dataclass_fields__}
-    values.update(model="viduq1", prompt="p", **{name: value})
-    _, problems = check_options(Form(**values).options())
+    form = Form(options={"model": "viduq1", "prompt": "p", name: value})
+    _, problems = check_options(form.task_options())
     refused = name in {p.field for p in problems}
     assert refused == (value is not None and not _is_flag(value))
     if not refused:
-        fields, _ = check_options(Form(**values).options())
+        fields, _ = check_options(form.task_options())
         on = value is True or (isinstance(value, str) and value.strip().lower() in _TRUE)
         assert fields.get(name, False) is on
 

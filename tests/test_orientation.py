@@ -13,7 +13,7 @@ from tests.corpus import with_orientation
 from tests.images import photo, write
 from vidu_ui.client import ViduClient
 from vidu_ui.errors import APIStatusError, InvalidInput
-from vidu_ui.options import TaskOptions
+from vidu_ui.request import TaskOptions
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.submit import prepare, submit

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.images import photo, write
-from vidu_ui.options import TaskOptions
 from vidu_ui.preview import FITTED_NOTE, LANGUAGES, create_url, file_name, snippets
+from vidu_ui.request import TaskOptions
 from vidu_ui.settings import Paths, Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.simulator.log import shorten

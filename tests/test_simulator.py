@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,9 @@ from PIL import Image
 from tests.images import encode, photo
 from vidu_ui import signing
 from vidu_ui.catalogue import DEFAULT_MODEL, MODELS, get_model
-from vidu_ui.simulator import Fault, Simulator, serve
+from vidu_ui.simulator import Fault, Relay, Simulator, serve
+from vidu_ui.simulator.tasks import Task
+from vidu_ui.simulator.validate import validate_create
 
 KEY = "sim-secret-key-123"
 CREATE = "/ent/v2/start-end2video"
@@ -332,7 +335,8 @@ def test_a_finished_task_cannot_be_cancelled(client: httpx.Client) -> None:
 def test_unknown_and_malformed_ids_and_paths(client: httpx.Client) -> None:
     missing = client.get("/ent/v2/tasks/123456789/creations")
     assert (missing.status_code, missing.json()["reason"]) == (404, "TaskNotFound")
-    malformed = client.get("/ent/v2/tasks/abc/creations")
+    assert client.get("/ent/v2/tasks/task_abc/creations").status_code == 404  # a task id, just not known
+    malformed = client.get("/ent/v2/tasks/a%20b/creations")
     assert malformed.status_code == 400
     assert client.post("/ent/v2/tasks/123/cancel", json={"id": "123"}).status_code == 404
     assert client.get("/ent/v2/nowhere").status_code == 404
@@ -351,17 +355,19 @@ def test_list_filters_and_pages(client: httpx.Client) -> None:
     assert [t["id"] for t in listed()["tasks"]] == ids[::-1]
     assert {t["id"] for t in listed(task_ids=f"{ids[0]},{ids[2]}")["tasks"]} == {ids[0], ids[2]}
     assert [t["id"] for t in listed(states="failed")["tasks"]] == [ids[1]]
-    first = listed(**{"pager.page_size": 2})
+    first = listed(**{"pager.pagesz": 2})
     assert len(first["tasks"]) == 2 and first["next_page_token"]
-    second = listed(**{"pager.page_size": 2, "pager.page_token": first["next_page_token"]})
+    second = listed(**{"pager.pagesz": 2, "pager.page_token": first["next_page_token"]})
     assert [t["id"] for t in second["tasks"]] == [ids[0]] and second["next_page_token"] == ""
     assert listed(**{"created_at.from": str(int(time.time()) + 60)})["tasks"] == []
+    unwanted = client.get("/ent/v2/tasks", params={"pager.page_sz": 2})  # the service's answer to a misspelling
+    assert (unwanted.status_code, unwanted.json()["reason"]) == (400, "FieldUnwanted")
     assert (
         len(listed(**{"created_at.from": "2020-01-01T00:00:00Z", "created_at.to": "2099-01-01T00:00:00Z"})["tasks"])
         == 3
     )
     for size in ("101", "0"):
-        response = client.get("/ent/v2/tasks", params={"pager.page_size": size})
+        response = client.get("/ent/v2/tasks", params={"pager.pagesz": size})
         assert (response.status_code, response.json()["reason"]) == (400, "PageSizeOutOfRange")
 
 
@@ -579,3 +585,62 @@ def test_finish_ends_a_processing_task_at_once(sim: Simulator, client: httpx.Cli
     assert admin.post("/finish", json={"task_id": task_id}).json() == {"finished": False}
     assert admin.post("/finish", json={"task_id": 7}).status_code == 400
     assert not sim.finish("404")
+
+
+# --- relay modes ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ids", "pattern"), [("task", r"task_[A-Za-z0-9]+"), ("uuid", r"[0-9a-f-]{36}")])
+def test_relay_ids(ids: str, pattern: str) -> None:
+    relay = Relay.model_validate({"ids": ids})
+    sim = Simulator(api_key=KEY, queue_seconds=0.05, process_seconds=0.1, relay=relay).start()
+    try:
+        with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Token {KEY}"}) as client:
+            task_id = client.post(CREATE, json=create_body()).json()["task_id"]
+            assert re.fullmatch(pattern, task_id)
+            assert client.get(f"/ent/v2/tasks/{task_id}/creations").json()["id"] == task_id
+    finally:
+        sim.stop()
+
+
+def test_relay_extra_states_and_canceled() -> None:
+    sim = Simulator(api_key=KEY, queue_seconds=10, process_seconds=10, relay=Relay(extra_states=True))
+    task = _task_for(sim)
+    created = task.created_at
+    assert sim.store.reported_state(task, created + 1) == "created"
+    assert sim.store.reported_state(task, created + 8) == "scheduling"
+    start = task.start or 0
+    assert sim.store.reported_state(task, start + 1) == "preparation"
+    assert sim.store.reported_state(task, start + 5) == "processing"
+    assert sim.store.cancellable(task, created + 1) and not sim.store.cancellable(task, created + 8)
+    sim.store.fail(task, "UserCancelled", created + 1)
+    assert sim.store.reported_state(task, created + 2) == "canceled"
+
+
+def test_relay_page_tokens_are_opaque_and_checked() -> None:
+    sim = Simulator(api_key=KEY, queue_seconds=0.05, process_seconds=0.1, relay=Relay(page_tokens=True)).start()
+    try:
+        with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Token {KEY}"}) as client:
+            ids = [client.post(CREATE, json=create_body()).json()["task_id"] for _ in range(3)]
+            first = client.get("/ent/v2/tasks", params={"pager.pagesz": 2}).json()
+            assert first["next_page_token"].startswith("pt_")
+            token = first["next_page_token"]
+            second = client.get("/ent/v2/tasks", params={"pager.pagesz": 2, "pager.page_token": token})
+            assert [t["id"] for t in second.json()["tasks"]] == ids[:1]
+            forged = client.get("/ent/v2/tasks", params={"pager.page_token": "2"})
+            assert (forged.status_code, forged.json()["reason"]) == (400, "FieldInvalid")
+    finally:
+        sim.stop()
+
+
+def test_relay_switches_over_the_admin_route() -> None:
+    with Simulator(api_key=KEY) as sim, httpx.Client(base_url=sim.base_url) as client:
+        answer = client.post("/_sim/relay", json={"ids": "uuid", "extra_states": True})
+        assert answer.json() == {"ids": "uuid", "extra_states": True, "page_tokens": False}
+        assert sim.relay.ids == "uuid"
+        assert client.post("/_sim/relay", json={"ids": "emoji"}).status_code == 400
+
+
+def _task_for(sim: Simulator) -> Task:
+    """A task in the simulator's store, scheduled from now (the server need not run)."""
+    return sim.store.create(validate_create(create_body()), 0, time.time())

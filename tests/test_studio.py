@@ -18,12 +18,13 @@ from tests.images import photo, write
 from tests.support.apps import form_values as shared_form_values
 from vidu_ui import frames
 from vidu_ui.catalogue import MODELS, get_model
-from vidu_ui.options import TaskOptions, check_options
+from vidu_ui.messages import EN, ZH, render_problem
+from vidu_ui.request import TaskOptions, check_options
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
 from vidu_ui.studio import FORM_FIELDS, Form, Runtime, SessionGuard, Studio, build_studio
+from vidu_ui.studio.handlers import SYNC_OUTPUTS
 from vidu_ui.submit import prepare
-from vidu_ui.ui_text import EN, ZH
 
 CANARY = "sk-CANARY-7f3a9c2e51d04b8e"
 
@@ -80,14 +81,14 @@ def form_values(images: dict[str, Path], **changes: Any) -> dict[str, Any]:
 
 def validate(studio: Studio, values: dict[str, Any]) -> dict[str, str]:
     """The validator's messages by input name, only the failing ones."""
-    results = studio.validate(*[values[name] for name in FORM_FIELDS], SessionGuard())
+    results = studio.validate(Form.of(values), SessionGuard())
     assert len(results) == len(FORM_FIELDS) + 1
     assert all(r["__type__"] == "validate" for r in results)
     return {name: r["message"] for name, r in zip(FORM_FIELDS, results, strict=False) if not r["is_valid"]}
 
 
 def outputs(studio: Studio, values: dict[str, Any], guard: SessionGuard | None = None) -> list[tuple[Any, ...]]:
-    return list(studio.generate(**values, guard=guard or SessionGuard()))
+    return list(studio.run(Form.of(values), guard or SessionGuard()))
 
 
 # --- checks -------------------------------------------------------------------------------------------------
@@ -109,10 +110,10 @@ def test_option_messages_are_the_cores_words_at_their_own_inputs(studio: Studio,
         duration=7.0,
     )
     messages = validate(studio, values)
-    _, problems = check_options(Form(**values).options())
+    _, problems = check_options(Form.of(values).task_options())
     expected: dict[str, list[str]] = {}
-    for problem in problems:
-        expected.setdefault(problem.field, []).append(str(problem))
+    for problem in problems:  # at its own input, without the field's name
+        expected.setdefault(problem.field, []).append(render_problem(problem, "en", with_field=False))
     assert set(expected) == {"prompt", "duration", "resolution", "seed", "meta_data", "callback_url"}
     assert messages == {field: "\n".join(lines) for field, lines in expected.items()}
 
@@ -124,47 +125,46 @@ def test_pair_problem_shows_at_the_end_frame_in_the_cores_words(studio: Studio, 
     end = frames.load_frame(str(images["wide"]), "end")
     expected = frames.check_pair(start, end)
     assert expected, "the drawn pair must break the pair rules"
-    assert messages == {"end_image": "\n".join(str(p) for p in expected)}
+    assert messages == {"end_image": "\n".join(p.message for p in expected)}
 
 
 def test_frame_problems_go_to_the_url_box_the_frame_came_from(studio: Studio, images: dict[str, Path]) -> None:
     values = form_values(images, start_image=None, start_url="https://example.com/a b.png", end_image=None, end_url="")
     messages = validate(studio, values)
     assert set(messages) == {"start_url", "end_image"}
-    assert messages["start_url"].startswith("start_frame: is a URL with spaces")
-    assert messages["end_image"].startswith("end_frame: is missing")
+    assert messages["start_url"] == render_problem(Form.of(values).url_problems()[0], with_field=False)
+    assert messages["end_image"] and not messages["end_image"].startswith("end_frame")  # at its input: no name
 
 
 def test_hidden_controls_are_not_set(images: dict[str, Path]) -> None:
     # q3: bgm and movement amplitude do not apply; without a watermark its position and URL do not either.
-    q3 = Form(
-        **form_values(images, bgm=True, movement_amplitude="large", wm_url="ftp://x", wm_position=1, audio=False)
-    ).options()
+    q3 = Form.of(
+        form_values(images, bgm=True, movement_amplitude="large", wm_url="ftp://x", wm_position=1, audio=False)
+    ).task_options()
     assert (q3.bgm, q3.movement_amplitude, q3.wm_url, q3.wm_position, q3.audio) == (None, None, None, None, False)
     # q1: no sound.
-    q1 = Form(**form_values(images, model="viduq1", resolution="1080p", audio=True, bgm=True)).options()
+    q1 = Form.of(form_values(images, model="viduq1", resolution="1080p", audio=True, bgm=True)).task_options()
     assert (q1.audio, q1.bgm) == (None, True)
     assert check_options(q1)[1] == []
-    watermarked = Form(**form_values(images, watermark=True, wm_position=2, wm_url="https://example.com/w.png"))
-    fields, problems = check_options(watermarked.options())
+    watermarked = Form.of(form_values(images, watermark=True, wm_position=2, wm_url="https://example.com/w.png"))
+    fields, problems = check_options(watermarked.task_options())
     assert problems == []
     assert (fields["wm_position"], fields["wm_url"]) == (2, "https://example.com/w.png")
 
 
 def test_options_reach_the_core_as_typed_values(images: dict[str, Path]) -> None:
-    options = Form(**form_values(images, duration=8.0, seed=42.0, meta_data=" ", payload="")).options()
+    options = Form.of(form_values(images, duration=8.0, seed=42.0, meta_data=" ", payload="")).task_options()
     assert options == TaskOptions(
         model="viduq3-pro",
         prompt="The camera glides forward as the sun sets",
         duration=8,
         resolution="720p",
         seed=42,
-        movement_amplitude=None,
         is_rec=False,
         audio=True,
-        bgm=None,
         off_peak=False,
         watermark=False,
+        payload="",
     )
 
 
@@ -173,13 +173,12 @@ def test_options_reach_the_core_as_typed_values(images: dict[str, Path]) -> None
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
 def test_model_change_updates_duration_resolution_and_options(studio: Studio, model: Any) -> None:
-    duration, resolution, audio, bgm, movement, estimate = studio.model_changed(model.name, False)
-    assert (duration["minimum"], duration["maximum"], duration["value"]) == (
-        min(model.durations),
-        max(model.durations),
-        model.default_duration,
-    )
-    assert duration["interactive"] is (len(model.durations) > 1)
+    updates = dict(zip(SYNC_OUTPUTS, studio.sync(model.name, None, None, False), strict=True))
+    duration, resolution, estimate = updates["duration"], updates["resolution"], updates["estimate"]
+    audio, bgm, movement = updates["audio"], updates["bgm"], updates["movement_amplitude"]
+    assert [value for _, value in duration["choices"]] == list(model.durations)
+    assert duration["value"] == model.default_duration
+    assert duration["interactive"] is (len(model.durations) > 1)  # one duration: shown fixed, never a slider
     assert resolution["choices"] == list(model.resolutions_for(model.default_duration))
     assert resolution["value"] == model.default_resolution_for(model.default_duration)
     assert (audio["visible"], bgm["visible"], movement["visible"]) == (model.audio, model.bgm, model.movement_amplitude)
@@ -187,14 +186,19 @@ def test_model_change_updates_duration_resolution_and_options(studio: Studio, mo
 
 
 def test_vidu20_resolutions_follow_the_duration(studio: Studio) -> None:
-    duration, resolution, *_ = studio.model_changed("vidu2.0")
-    assert (duration["minimum"], duration["maximum"], duration["step"], duration["value"]) == (4, 8, 4, 4)
+    duration, resolution, *_ = studio.sync("vidu2.0", None, None, False)
+    assert ([value for _, value in duration["choices"]], duration["value"]) == ([4, 8], 4)
     assert resolution["choices"] == ["360p", "720p", "1080p"]
     assert resolution["value"] == "360p"
-    eight, _ = studio.duration_changed("vidu2.0", 8.0, "360p", False)
+    _, eight, *_ = studio.sync("vidu2.0", 8.0, "360p", False)
     assert (eight["choices"], eight["value"]) == (["720p"], "720p")
-    four, _ = studio.duration_changed("vidu2.0", 4.0, "720p", False)
+    _, four, *_ = studio.sync("vidu2.0", 4.0, "720p", False)
     assert (four["choices"], four["value"]) == (["360p", "720p", "1080p"], "720p")
+
+
+def test_a_duration_the_new_model_lacks_falls_back_to_its_default(studio: Studio) -> None:
+    duration, resolution, *_ = studio.sync("viduq1", 10, "720p", False)  # what viduq2 had
+    assert (duration["value"], duration["interactive"], resolution["value"]) == (5, False, "1080p")
 
 
 def test_estimate_is_the_catalogues_and_says_when_there_is_none(studio: Studio) -> None:
@@ -261,7 +265,7 @@ def test_generate_returns_the_task_id_and_response(studio: Studio, sim: Simulato
 def test_auto_fit_shows_what_it_changed_and_sends(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
     values = form_values(images, start_image=str(images["square"]), end_image=str(images["wide"]), auto_fit=True)
     assert validate(studio, values) == {}
-    expected = prepare(images["square"], images["wide"], Form(**values).options(), auto_fit=True).changes
+    expected = prepare(images["square"], images["wide"], Form.of(values).task_options(), auto_fit=True).changes
     assert expected
     steps = outputs(studio, values)
     shown_before_sending, last = steps[1][3], steps[-1][3]
@@ -272,7 +276,7 @@ def test_auto_fit_shows_what_it_changed_and_sends(studio: Studio, sim: Simulator
 
 def test_preview_sends_nothing(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
     values = form_values(images)
-    changes, curl, python = studio.preview(*[values[name] for name in FORM_FIELDS])
+    changes, curl, python = studio.preview(Form.of(values))
     assert "base64 <" in curl and "curl -X POST" in curl  # the frames read from their files
     assert "httpx.post" in python and '"no_changes"' in changes
     assert sim.create_count == 0
@@ -294,7 +298,7 @@ def test_service_error_becomes_gr_error_with_hint(studio: Studio, sim: Simulator
         outputs(studio, form_values(images))
     message = caught.value.message
     assert "CreditInsufficient" in message and "not enough" in message and "tr-42" in message
-    assert "top up" in message  # the core's hint for this reason
+    assert EN["hint_CreditInsufficient"] in message  # the advice for this reason
     assert caught.value.title == "CreditInsufficient"
 
 
@@ -302,15 +306,15 @@ def test_outcome_unknown_says_not_to_resubmit(studio: Studio, sim: Simulator, im
     sim.inject(Fault(call="create", status=500, create_task=True))
     with pytest.raises(gr.Error) as caught:
         outputs(studio, form_values(images))
-    assert "do NOT resubmit blindly" in caught.value.message
-    assert caught.value.title == "Outcome unknown"
+    assert EN["unknown_outcome_advice"] in caught.value.message
+    assert caught.value.title == EN["title_unknown"]
 
 
 def test_a_second_generate_in_the_same_session_is_refused(studio: Studio, images: dict[str, Path]) -> None:
     guard = SessionGuard()
-    running = studio.generate(**form_values(images), guard=guard)
+    running = studio.run(Form.of(form_values(images)), guard)
     next(running)  # the first request is in flight
-    with pytest.raises(gr.Error, match="already being sent"):
+    with pytest.raises(gr.Error, match=EN["busy"]):
         outputs(studio, form_values(images), guard)
     running.close()
     assert guard.acquire()  # released once the first one ended
@@ -321,7 +325,7 @@ def test_visitor_key_lives_only_in_the_request(sim: Simulator, images: dict[str,
     settings = Settings.build(base_url=sim.base_url, data_dir=tmp_path / "data")
     with make_studio(settings) as studio:
         assert studio.visitor_key
-        assert validate(studio, form_values(images)) == {"api_key": "api_key: no API key: paste your Vidu API key"}
+        assert validate(studio, form_values(images)) == {"api_key": EN["problem_no_key_visitor"]}
         before = dict(os.environ)
         last = outputs(studio, form_values(images, api_key=CANARY))[-1]
     assert last[0]
@@ -331,9 +335,9 @@ def test_visitor_key_lives_only_in_the_request(sim: Simulator, images: dict[str,
 
 def test_the_server_key_appears_in_no_output(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
     values = form_values(images)
-    shown: list[Any] = [*outputs(studio, values), studio.preview(*[values[name] for name in FORM_FIELDS])]
-    shown += [studio.model_changed(m.name) for m in MODELS]
-    shown.append(studio.validate(*[form_values(images, prompt="")[name] for name in FORM_FIELDS]))
+    shown: list[Any] = [*outputs(studio, values), studio.preview(Form.of(values))]
+    shown += [studio.sync(m.name, None, None, False) for m in MODELS]
+    shown.append(studio.validate(Form.of(form_values(images, prompt=""))))
     sim.inject(Fault(call="create", status=401))
     with pytest.raises(gr.Error) as caught:
         outputs(studio, values)
@@ -360,7 +364,7 @@ def test_an_empty_callback_url_becomes_the_apps_own_when_it_has_a_public_url(
     )
     with make_studio(settings) as studio:
         values = form_values(images)
-        _, curl, _ = studio.preview(*[values[name] for name in FORM_FIELDS])
+        _, curl, _ = studio.preview(Form.of(values))
         assert "studio.example" not in curl  # the app's own receiver is not the person's to copy
         outputs(studio, values)
         typed = form_values(images, callback_url="https://hooks.example/mine?x=1")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.fakes import FakeTime
 from tests.images import photo, write
-from vidu_ui.options import TaskOptions
+from vidu_ui.request import TaskOptions
 from vidu_ui.studio.prepared import PreparedCache, request_key
 from vidu_ui.submit import prepare
 

@@ -9,7 +9,7 @@ import pytest
 from tests.images import photo, write
 from vidu_ui import frames
 from vidu_ui.errors import InvalidInput
-from vidu_ui.options import TaskOptions
+from vidu_ui.request import TaskOptions
 from vidu_ui.submit import prepare
 
 OPTIONS = TaskOptions(model="viduq1", prompt="a slow dolly in")

@@ -45,6 +45,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from . import signing
+from .request import task_id_problem
 from .settings import Settings
 from .store import Store
 
@@ -213,11 +214,9 @@ def _task_id(body: bytes) -> str | None:
     if not isinstance(data, dict):
         return None
     value = data.get("id") or data.get("task_id")
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip().isdigit() or len(value) > 40:
+    if task_id_problem(value) is not None:  # the one task-id rule: opaque, 1–128 of [A-Za-z0-9_.-]
         return None
-    return value.strip()
+    return str(value).strip()
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:

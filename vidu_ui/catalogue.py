@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 MOVEMENT_AMPLITUDES: tuple[str, ...] = ("auto", "small", "medium", "large")
+WM_POSITIONS: dict[int, str] = {1: "top left", 2: "top right", 3: "bottom right", 4: "bottom left"}
+"""The watermark's corners, by the number the service takes."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Model:
     """Whether the model can generate sound (``audio``): q3 models only."""
     bgm: bool
     """Whether background music (``bgm``) applies: every model but q3."""
+    off_peak: bool = False
+    """Whether relays document off-peak as available (only viduq3-pro with sound on); elsewhere it only warns."""
     credits_per_second: dict[str, float] | None = None
     """Indicative credits per second of video by resolution, where a public figure exists."""
 
@@ -52,6 +56,16 @@ class Model:
 
     def default_resolution_for(self, duration: int | None = None) -> str:
         return self._rule(duration).default
+
+    @property
+    def fixed_duration(self) -> bool:
+        """True when the model offers one duration only (viduq1: 5 s): the page shows it, not a slider."""
+        return len(self.durations) == 1
+
+    @property
+    def duration_step(self) -> int:
+        steps = {b - a for a, b in zip(self.durations, self.durations[1:], strict=False)}
+        return min(steps) if steps else 1
 
     @property
     def duration_range(self) -> tuple[int, int]:
@@ -90,6 +104,7 @@ MODELS: tuple[Model, ...] = (
         movement_amplitude=False,
         audio=True,
         bgm=False,
+        off_peak=True,
         credits_per_second={"720p": 30.0, "1080p": 32.0},
     ),
     Model(
@@ -190,5 +205,5 @@ def get_model(name: str) -> Model | None:
 
 
 def models_with(option: str) -> tuple[str, ...]:
-    """Names of the models on which ``option`` (``audio``, ``bgm``, ``movement_amplitude``) applies."""
+    """Names of the models on which ``option`` (``audio``, ``bgm``, ``movement_amplitude``, ``off_peak``) applies."""
     return tuple(m.name for m in MODELS if getattr(m, option))

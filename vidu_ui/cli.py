@@ -16,11 +16,13 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
-from . import __version__, catalogue, frames, tracking
+from . import __version__, catalogue, frames, request, tracking
 from .client import ViduClient
 from .downloads import DownloadPolicy, DownloadRefused
-from .errors import APIError, InvalidInput, OutcomeUnknownError, Problem, ViduError, hint_for
-from .options import TaskOptions
+from .errors import InvalidInput, OutcomeUnknownError, Problem, ViduError
+from .messages import Lang, cli_language, reason_hint, render_error, render_problem, state_text
+from .messages import say as text
+from .request import TaskOptions
 from .responses import TASK_STATES, CreatedTask, TaskStatus
 from .settings import Settings, SettingsError
 from .store import DB_NAME, Store, StoreError
@@ -53,17 +55,26 @@ def fail(code: int, *lines: str) -> NoReturn:
     raise typer.Exit(code)
 
 
-def problem_lines(problems: list[Problem]) -> list[str]:
-    return [f"error: {p}" for p in problems]
+_CHOSEN: dict[str, Lang] = {}
+"""``--lang`` of this invocation (set by ``main`` for each one: a command line is one reader)."""
+
+
+def lang() -> Lang:
+    """The reader's language: ``--lang``, else ``LC_ALL``/``LC_MESSAGES``/``LANG`` (``zh_CN.UTF-8`` → Chinese)."""
+    return _CHOSEN.get("lang") or cli_language()
+
+
+def problem_lines(problems: list[Problem], prefix: str = "error") -> list[str]:
+    """Problems in the reader's language, each with its field's name (``prompt: is required``)."""
+    return [f"{prefix}: {render_problem(p, lang())}" for p in problems]
 
 
 def error_lines(exc: ViduError) -> list[str]:
-    """What the person reads for an error: what happened, then what to do."""
+    """What the person reads for an error: what happened, then what to do (the operator's advice)."""
     if isinstance(exc, InvalidInput):
         return problem_lines(exc.problems)
-    if isinstance(exc, APIError):
-        return [f"error: {exc}", f"what to do: {exc.hint}"]
-    return [f"error: {exc}"]
+    _title, happened, advice = render_error(exc, lang(), "operator")
+    return [f"error: {happened}", *(f"what to do: {line}" for line in advice)]
 
 
 def exit_code(exc: ViduError) -> int:
@@ -89,46 +100,32 @@ def open_client(settings: Settings) -> ViduClient:
 
 Start = Annotated[str, typer.Argument(help="Start frame: a PNG/JPEG/WebP file or an http(s) URL", show_default=False)]
 End = Annotated[str, typer.Argument(help="End frame: a PNG/JPEG/WebP file or an http(s) URL", show_default=False)]
-Text = Annotated[str | None, typer.Option(show_default=False)]
-Flag = Annotated[bool | None, typer.Option(show_default=False)]
 
 
-def _task_parameters(
-    start: Start,
-    end: End,
-    prompt: Annotated[str, typer.Option("--prompt", "-p", help="What happens between the frames (≤ 2000 characters)")],
-    model: Annotated[str, typer.Option("--model", "-m", help=f"One of {', '.join(catalogue.MODEL_NAMES)}")] = (
-        catalogue.DEFAULT_MODEL
-    ),
-    duration: Annotated[str | None, typer.Option(help="Seconds; allowed values depend on the model")] = None,
-    resolution: Annotated[
-        str | None, typer.Option(help="e.g. 720p; allowed values depend on model and duration")
-    ] = None,
-    seed: Annotated[str | None, typer.Option(help="0–2147483647; 0 or unset = random")] = None,
-    movement_amplitude: Annotated[str | None, typer.Option(help="auto, small, medium or large (q1, vidu2.0)")] = None,
-    is_rec: Annotated[
-        bool | None, typer.Option("--is-rec/--no-is-rec", help="Service writes the prompt (+10 credits)")
-    ] = None,
-    audio: Annotated[bool | None, typer.Option("--audio/--no-audio", help="Generate sound (q3 models)")] = None,
-    bgm: Annotated[bool | None, typer.Option("--bgm/--no-bgm", help="Add background music (not on q3)")] = None,
-    off_peak: Annotated[bool | None, typer.Option("--off-peak/--no-off-peak", help="Cheaper; done within 48 h")] = None,
-    watermark: Annotated[
-        bool | None, typer.Option("--watermark/--no-watermark", help="Also a watermarked copy")
-    ] = None,
-    wm_position: Annotated[
-        str | None, typer.Option(help="1 top left, 2 top right, 3 bottom right, 4 bottom left")
-    ] = None,
-    wm_url: Annotated[str | None, typer.Option(help="http(s) URL of a watermark image")] = None,
-    meta_data: Annotated[str | None, typer.Option(help='A JSON object as text, e.g. \'{"Label": "x"}\'')] = None,
-    payload: Annotated[str | None, typer.Option(help="Passed through untouched (≤ 1,048,576 characters)")] = None,
-    callback_url: Annotated[str | None, typer.Option(help="http(s) URL that receives status callbacks")] = None,
+def _frames(start: Start, end: End) -> None:
+    """The two frames, before the options."""
+
+
+def _run_options(
     auto_fit: Annotated[
         bool, typer.Option("--auto-fit/--no-auto-fit", help="Fix frames the service would refuse")
     ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the task to the end and download the video")] = False,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the video with --wait")] = Path("."),
 ) -> None:
-    """The parameters ``check`` and ``submit`` share; typer reads them from this signature."""
+    """How ``check``/``submit`` run, after the request's own options."""
+
+
+def _task_signature(*, send: bool) -> inspect.Signature:
+    """The frames, every option of the create request (from ``request.FIELDS``), then how the command runs."""
+    run = [p for p in inspect.signature(_run_options).parameters.values() if send or p.name == "auto_fit"]
+    return inspect.Signature(
+        [
+            *inspect.signature(_frames).parameters.values(),
+            *request.cli_parameters(),
+            *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in run),
+        ]
+    )
 
 
 def _task_command(*, send: bool) -> Callable[..., None]:
@@ -138,24 +135,22 @@ def _task_command(*, send: bool) -> Callable[..., None]:
         start: str, end: str, auto_fit: bool, wait: bool = False, output: Path = Path("."), **values: Any
     ) -> None:
         settings = load_settings()
-        request = _prepare_or_exit(start, end, TaskOptions(**values), auto_fit, settings.max_pixels)
+        prepared = _prepare_or_exit(start, end, TaskOptions(**values), auto_fit, settings.max_pixels)
         if not send:
-            say(f"ok: {request.start.summary()} → {request.end.summary()}; request body {request.size:,} bytes")
+            say(f"ok: {prepared.start.summary()} → {prepared.end.summary()}; request body {prepared.size:,} bytes")
             return
         with open_client(settings) as client:
             try:
-                task = submit(client, request)
+                task = submit(client, prepared)
             except ViduError as exc:
                 fail(exit_code(exc), *error_lines(exc))
             emit(task.raw)
             say(f"Task ID: {task.task_id}")
-            history = _record(settings, request, task)
+            history = _record(settings, prepared, task)
             if wait:
                 _wait_and_download(client, settings, task.task_id, output, history)
 
-    signature = inspect.signature(_task_parameters)
-    keep = [p for p in signature.parameters.values() if send or p.name not in ("wait", "output")]
-    command.__signature__ = signature.replace(parameters=keep)  # type: ignore[attr-defined]
+    command.__signature__ = _task_signature(send=send)  # type: ignore[attr-defined]
     return command
 
 
@@ -169,12 +164,14 @@ app.command("submit", help="Check, then create the task; prints the service's JS
 
 def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool, max_pixels: int) -> PreparedRequest:
     try:
-        request = prepare(start, end, options, auto_fit=auto_fit, max_pixels=max_pixels)
+        prepared = prepare(start, end, options, auto_fit=auto_fit, max_pixels=max_pixels)
     except InvalidInput as exc:
-        fail(EXIT_INVALID, *problem_lines(exc.problems), "nothing was sent.")
-    for change in request.changes:
+        fail(EXIT_INVALID, *problem_lines(exc.problems), text(lang(), "nothing_sent"))
+    for line in problem_lines(list(prepared.warnings), "warning"):
+        say(line)
+    for change in prepared.changes:
         say(f"auto-fit: {change}")
-    return request
+    return prepared
 
 
 def _record(settings: Settings, request: PreparedRequest, task: CreatedTask) -> Store | None:
@@ -199,14 +196,15 @@ def _wait_and_download(
             if history is not None:
                 history.update_status(task_id, status)
             if status.state != last_state:
-                say(f"state: {status.state} ({time.monotonic() - started:.0f} s)")
+                say(f"state: {status_line(status)} ({time.monotonic() - started:.0f} s)")
                 last_state = status.state
     except ViduError as exc:
         fail(EXIT_SERVICE, *error_lines(exc))
     assert status is not None
+    if status.cancelled:
+        fail(EXIT_SERVICE, f"error: {state_text(lang(), status.state, status.err_code)}")
     if status.state == "failed":
-        reason = status.err_code or "no reason given"
-        fail(EXIT_SERVICE, f"error: the task failed: {reason}", f"what to do: {hint_for(status.err_code)}")
+        fail(EXIT_SERVICE, f"error: {state_text(lang(), 'failed')}: {reason_hint(lang(), status.err_code)}")
     url = status.video_url
     if not url:
         fail(EXIT_SERVICE, "error: the task succeeded but the service gave no video URL; query it again later")
@@ -251,7 +249,24 @@ def check_image(files: Annotated[list[Path], typer.Argument(help="Image files to
         raise typer.Exit(EXIT_INVALID)
 
 
-TaskId = Annotated[str, typer.Argument(help="The task id (a decimal number)", show_default=False)]
+TaskId = Annotated[str, typer.Argument(help="The task id (1–128 letters, digits, '_', '.' or '-')", show_default=False)]
+
+
+def status_line(status: TaskStatus) -> str:
+    """A task's state for a person: the state (Cancelled, or "still running (service says: …)"), its progress,
+    what the moderation blocked, and why it failed."""
+    language = lang()
+    parts = [state_text(language, status.state, status.err_code)]
+    if status.progress is not None and not status.finished:
+        parts.append(text(language, "progress", progress=f"{status.progress:g}"))
+    if status.blocked_resources:
+        what = ", ".join(
+            text(language, "blocked_item", kind=b.content_type or "?", index=b.index) for b in status.blocked_resources
+        )
+        parts.append(text(language, "blocked", what=what))
+    if status.state == "failed" and not status.cancelled:
+        parts.append(reason_hint(language, status.err_code))
+    return " · ".join(parts)
 
 
 def _call(action: Callable[[ViduClient], Any]) -> Any:
@@ -281,7 +296,7 @@ def status(task_id: TaskId) -> None:
     result = _call(lambda c: c.query(task_id))
     _remember(task_id, result)
     emit(result.raw)
-    say(f"state: {result.state}" + (f" ({result.err_code}: {hint_for(result.err_code)})" if result.err_code else ""))
+    say(f"state: {status_line(result)}")
 
 
 @app.command()
@@ -299,17 +314,31 @@ def cancel(task_id: TaskId) -> None:
 
 @app.command()
 def credits() -> None:
-    """The account's remaining credits."""
-    emit(_call(lambda c: c.credits()))
+    """The account's remaining credits (the service's answer; a summary line on stderr)."""
+    answer = _call(lambda c: c.credits())
+    emit(answer.raw)
+    for line in answer.remains:
+        say(
+            f"{line.type or 'credits'}: {line.credit_remain if line.credit_remain is not None else '?'} remaining"
+            + (f"; running {line.current_concurrency}/{line.concurrency_limit}" if line.concurrency_limit else "")
+            + (f"; queued {line.queue_count}" if line.queue_count else "")
+        )
 
 
 @app.command()
 def tasks(
     state: Annotated[list[str] | None, typer.Option("--state", help="Only tasks in this state (repeatable)")] = None,
-    page_size: Annotated[int, typer.Option(help="How many tasks (1–100)")] = 20,
+    page_size: Annotated[int, typer.Option(help="How many tasks a page (1–100)")] = 20,
+    page_token: Annotated[str | None, typer.Option(help="The page after this token (next_page_token)")] = None,
+    all_pages: Annotated[
+        bool, typer.Option("--all", help="Follow next_page_token through every page; prints one JSON list")
+    ] = False,
 ) -> None:
-    """List the account's recent tasks, as the service reports them."""
-    emit(_call(lambda c: c.list_tasks(states=state, page_size=page_size)))
+    """List the account's recent tasks (the last 7 days), as the service reports them."""
+    if all_pages:
+        emit(_call(lambda c: list(c.iter_tasks(states=state, page_size=page_size))))
+        return
+    emit(_call(lambda c: c.list_tasks(states=state, page_size=page_size, page_token=page_token)))
 
 
 HISTORY_STATES = (*TASK_STATES, "unfinished")
@@ -374,15 +403,35 @@ def simulator(
     api_key: Annotated[str, typer.Option(envvar="VIDU_SIM_KEY", help="The key it accepts")] = "sim-key",
     queue_seconds: Annotated[float, typer.Option(help="Seconds a task waits before processing")] = 1.0,
     process_seconds: Annotated[float, typer.Option(help="Seconds a task spends processing")] = 4.0,
+    ids: Annotated[str, typer.Option(help="Task ids like: number (Vidu), task (new-api task_…), uuid")] = "number",
+    extra_states: Annotated[
+        bool, typer.Option("--extra-states", help="Report scheduling/preparation/canceled, as Vidu's other API")
+    ] = False,
+    page_tokens: Annotated[bool, typer.Option("--page-tokens", help="Opaque list page tokens")] = False,
 ) -> None:
     """Run the local Vidu-compatible simulator: no credits, no network. Ctrl-C stops it."""
-    from .simulator import Simulator, serve
+    from pydantic import ValidationError
+
+    from .simulator import Relay, Simulator, serve
+
+    try:
+        relay = Relay.model_validate({"ids": ids, "extra_states": extra_states, "page_tokens": page_tokens})
+    except ValidationError:
+        fail(EXIT_INVALID, "error: --ids must be number, task or uuid")
 
     def ready(sim: Simulator) -> None:
         say(f"simulator listening on {sim.base_url}")
         say(f"use it with: VIDU_BASE_URL={sim.base_url} VIDU_API_KEY=<the key given with --api-key>")
 
-    serve(host, port, api_key, queue_seconds=queue_seconds, process_seconds=process_seconds, on_ready=ready)
+    serve(
+        host,
+        port,
+        api_key,
+        queue_seconds=queue_seconds,
+        process_seconds=process_seconds,
+        relay=relay,
+        on_ready=ready,
+    )
 
 
 def _print_version(value: bool) -> None:
@@ -397,7 +446,13 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit")
     ] = False,
+    language: Annotated[
+        str | None, typer.Option("--lang", help="Messages in en or zh-CN (default: from LC_ALL/LANG)")
+    ] = None,
 ) -> None:
+    _CHOSEN.clear()
+    if language:
+        _CHOSEN["lang"] = cli_language(language)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )

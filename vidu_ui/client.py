@@ -25,11 +25,11 @@ import random
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -47,7 +47,8 @@ from .errors import (
     Problem,
     status_error_class,
 )
-from .responses import TASK_STATES, CreatedTask, TaskStatus, describe_validation_error
+from .request import checked_task_id, task_path
+from .responses import TASK_STATES, CreatedTask, Credits, TaskStatus, describe_validation_error
 from .settings import Settings
 
 __all__ = [
@@ -71,11 +72,12 @@ BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 30.0
 """Longest wait this client honours from a ``Retry-After`` header."""
 MAX_PAGE_SIZE = 100
-# The list call's query parameter names. ``pager.page_token`` and ``created_at.*`` are in the contract;
-# the page size name follows Vidu's grpc-gateway style (inferred).
-PAGE_SIZE_PARAM = "pager.page_sz"
+# The list call's pager, as the clients that work send it (the official table misspells it ``paper.pagesz``).
+PAGE_SIZE_PARAM = "pager.pagesz"
+PAGE_TOKEN_PARAM = "pager.page_token"  # noqa: S105 - a parameter name, not a secret
+MAX_PAGES = 50
+"""Most pages ``iter_tasks`` follows (5,000 tasks at 100 a page): a token that never ends cannot loop forever."""
 _EXCERPT_CHARS = 200
-_TASK_ID = re.compile(r"[0-9]{1,32}")
 REDACTED = "[api key]"
 
 # Failures that provably happened before any byte of the request was sent.
@@ -219,24 +221,17 @@ class ViduClient:
 
     def query(self, task_id: str) -> TaskStatus:
         """The task's state and, once it succeeded, its videos (URLs valid for about 24 hours)."""
-        task_id = _check_task_id(task_id)
-        response = self._request("GET", self._path(self._settings.paths.query, task_id), idempotent=True)
-        data = self._decode(response)
-        try:
-            return TaskStatus.from_json(data)
-        except ValidationError as exc:
-            raise APIResponseError(
-                f"the service answered with a task status this app cannot read: {describe_validation_error(exc, data)}",
-                response=response,
-            ) from None
+        task_id = checked_task_id(task_id)
+        response = self._request("GET", task_path(self._settings.paths.query, task_id), idempotent=True)
+        return _read(TaskStatus, self._decode(response), response, "a task status")
 
     def cancel(self, task_id: str) -> dict[str, Any]:
         """Ask the service to cancel a task that has not started; safe to repeat. Returns the decoded answer."""
-        task_id = _check_task_id(task_id)
+        task_id = checked_task_id(task_id)
         try:
             response = self._request(
                 "POST",
-                self._path(self._settings.paths.cancel, task_id),
+                task_path(self._settings.paths.cancel, task_id),
                 content=orjson.dumps({"id": task_id}),
                 headers={"Content-Type": "application/json"},
                 idempotent=True,
@@ -247,17 +242,17 @@ class ViduClient:
             if exc.status_code not in (400, 409):
                 raise
             status = self.query(task_id)
-            if status.state == "failed" and status.err_code == "UserCancelled":
+            if status.cancelled:
                 return status.raw
             raise
         if not response.content.strip():
             return {}
         return self._decode_object(response)
 
-    def credits(self) -> dict[str, Any]:
-        """The account's credits, as the service reports them."""
+    def credits(self) -> Credits:
+        """The account's credits (``.raw`` is the answer as the service gave it)."""
         response = self._request("GET", self._settings.paths.credits, idempotent=True)
-        return self._decode_object(response)
+        return _read(Credits, self._decode_object(response), response, "credits")
 
     def list_tasks(
         self,
@@ -274,28 +269,51 @@ class ViduClient:
         problems: list[Problem] = []
         for task_id in task_ids or ():
             try:
-                params.append(("task_ids", _check_task_id(task_id, field="task_ids")))
+                params.append(("task_ids", checked_task_id(task_id, field="task_ids")))
             except InvalidInput as exc:
                 problems.extend(exc.problems)
         for state in states or ():
             if state not in TASK_STATES:
-                problems.append(Problem("states", f"{state!r} is not one of {', '.join(TASK_STATES)}"))
+                problems.append(Problem.of("states", "problem_state", value=state, choices=", ".join(TASK_STATES)))
             else:
                 params.append(("states", state))
         for name, value in (("created_at.from", created_from), ("created_at.to", created_to)):
             if value is not None:
                 params.append((name, _timestamp(value)))
         if page_token:
-            params.append(("pager.page_token", page_token))
+            params.append((PAGE_TOKEN_PARAM, page_token))
         if page_size is not None:
             if isinstance(page_size, bool) or not 1 <= page_size <= MAX_PAGE_SIZE:
-                problems.append(Problem("page_size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+                problems.append(Problem.of("page_size", "problem_page_size", limit=MAX_PAGE_SIZE))
             else:
                 params.append((PAGE_SIZE_PARAM, str(page_size)))
         if problems:
             raise InvalidInput(problems)
         response = self._request("GET", self._settings.paths.tasks, params=params, idempotent=True)
         return self._decode_object(response)
+
+    def iter_tasks(
+        self,
+        *,
+        states: Iterable[str] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every task the list call returns, page after page (``next_page_token``), at most ``limit`` of them."""
+        token: str | None = None
+        seen = 0
+        for _ in range(MAX_PAGES):
+            page = self.list_tasks(states=states, page_size=page_size, page_token=token, **filters)
+            for task in page_tasks(page):
+                if limit is not None and seen >= limit:
+                    return
+                seen += 1
+                yield task
+            following = page.get("next_page_token")
+            if not isinstance(following, str) or not following or following == token:
+                return
+            token = following
 
     # --- sending ---------------------------------------------------------------------------------------------
 
@@ -371,12 +389,10 @@ class ViduClient:
     def _authorization(self) -> str:
         key = self._settings.api_key.get_secret_value().strip() if self._settings.api_key is not None else ""
         if not key:
-            raise InvalidInput([Problem("api_key", "no API key: set VIDU_API_KEY or paste your key")])
+            raise InvalidInput([Problem.of("api_key", "problem_no_key_operator")])
         # A header cannot carry these; httpx's own error would quote the whole header, key included.
         if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
-            raise InvalidInput(
-                [Problem("api_key", "the key contains spaces, line breaks or non-ASCII characters; paste it again")]
-            )
+            raise InvalidInput([Problem.of("api_key", "problem_key_chars")])
         return f"{self._settings.auth_scheme} {key}"
 
     def _timeout(self, remaining: float) -> httpx.Timeout:
@@ -388,9 +404,6 @@ class ViduClient:
         return httpx.Timeout(
             connect=min(connect, left), read=min(read, left), write=min(read, left), pool=min(connect, left)
         )
-
-    def _path(self, template: str, task_id: str) -> str:
-        return template.replace("{task_id}", task_id)
 
     def _log_attempt(
         self, method: str, path: str, outcome: int | str, started: float, attempt: int, max_retries: int
@@ -580,11 +593,27 @@ def _spellings_bytes(key: str) -> tuple[bytes, ...]:
     return tuple(form.encode() for form in _spellings(key))
 
 
-def _check_task_id(task_id: Any, *, field: str = "task_id") -> str:
-    text = str(task_id).strip() if isinstance(task_id, str | int) and not isinstance(task_id, bool) else ""
-    if not _TASK_ID.fullmatch(text):
-        raise InvalidInput([Problem(field, "a task id is a number such as 911088422699962368")])
-    return text
+Answer = TypeVar("Answer", TaskStatus, Credits)
+
+
+def _read(model: type[Answer], data: Any, response: httpx.Response, what: str) -> Answer:
+    """``data`` read as ``model``; an ``APIResponseError`` naming what could not be read otherwise."""
+    try:
+        return model.from_json(data)
+    except ValidationError as exc:
+        raise APIResponseError(
+            f"the service answered with {what} this app cannot read: {describe_validation_error(exc, data)}",
+            response=response,
+        ) from None
+
+
+def page_tasks(page: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The tasks of one list answer: ``tasks`` (inferred), tolerating ``list``/``items``/``data``."""
+    for name in ("tasks", "list", "items", "data"):
+        found = page.get(name)
+        if isinstance(found, list):
+            return [task for task in found if isinstance(task, dict)]
+    return []
 
 
 def _timestamp(value: datetime | str) -> str:

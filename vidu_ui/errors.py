@@ -24,17 +24,32 @@ Messages never contain the API key: nothing here is given it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import httpx
 
+from .messages import hint, render_problem, say
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One failed check: the field it concerns and a sentence a person understands."""
+    """One failed check: the field it concerns, and a message key with its values (``vidu_ui.messages`` turns
+    it into words in the reader's language). ``text`` holds a sentence not yet in the catalogue (English)."""
 
     field: str
-    message: str
+    text: str = ""
+    key: str | None = None
+    values: dict[str, Any] = dataclass_field(default_factory=dict, compare=True, hash=False)
+
+    @classmethod
+    def of(cls, field: str, key: str, **values: Any) -> Problem:
+        return cls(field, key=key, values=values)
+
+    @property
+    def message(self) -> str:
+        """The message in English, without the field name."""
+        return render_problem(self, "en", with_field=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -52,65 +67,15 @@ class InvalidInput(ViduError):
         super().__init__("; ".join(str(p) for p in self.problems) or "invalid input")
 
 
-# What a reason means and what to do, for errors and for a failed task's err_code.
-REASON_HINTS: dict[str, str] = {
-    "BadRequest": "The service refused the request as malformed; check the options and try again.",
-    "FieldLacking": "A required field is missing; fill it in and try again.",
-    "FieldUnwanted": "The service does not accept one of the fields sent; leave that option at its default.",
-    "FieldInvalid": "A field has a value the service does not accept; correct it and try again.",
-    "FieldItemCountOutOfRange": "Send exactly two images: the start frame and the end frame.",
-    "PageSizeOutOfRange": "An image's size, format or ratio is out of range; try with auto-fit on.",
-    "ImageDownloadFailure": "The service could not download an image URL; make sure it is public, or upload the file.",
-    "ImageFormatInvalid": "An image is not PNG, JPEG or WebP; convert it and try again.",
-    "OperationInProcess": "The task is busy with another operation; wait a moment and try again.",
-    "CreditInsufficient": "The account has too few credits; top up, or choose a shorter or lower-resolution video.",
-    "TaskPromptPolicyViolation": "The prompt was refused by the content policy; rephrase it.",
-    "CreationPolicyViolation": "The result was refused by the content policy; change the frames or the prompt.",
-    "AuditSubmitIllegal": "The input was refused by the content review; change the frames or the prompt.",
-    "ModelUnavailable": "That model is not available to this account now; choose another model.",
-    "UserCancelled": "The task was cancelled; its credits are refunded.",
-    "Unauthorized": "The API key was refused; check VIDU_API_KEY and the auth scheme "
-    "(Bearer for kkiai, Token for Vidu's own hosts).",
-    "Forbidden": "The key may not do this; check the account's permissions.",
-    "TaskNotFound": "No task has that id for this key; check the id and the base URL.",
-    "CreationNotFound": "The task has no result yet; query it again later.",
-    "NotFound": "The service has no such path; check VIDU_BASE_URL and the path settings.",
-    "Conflict": "The request conflicts with the task's state; query the task and try again.",
-    "QuotaExceeded": "Too many tasks are running; wait for one to finish and try again.",
-    "TooManyRequests": "Too many requests; wait a moment and try again.",
-    "SystemThrottling": "The service is busy; wait a moment and try again.",
-    "Canceled": "The service cancelled the request; try again.",
-    "InternalServiceFailure": "The service failed; try again later.",
-}
-
-_STATUS_HINTS: dict[int, str] = {
-    400: "The service refused the request; check the options and try again.",
-    401: REASON_HINTS["Unauthorized"],
-    403: REASON_HINTS["Forbidden"],
-    404: REASON_HINTS["NotFound"],
-    409: REASON_HINTS["Conflict"],
-    429: REASON_HINTS["TooManyRequests"],
-}
-
-
-# The advice instead, for a request that auto-fit already prepared: it never says "turn auto-fit on".
-AUTO_FIT_ON_HINTS: dict[str, str] = {
-    "PageSizeOutOfRange": "The service found an image's size or ratio out of range although auto-fit prepared "
-    "the frames; crop both frames to the same shape, or give them as http(s) URLs.",
-}
-
-
 def hint_for(reason: str | None, status: int | None = None, *, auto_fit: bool = False) -> str:
-    """What to do about ``reason`` (or, failing that, the HTTP status); ``auto_fit``: it was on for the request."""
-    if auto_fit and reason in AUTO_FIT_ON_HINTS:
-        return AUTO_FIT_ON_HINTS[reason]
-    if reason and reason in REASON_HINTS:
-        return REASON_HINTS[reason]
-    if status is not None and status in _STATUS_HINTS:
-        return _STATUS_HINTS[status]
-    if status is not None and status >= 500:
-        return "The service failed; try again later."
-    return "Check the request and try again."
+    """What to do about ``reason`` (or, failing that, the HTTP status), in English for the operator;
+    ``auto_fit``: it was on for the request (the advice then never suggests turning it on)."""
+    return hint("en", reason, status, auto_fit=auto_fit)
+
+
+def is_cancel_too_late(exc: APIStatusError) -> bool:
+    """A cancel refused because the task is already scheduled ("task state is scheduled, can not cancel")."""
+    return exc.status_code in (400, 409) and "schedul" in (exc.service_message or "").lower()
 
 
 class APIError(ViduError):
@@ -123,7 +88,7 @@ class APIError(ViduError):
 
     @property
     def hint(self) -> str:
-        return "Try again later."
+        return _say("hint_try_later")
 
 
 class APIStatusError(APIError):
@@ -160,6 +125,8 @@ class APIStatusError(APIError):
 
     @property
     def hint(self) -> str:
+        if is_cancel_too_late(self):
+            return _say("hint_cancel_scheduled")
         return hint_for(self.reason, self.status_code, auto_fit=self.auto_fit)
 
 
@@ -214,7 +181,7 @@ class APIConnectionError(APIError):
 
     @property
     def hint(self) -> str:
-        return "Check the network and VIDU_BASE_URL, then try again."
+        return _say("hint_connection")
 
 
 class APITimeoutError(APIConnectionError):
@@ -222,7 +189,7 @@ class APITimeoutError(APIConnectionError):
 
     @property
     def hint(self) -> str:
-        return "The service did not answer in time; try again later or raise the timeout."
+        return _say("hint_timeout")
 
 
 class APIResponseError(APIError):
@@ -234,7 +201,7 @@ class APIResponseError(APIError):
 
     @property
     def hint(self) -> str:
-        return "Check VIDU_BASE_URL points at a Vidu-compatible service."
+        return _say("hint_response")
 
 
 class OutcomeUnknownError(APIError):
@@ -252,7 +219,8 @@ class OutcomeUnknownError(APIError):
 
     @property
     def hint(self) -> str:
-        return (
-            "Do not resubmit straight away: look for the task in the service's task list "
-            "(`python -m vidu_ui tasks`) or your account before trying again."
-        )
+        return _say("hint_unknown_outcome")
+
+
+def _say(key: str) -> str:
+    return say("en", key)

@@ -1,20 +1,58 @@
 """What the service returns, as pydantic models.
 
-Tolerant where resellers differ (missing fields are ``None``, unknown fields are kept), strict where it matters:
-a ``state`` this app does not know is rejected, so a caller never mistakes it for "still running".
-Each model keeps the decoded JSON it came from in ``.raw`` so the UI can show the full response.
+Tolerant where resellers differ (missing fields are ``None``, unknown fields are kept). States are parsed here
+once (``docs/contract.md``): the documented five as they are; ``canceled``/``cancelled`` become ``failed`` with
+``err_code`` ``UserCancelled`` (``outcome`` names both "cancelled"); any other state word (``scheduling``,
+``preparation``) is kept as it is and means "not finished yet". Each model keeps the decoded JSON it came from in
+``.raw`` so the UI can show the full response.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Self
+
+from .request import task_id_problem
 
 TaskState = Literal["created", "queueing", "processing", "success", "failed"]
 TASK_STATES: tuple[str, ...] = get_args(TaskState)
+"""The documented states: the ones a list can be filtered by."""
 FINISHED_STATES: frozenset[str] = frozenset({"success", "failed"})
+CANCELLED_STATES: frozenset[str] = frozenset({"canceled", "cancelled"})
+CANCELLED_CODE = "UserCancelled"
+Outcome = Literal["created", "queueing", "processing", "success", "failed", "cancelled", "running"]
+_STATE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
+
+
+def outcome(state: str, err_code: str | None = None) -> Outcome:
+    """What a state means to a person: a documented state, ``cancelled`` (however the service spells it), or
+    ``running`` for a state outside the documented ones (still going: follow on)."""
+    if state in CANCELLED_STATES or (state == "failed" and err_code == CANCELLED_CODE):
+        return "cancelled"
+    if state in TASK_STATES:
+        return state  # type: ignore[return-value]  # one of the documented five
+    return "running"
+
+
+def _state(value: Any) -> Any:
+    """A state word, lower-cased; anything else (a number, a sentence) is refused by the field's type."""
+    if isinstance(value, str) and _STATE_WORD.fullmatch(value.strip()):
+        return value.strip().lower()
+    if isinstance(value, str):
+        raise ValueError("not a state word")
+    return value
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -35,7 +73,8 @@ OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
 OptBool = Annotated[bool | None, BeforeValidator(_blank_to_none)]
 OptNumber = Annotated[int | float | None, BeforeValidator(_blank_to_none)]
 OptId = Annotated[str | None, BeforeValidator(_id_to_str)]
-OptState = Annotated[TaskState | None, BeforeValidator(_blank_to_none)]
+OptState = Annotated[str | None, BeforeValidator(_blank_to_none), BeforeValidator(_state)]
+State = Annotated[str, BeforeValidator(_state)]
 
 
 class _Response(BaseModel):
@@ -61,7 +100,8 @@ class CreatedTask(_Response):
     """The create call's answer: the task as the service accepted it."""
 
     task_id: str
-    """The task's id, a decimal integer as a string; keep it to query, cancel or find the task later."""
+    """The task's id (Vidu: a decimal integer as a string; relays: ``task_…``, UUIDs); keep it to query, cancel
+    or find the task later."""
     type: str | None = None
     """The task type; ``headtailimg2video`` for a start–end frame task."""
     state: OptState = None
@@ -117,8 +157,8 @@ class CreatedTask(_Response):
         value = _id_to_str(value)
         if isinstance(value, str):
             value = value.strip()
-            if not value:
-                raise ValueError("the task id is empty")
+            if task_id_problem(value) is not None:
+                raise ValueError("the task id is empty or has characters a task id cannot have")
         return value
 
 
@@ -135,13 +175,23 @@ class Creation(_Response):
     """The watermarked copy's URL, when a watermark was asked for."""
 
 
+class BlockedResource(_Response):
+    """An input the moderation blocked."""
+
+    content_type: str | None = None
+    """What kind of input: ``image``, ``prompt``…"""
+    index: OptInt = None
+    """Which one of its kind (0: the start frame)."""
+
+
 class TaskStatus(_Response):
     """The query call's answer: where a task is and, once it succeeded, its videos."""
 
     id: OptId = None
     """The task's id (the official API echoes it; resellers may not)."""
-    state: TaskState
-    """``created``, ``queueing``, ``processing``, ``success`` or ``failed``."""
+    state: State
+    """``created``, ``queueing``, ``processing``, ``success`` or ``failed``; a cancelled task reads ``failed``
+    with ``UserCancelled``; another word (``scheduling``, ``preparation``) means not finished yet."""
     err_code: str | None = None
     """Why the task failed, as a reason such as ``CreditInsufficient``; empty otherwise."""
     credits: OptNumber = None
@@ -154,8 +204,22 @@ class TaskStatus(_Response):
     """Whether the task ran off-peak."""
     creations: list[Creation] = Field(default_factory=list)
     """The generated videos; empty until the task succeeds."""
+    progress: OptNumber = None
+    """How far the task is, 0–100, when the service says."""
+    blocked_resources: list[BlockedResource] = Field(default_factory=list)
+    """Which inputs the moderation blocked, when it did."""
 
-    @field_validator("creations", mode="before")
+    @model_validator(mode="after")
+    def _cancelled(self) -> Self:
+        # "canceled"/"cancelled" (Vidu's other API) are one outcome with "failed" + UserCancelled: store that.
+        if self.state in CANCELLED_STATES:
+            self.state = "failed"
+            self.err_code = self.err_code or CANCELLED_CODE
+        if self.progress is not None:
+            self.progress = min(100, max(0, self.progress))
+        return self
+
+    @field_validator("creations", "blocked_resources", mode="before")
     @classmethod
     def _null_creations(cls, value: Any) -> Any:
         return [] if value is None else value
@@ -175,6 +239,14 @@ class TaskStatus(_Response):
     def finished(self) -> bool:
         """True once the task succeeded or failed: nothing more will change."""
         return self.state in FINISHED_STATES
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome(self.state, self.err_code)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.outcome == "cancelled"
 
     @property
     def succeeded(self) -> bool:
@@ -211,7 +283,7 @@ def describe_validation_error(exc: ValidationError, data: Any) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "response"
         if err["loc"] and err["loc"][0] == "state" and state is not None:
             shown = repr(state) if isinstance(state, str) and len(state) <= 40 else "a value"
-            parts.append(f"the task state {shown} is not one this app knows ({', '.join(TASK_STATES)})")
+            parts.append(f"the task state {shown} is not a state word")
         elif err["type"] == "missing":
             parts.append(f"the field {loc!r} is missing")
         else:
@@ -219,3 +291,38 @@ def describe_validation_error(exc: ValidationError, data: Any) -> str:
     if not isinstance(data, dict):
         return f"the service answered with JSON {type(data).__name__}, not an object"
     return "; ".join(parts) or "the response is not valid"
+
+
+class CreditBalance(_Response):
+    """One line of the credits answer: a kind of credit and the account's use of its concurrency."""
+
+    type: str | None = None
+    credit_remain: OptNumber = None
+    concurrency_limit: OptInt = None
+    current_concurrency: OptInt = None
+    queue_count: OptInt = None
+
+
+class Credits(_Response):
+    """The credits answer in its documented shape (``remains: [...]``, the table's ``remaining_credits``), or the
+    older flat one (``{"credit_remain": …}`` at the top), read as one list."""
+
+    remains: list[CreditBalance] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shapes(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        lines = data.get("remains")
+        if lines is None:
+            lines = data.get("remaining_credits")
+        if lines is None and any(k in data for k in ("credit_remain", "credits", "remain")):
+            flat = data.get("credit_remain", data.get("credits", data.get("remain")))
+            lines = [{**{k: v for k, v in data.items() if k in CreditBalance.model_fields}, "credit_remain": flat}]
+        return {**data, "remains": lines if isinstance(lines, list) else []}
+
+    @property
+    def total(self) -> float | None:
+        amounts = [line.credit_remain for line in self.remains if line.credit_remain is not None]
+        return sum(amounts) if amounts else None

@@ -100,6 +100,8 @@ class TaskRecord:
     updated_at: float
     version: int
     """Grows by one at each change of the row; the page waits for a version above the one it shows."""
+    last_status: dict[str, Any] | None = field(default=None, repr=False)
+    """The last query's answer (image data cut short): its ``progress`` and ``blocked_resources`` for showing."""
 
     @property
     def finished(self) -> bool:
@@ -243,7 +245,7 @@ def _old_urls(row: Mapping[str, Any]) -> dict[str, Any]:
 _COLUMNS = (
     "task_id, created_at, user, key_kind, model, prompt, options, start_thumbnail, end_thumbnail, create_response, "
     "state, err_code, credits, video_url, cover_url, watermarked_url, urls_fetched_at, video_path, "
-    "watermarked_path, problem, frame_sources, updated_at, version"
+    "watermarked_path, problem, frame_sources, updated_at, version, last_status"
 )
 
 
@@ -272,6 +274,7 @@ def _record(row: sqlite3.Row) -> TaskRecord:
         frame_sources=_sources(row["frame_sources"]),
         updated_at=row["updated_at"],
         version=row["version"],
+        last_status=json.loads(row["last_status"]) if row["last_status"] else None,
     )
 
 

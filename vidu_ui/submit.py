@@ -18,7 +18,7 @@ from . import frames
 from .client import ViduClient
 from .errors import APIStatusError, InvalidInput, Problem
 from .frames import Frame
-from .options import TaskOptions, build_body, check_options
+from .request import DATA_URI_KEEP, TaskOptions, build_body, check, shortened_uri
 from .responses import CreatedTask
 
 Source = str | os.PathLike[str]
@@ -38,6 +38,8 @@ class PreparedRequest:
     """What auto-fit changed, one sentence each; empty when the frames went as they were."""
     auto_fit: bool = False
     """Auto-fit prepared these frames (whether or not it changed them)."""
+    warnings: tuple[Problem, ...] = ()
+    """What may not work as asked though nothing is wrong (``off_peak`` where relays say it is unavailable)."""
 
     @property
     def size(self) -> int:
@@ -49,7 +51,7 @@ class PreparedRequest:
         decoded: dict[str, Any] = orjson.loads(self.content)
         return decoded
 
-    def shortened_body(self, keep: int = 48) -> dict[str, Any]:
+    def shortened_body(self, keep: int = DATA_URI_KEEP) -> dict[str, Any]:
         """The body with each data URI cut to ``keep`` characters, for showing to a person."""
         return build_body(self.fields, [_shortened_value(frame, keep) for frame in (self.start, self.end)])
 
@@ -61,9 +63,7 @@ def _shortened_value(frame: Frame, keep: int) -> str:
     assert frame.data is not None and frame.format is not None
     prefix = f"data:image/{frame.format};base64,"
     head = base64.b64encode(frame.data[: max(3, keep) * 3 // 4 + 3]).decode("ascii")
-    total = frame.data_uri_length()
-    shown = (prefix + head)[:keep]
-    return shown if total <= keep else f"{shown}…[{total - len(shown):,} more characters]"
+    return shortened_uri(prefix + head, frame.data_uri_length(), keep)
 
 
 def megabytes(n: int) -> str:
@@ -102,7 +102,8 @@ def prepare(
     Each frame's pixels are decoded at most once, and only when auto-fit re-encodes it.
     Raises ``InvalidInput`` listing every problem found; nothing has been sent then.
     """
-    fields, problems = check_options(options)
+    checked = check(options)
+    fields, problems = checked.fields, list(checked.problems)
     # With auto-fit, a PNG's data is inflated once: by auto-fit's decode if it re-encodes it, else just below.
     start_frame, end_frame, frame_problems = load_frames(start, end, max_pixels=max_pixels, defer=auto_fit)
     problems += frame_problems
@@ -116,8 +117,7 @@ def prepare(
     if auto_fit:
         fitted = frames.auto_fit(start_frame, end_frame, budget)
         start_frame, end_frame, changes = fitted.start, fitted.end, tuple(fitted.changes)
-        checked = load_checked(start_frame, end_frame)
-        start_frame, end_frame = checked[0], checked[1]
+        start_frame, end_frame = load_checked(start_frame, end_frame)
     problems = frame_checks(start_frame, end_frame)
     if problems:
         raise InvalidInput(problems)
@@ -137,22 +137,28 @@ def prepare(
             ]
         )
     return PreparedRequest(
-        fields=fields, content=content, start=start_frame, end=end_frame, changes=changes, auto_fit=auto_fit
+        fields=fields,
+        content=content,
+        start=start_frame,
+        end=end_frame,
+        changes=changes,
+        auto_fit=auto_fit,
+        warnings=tuple(checked.warnings),
     )
 
 
-def load_checked(*pair: Frame) -> list[Frame]:
+def load_checked(start: Frame, end: Frame) -> tuple[Frame, Frame]:
     """The frames, each PNG whose data was left unchecked (sent as it is) now checked; raises ``InvalidInput``."""
     results: list[Frame] = []
     problems: list[Problem] = []
-    for frame in pair:
+    for frame in (start, end):
         try:
             results.append(frames.check_data(frame))
         except InvalidInput as exc:
             problems += exc.problems
     if problems:
         raise InvalidInput(problems)
-    return results
+    return results[0], results[1]
 
 
 def frame_checks(start: Frame, end: Frame) -> list[Problem]:

@@ -8,6 +8,7 @@ signed, expiring links, signed callbacks, and injectable faults. See :class:`Sim
 from .faults import Fault
 from .log import RequestRecord
 from .server import Simulator, serve
+from .tasks import Relay
 from .video import crossfade_mp4
 
-__all__ = ["Fault", "RequestRecord", "Simulator", "crossfade_mp4", "serve"]
+__all__ = ["Fault", "Relay", "RequestRecord", "Simulator", "crossfade_mp4", "serve"]

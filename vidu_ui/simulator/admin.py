@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from .faults import Fault
+from .tasks import Relay
 from .wire import Response, error_response, json_response
 
 if TYPE_CHECKING:
@@ -52,6 +53,12 @@ def admin(sim: Simulator, method: str, path: str, body: bytes) -> Response:
     if (method, name) == ("POST", "reset"):
         sim.reset()
         return json_response({"ok": True})
+    if (method, name) == ("POST", "relay"):
+        try:
+            sim.relay = Relay.model_validate(data)
+        except ValidationError as exc:
+            return error_response(400, "FieldInvalid", str(exc.errors(include_url=False, include_input=False)))
+        return json_response(sim.relay.model_dump())
     if (method, name) == ("POST", "credits"):
         credits = data.get("credits") if isinstance(data, dict) else None
         if not isinstance(credits, int) or isinstance(credits, bool):

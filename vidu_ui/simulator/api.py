@@ -15,6 +15,7 @@ from typing import Any
 
 from PIL import Image
 
+from ..request import task_id_problem
 from .callbacks import FINAL_STATES, CallbackSender
 from .files import FileLinks, download
 from .tasks import CONCURRENCY, Task, TaskStore, price, rfc3339
@@ -24,6 +25,7 @@ from .wire import Response, error_response, json_response, ranged
 
 logger = logging.getLogger("vidu_ui.simulator")
 _STATES = ("created", "queueing", "processing", "success", "failed")
+_LIST_PARAMS = frozenset({"task_ids", "states", "created_at.from", "created_at.to", "pager.pagesz", "pager.page_token"})
 _LABELS = ("the start image", "the end image")
 
 
@@ -201,8 +203,8 @@ class Api(abc.ABC):
         return json_response(task.created_body(echoed))
 
     def _find(self, task_id: str) -> Task:
-        if not task_id.isdigit():
-            raise Rejection("BadRequest", f"task id {task_id[:40]!r} is not a decimal number")
+        if task_id_problem(task_id) is not None:
+            raise Rejection("BadRequest", f"task id {task_id[:40]!r} is not a task id")
         task = self.store.get(task_id)
         if task is None:
             raise Rejection("TaskNotFound", f"no task {task_id}", status=404)
@@ -218,6 +220,8 @@ class Api(abc.ABC):
         if str(body["id"]) != task.id:
             raise Rejection("FieldInvalid", "the body's id is not the task id in the path")
         now = time.time()
+        if self.store.relay.extra_states and not self.store.cancellable(task, now):
+            raise Rejection("BadRequest", "task state is scheduled, can not cancel")
         if not self.store.fail(task, "UserCancelled", now):
             state = self.store.state(task, now)
             raise Rejection("BadRequest", f"task {task.id} already finished ({state}); it can no longer be cancelled")
@@ -239,16 +243,18 @@ class Api(abc.ABC):
         def values(name: str) -> set[str]:
             return {v.strip() for raw in params.get(name, []) for v in raw.split(",") if v.strip()}
 
+        unknown = sorted(set(params) - _LIST_PARAMS)
+        if unknown:  # the service refuses a parameter it does not know (``pager.page_sz`` among them)
+            raise Rejection("FieldUnwanted", f"unknown parameter(s): {', '.join(unknown)[:200]}")
         ids, states = values("task_ids"), values("states")
         if states - set(_STATES):
             raise Rejection("FieldInvalid", f"states must be among {', '.join(_STATES)}")
         low, high = _time_param(params, "created_at.from"), _time_param(params, "created_at.to")
-        # The contract names no page-size parameter: accept Vidu's gateway spelling and the plain one.
-        size_text = (params.get("pager.page_sz") or params.get("pager.page_size") or ["20"])[0]
+        size_text = (params.get("pager.pagesz") or ["20"])[0]
         if not size_text.isdigit() or not 1 <= int(size_text) <= 100:
-            raise Rejection("PageSizeOutOfRange", "pager.page_size must be within 1–100")
-        token = (params.get("pager.page_token") or ["0"])[0] or "0"
-        if not token.isdigit():
+            raise Rejection("PageSizeOutOfRange", "pager.pagesz must be within 1–100")
+        offset = self.store.page_offset((params.get("pager.page_token") or [""])[0])
+        if offset is None:
             raise Rejection("FieldInvalid", "pager.page_token is not a token this service issued")
         now = time.time()
         found = [
@@ -259,7 +265,7 @@ class Api(abc.ABC):
             and (low is None or t.created_at >= low)
             and (high is None or t.created_at <= high)
         ]
-        offset, size = int(token), int(size_text)
+        size = int(size_text)
         page = found[offset : offset + size]
         tasks = [
             {
@@ -270,12 +276,13 @@ class Api(abc.ABC):
             }
             for t in page
         ]
-        following = str(offset + size) if offset + size < len(found) else ""
+        following = self.store.page_token(offset + size) if offset + size < len(found) else ""
         return json_response({"tasks": tasks, "next_page_token": following})
 
     def _task_body(self, task: Task, now: float, origin: str) -> dict[str, Any]:
-        """The query call's answer (also each callback's body)."""
+        """The query call's answer (also each callback's body), its state as the relay words it."""
         state = self.store.state(task, now)
+        reported = self.store.reported_state(task, now)
         creations: list[dict[str, str]] = []
         if state == "success":
             creation = {
@@ -288,8 +295,8 @@ class Api(abc.ABC):
             creations.append(creation)
         return {
             "id": task.id,
-            "state": state,
-            "err_code": task.error_at(now, self.store.queue_seconds),
+            "state": reported,
+            "err_code": "" if reported == "canceled" else task.error_at(now, self.store.queue_seconds),
             "credits": 0 if state == "failed" else task.credits,
             "payload": task.request.payload,
             "bgm": task.request.bgm,

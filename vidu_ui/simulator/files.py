@@ -10,11 +10,12 @@ from urllib.parse import urlencode
 
 import httpx
 
+from ..request import TASK_ID_RE
 from .validate import MAX_IMAGE_BYTES
 from .wire import Response, error_response
 
 _DOWNLOAD_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
-_FILE_PATH = re.compile(r"/_sim/files/(\d+)/([\w.-]+)")
+_FILE_PATH = re.compile(rf"/_sim/files/({TASK_ID_RE.pattern})/([\w.-]+)")
 
 
 class FileLinks:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..settings import Paths
 from . import wire
@@ -23,6 +23,7 @@ from .admin import admin
 from .api import Api
 from .faults import Fault, FaultQueue
 from .log import RequestLog, RequestRecord, loggable_body
+from .tasks import Relay
 from .validate import MAX_BODY_BYTES
 from .wire import Response, error_response
 
@@ -71,8 +72,9 @@ class Simulator(Api):
     ``/_sim/files/<task_id>/<name>?expires=…&sig=…`` (signed, valid ``url_ttl`` seconds, Range requests).
     Unauthenticated admin calls: ``GET /_sim/health``, ``GET /_sim/requests``, ``GET|POST|DELETE /_sim/faults``,
     ``POST /_sim/fail_next`` (``{"err_code": …}``), ``POST /_sim/finish`` (``{"task_id": …}``),
-    ``POST /_sim/credits`` (``{"credits": n}``),
-    ``POST /_sim/reset``. The key is compared, never logged or shown.
+    ``POST /_sim/credits`` (``{"credits": n}``), ``POST /_sim/reset``, ``POST /_sim/relay`` (``{"ids": "uuid",
+    "extra_states": true, "page_tokens": true}``: behave like the relays in front of the API, see
+    ``tasks.Relay``). The key is compared, never logged or shown.
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class Simulator(Api):
         callback_backoff: float = 0.2,
         paths: Paths | None = None,
         public_url: str | None = None,
+        relay: Relay | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -102,6 +105,7 @@ class Simulator(Api):
             callback_backoff=callback_backoff,
         )
         self.host, self.port = host, port
+        self.store.relay = relay or Relay()
         self.paths = paths or Paths()
         self.public_url = public_url.rstrip("/") if public_url else None
         self.faults = FaultQueue()
@@ -166,6 +170,16 @@ class Simulator(Api):
         """The request log, oldest first (admin calls under ``/_sim/`` are not logged)."""
         return self.log.snapshot()
 
+    @property
+    def relay(self) -> Relay:
+        """The relay switches in force (``tasks.Relay``); assign a new one to switch (tasks already made keep
+        their ids)."""
+        return self.store.relay
+
+    @relay.setter
+    def relay(self, value: Relay) -> None:
+        self.store.relay = value
+
     def inject(self, fault: Fault) -> None:
         self.faults.add(fault)
 
@@ -203,6 +217,7 @@ class Simulator(Api):
             wire.send(handler, admin(self, method, url.path, body or b""))
             return
         call, task_id = self._route(method, url.path)
+        task_id = unquote(task_id) if task_id is not None else None
         scheme, auth_ok = self._auth(handler.headers.get("Authorization"))
         record = self.log.add(RequestRecord(time.time(), method, url.path, url.query, call, scheme, auth_ok))
         fault = self.faults.take(call) if call else None
@@ -304,6 +319,7 @@ def serve(
     url_ttl: float = 86400,
     public_url: str | None = None,
     paths: Paths | None = None,
+    relay: Relay | None = None,
     on_ready: Callable[[Simulator], None] | None = None,
     stop: threading.Event | None = None,
 ) -> None:
@@ -321,6 +337,7 @@ def serve(
         url_ttl=url_ttl,
         public_url=public_url,
         paths=paths,
+        relay=relay,
     )
     stop = stop or threading.Event()
     sim.start()

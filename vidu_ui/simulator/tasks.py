@@ -11,10 +11,14 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import secrets
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from .validate import CreateRequest
 
@@ -23,6 +27,23 @@ CONCURRENCY = 5
 UNFINISHED = ("created", "queueing", "processing")
 # Indicative credits per second where the catalogue has no public figure.
 _DEFAULT_PER_SECOND = {"360p": 4.0, "540p": 6.0, "720p": 10.0, "1080p": 16.0}
+
+
+class Relay(BaseModel):
+    """Switches that make the simulator behave like the relays in front of the API (``docs/contract.md``).
+
+    - ``ids``: ``number`` (Vidu, kkiai: decimal strings), ``task`` (new-api: ``task_…``), ``uuid`` (octopusx);
+    - ``extra_states``: a queued task reads ``scheduling`` for the second half of its wait and ``preparation``
+      for the first fifth of its processing; a cancelled task reads ``canceled``; a cancel is refused once the
+      task is scheduled ("task state is scheduled, can not cancel");
+    - ``page_tokens``: the list call's ``next_page_token`` is an opaque token, not an offset.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: Literal["number", "task", "uuid"] = "number"
+    extra_states: bool = False
+    page_tokens: bool = False
 
 
 def price(request: CreateRequest) -> int:
@@ -130,10 +151,56 @@ class TaskStore:
         self._tasks: dict[str, Task] = {}
         self._next_id = random.randrange(900_000_000_000_000_000, 910_000_000_000_000_000)
         self.fail_next: list[str] = []
+        self.relay = Relay()
+        self._page_tokens: dict[str, int] = {}
 
     def _new_id(self) -> str:
+        if self.relay.ids == "task":
+            return "task_" + secrets.token_urlsafe(24).replace("-", "a").replace("_", "b")
+        if self.relay.ids == "uuid":
+            return str(uuid.uuid4())
         self._next_id += random.randrange(1_000, 1_000_000)
         return str(self._next_id)
+
+    def reported_state(self, task: Task, now: float) -> str:
+        """The state as this service (or relay) words it: with ``extra_states``, the states of Vidu's other API."""
+        with self.lock:
+            state = task.state_at(now, self.queue_seconds)
+            if not self.relay.extra_states:
+                return state
+            if state == "failed" and task.err_code == "UserCancelled":
+                return "canceled"
+            if state == "queueing" and now >= task.created_at + self.queue_seconds * 0.75:
+                return "scheduling"
+            if state == "processing" and task.start is not None and now < task.start + task.run_seconds / 5:
+                return "preparation"
+            return state
+
+    def cancellable(self, task: Task, now: float) -> bool:
+        """Whether a cancel is accepted now: not once finished; with ``extra_states``, not once scheduled."""
+        with self.lock:
+            state = task.state_at(now, self.queue_seconds)
+            if self.relay.extra_states:
+                return state in ("created", "queueing") and self.reported_state(task, now) != "scheduling"
+            return state in UNFINISHED
+
+    def page_token(self, offset: int) -> str:
+        """The token for the page starting at ``offset``: the offset itself, or an opaque one (``page_tokens``)."""
+        if not self.relay.page_tokens:
+            return str(offset)
+        with self.lock:
+            token = "pt_" + secrets.token_hex(8)
+            self._page_tokens[token] = offset
+            return token
+
+    def page_offset(self, token: str) -> int | None:
+        """The offset a token stands for; None for a token this service did not issue."""
+        if not token:
+            return 0
+        if self.relay.page_tokens:
+            with self.lock:
+                return self._page_tokens.get(token)
+        return int(token) if token.isdigit() else None
 
     def all(self) -> list[Task]:
         with self.lock:
@@ -218,3 +285,4 @@ class TaskStore:
             self._tasks.clear()
             self._granted = credits
             self.fail_next.clear()
+            self._page_tokens.clear()

@@ -10,22 +10,21 @@ import random
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from PIL import Image
 
-from ..catalogue import MOVEMENT_AMPLITUDES, Model, get_model
+from .. import request
+from ..catalogue import MOVEMENT_AMPLITUDES, WM_POSITIONS, Model, get_model
 from ..frames import displayed_size
-from ..options import BODY_FIELDS
 
 MAX_BODY_BYTES = 20_000_000
 MAX_IMAGE_BYTES = 50_000_000
-MAX_PROMPT_CHARS = 2000
-MAX_PAYLOAD_CHARS = 1_048_576
-MAX_SEED = 2_147_483_647
+MAX_PROMPT_CHARS = request.PROMPT_MAX
+MAX_PAYLOAD_CHARS = request.PAYLOAD_MAX
+MAX_SEED = request.SEED_MAX
 RATIO_LOW, RATIO_HIGH = 0.8, 1.25
 
-FIELDS = frozenset(BODY_FIELDS)
+FIELDS = frozenset(request.BODY_ORDER)
 _DATA_URI = re.compile(r"data:image/(png|jpeg|webp);base64,(.*)", re.DOTALL)
 
 
@@ -154,8 +153,7 @@ def _str(body: dict[str, Any], name: str, default: str = "") -> str:
 
 
 def _http_url(value: str, name: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if request.url_problem(name, value) is not None:
         raise Rejection("FieldInvalid", f"{name} must be an http(s) URL")
 
 
@@ -210,7 +208,7 @@ def validate_create(body: dict[str, Any]) -> CreateRequest:
     if not 0 <= seed <= MAX_SEED:
         raise Rejection("FieldInvalid", f"seed must be within 0–{MAX_SEED}")
     wm_position = _int(body, "wm_position", 3)
-    if wm_position not in (1, 2, 3, 4):
+    if wm_position not in WM_POSITIONS:
         raise Rejection("FieldInvalid", "wm_position must be 1, 2, 3 or 4")
     amplitude = _str(body, "movement_amplitude", "auto")
     if amplitude not in MOVEMENT_AMPLITUDES:
@@ -221,7 +219,7 @@ def validate_create(body: dict[str, Any]) -> CreateRequest:
     meta_data = _str(body, "meta_data")
     if meta_data:
         try:
-            meta = json.loads(meta_data)
+            meta = None if request.json_too_deep(meta_data) else json.loads(meta_data)
         except ValueError:
             meta = None
         if not isinstance(meta, dict):

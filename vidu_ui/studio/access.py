@@ -17,10 +17,10 @@ from typing import Any
 
 import gradio as gr
 
+from ..messages import Lang, language_of, say
 from ..settings import Settings
 from ..store import Store, TaskRecord
 from ..tracker import KeyOwner
-from ..ui_text import Lang, language_of, say
 
 __all__ = ["Viewer", "header", "key_fingerprint"]
 

@@ -1,22 +1,39 @@
-"""The page's form: the values Generate and Preview read, turned into what the core takes.
+"""The page's form as one value: the key, the two frames, the request's options (``request.FIELDS``), auto-fit.
 
-Controls that do not apply (hidden for this model, or watermark details without a watermark) become None, so the
-core's checks never complain about a value the person cannot see.
+``FORM_FIELDS`` is the order of the inputs of Generate, Preview and their validator; ``form_function`` turns a
+handler taking one ``Form`` into the function Gradio calls with one value per input, its parameters named after
+the inputs (so the API's ``/generate`` takes them by name) and documented from the request's help texts.
 """
 
 from __future__ import annotations
 
-import re
+import inspect
 import threading
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from ..catalogue import Model, get_model
+import gradio as gr
+
+from .. import request
 from ..errors import Problem
-from ..options import TaskOptions, as_bool
+from ..messages import EN
+from ..request import TaskOptions
 
 ImageValue = str | dict[str, Any] | None
 """A file path (preprocessed) or Gradio's file payload ``{"path": …}`` (events with ``preprocess=False``)."""
+
+FRAME_FIELDS: tuple[str, ...] = ("start_image", "start_url", "end_image", "end_url")
+FORM_FIELDS: tuple[str, ...] = ("api_key", *FRAME_FIELDS, *request.NAMES, "auto_fit")
+"""Every value Generate, Preview and their validator read, in the order of their inputs."""
+_HELP = {
+    "api_key": "your Vidu API key (only when the server has none)",
+    "start_image": "the start frame (PNG, JPEG or WebP)",
+    "start_url": "the start frame as an http(s) URL, when no file is given",
+    "end_image": "the end frame (PNG, JPEG or WebP)",
+    "end_url": "the end frame as an http(s) URL, when no file is given",
+    "auto_fit": "fix frames the service would refuse (resize or crop the end frame)",
+}
 
 
 def image_path(value: ImageValue) -> str | None:
@@ -35,57 +52,44 @@ def text_or_none(value: object) -> str | None:
     return text if text.strip() else None
 
 
-_WEB_URL = re.compile(r"^https?://", re.IGNORECASE)
-
-
 def url_problem(role: str, url: object) -> Problem | None:
-    """Why the URL box's text cannot be a frame, or None. Only an http(s) URL can: the core reads any other text
-    as a path (right for the command line), and here that path would be one on this server."""
+    """Why the URL box's text cannot be a frame, or None: the one URL rule (``request.url_problem``). Only an
+    http(s) URL can be a frame here: the core reads other text as a path, and here that would be one on this
+    server."""
     text = text_or_none(url)
-    if text is None or _WEB_URL.match(text.strip()):
+    if text is None:
         return None
-    return Problem(
-        f"{role}_frame", "is not an http:// or https:// URL; give the image's web address or upload the file"
-    )
-
-
-def _flag(value: Any) -> Any:
-    """A checkbox's value for the core: unset is off; anything else as sent, so that the core takes true and false
-    (also as text) and refuses the rest naming the field, where ``bool("false")`` would turn it on."""
-    return False if value is None else value
-
-
-def _whole(value: Any) -> Any:
-    """Gradio numbers arrive as floats (``5.0``); the core takes whole numbers."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+    problem = request.url_problem(f"{role}_frame", text.strip())
+    if problem is not None and problem.key in ("problem_url_scheme", "problem_url_host", "problem_url_invalid"):
+        return Problem.of(f"{role}_frame", "problem_frame_url")
+    return problem
 
 
 @dataclass
 class Form:
-    """Every value the Generate and Preview events read, in the order of their inputs."""
+    """The form's values: the key, the frames, the request's options by field name, auto-fit."""
 
-    api_key: str | None
-    start_image: ImageValue
-    start_url: str | None
-    end_image: ImageValue
-    end_url: str | None
-    prompt: str | None
-    model: str | None
-    duration: float | None
-    resolution: str | None
-    seed: float | None
-    movement_amplitude: str | None
-    is_rec: bool | None
-    bgm: bool | None
-    audio: bool | None
-    off_peak: bool | None
-    watermark: bool | None
-    wm_position: int | str | None
-    wm_url: str | None
-    meta_data: str | None
-    payload: str | None
-    callback_url: str | None
+    api_key: str | None = None
+    start_image: ImageValue = None
+    start_url: str | None = None
+    end_image: ImageValue = None
+    end_url: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    """The options' inputs as the page holds them, by field name."""
     auto_fit: bool | None = True
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Form:
+        """From values by input name (``FORM_FIELDS``); names that are not inputs are ignored."""
+        own = {name: values[name] for name in ("api_key", *FRAME_FIELDS, "auto_fit") if name in values}
+        if not isinstance(own.get("api_key"), str):  # a JSON API call may send a number: no key, then
+            own["api_key"] = None
+        return cls(**own, options={name: values.get(name) for name in request.NAMES})
+
+    @classmethod
+    def from_values(cls, values: Sequence[Any]) -> Form:
+        """From one value per input, in the order of ``FORM_FIELDS``."""
+        return cls.of(dict(zip(FORM_FIELDS, values, strict=False)))
 
     @property
     def start(self) -> str | None:
@@ -113,35 +117,50 @@ class Form:
         image, url = (self.start_image, self.start_url) if role == "start" else (self.end_image, self.end_url)
         return f"{role}_url" if image_path(image) is None and text_or_none(url) else f"{role}_image"
 
-    def options(self) -> TaskOptions:
-        """The options as the person set them; controls hidden for this model (or without a watermark) are None."""
-        model: Model | None = get_model(self.model) if isinstance(self.model, str) else None
+    def task_options(self) -> TaskOptions:
+        """The options as the person set them; inputs hidden for this model (or without a watermark) are unset."""
+        return request.page_values(self.options)
 
-        def applies(flag: str) -> bool:
-            return model is None or bool(getattr(model, flag))
-
-        watermark = as_bool(self.watermark) is True
-        return TaskOptions(
-            model=self.model or "",
-            prompt=self.prompt or "",
-            duration=_whole(self.duration),
-            resolution=text_or_none(self.resolution),
-            seed=_whole(self.seed),
-            movement_amplitude=text_or_none(self.movement_amplitude) if applies("movement_amplitude") else None,
-            is_rec=_flag(self.is_rec),
-            audio=self.audio if applies("audio") else None,
-            bgm=_flag(self.bgm) if applies("bgm") else None,
-            off_peak=_flag(self.off_peak),
-            watermark=_flag(self.watermark),
-            wm_position=self.wm_position if watermark else None,
-            wm_url=text_or_none(self.wm_url) if watermark else None,
-            meta_data=text_or_none(self.meta_data),
-            payload=self.payload or None,
-            callback_url=text_or_none(self.callback_url),
-        )
+    @property
+    def wants_auto_fit(self) -> bool:
+        return request.as_bool(self.auto_fit) is True
 
 
-FORM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Form))
+R = TypeVar("R")
+
+
+def form_function(
+    handler: Callable[..., R], name: str, *, extras: Sequence[str] = (), doc: str | None = None
+) -> Callable[..., R]:
+    """The function Gradio calls for ``handler(form, *extras, request=...)``: one parameter per input (named as
+    in ``FORM_FIELDS``, then ``extras``), and ``request: gr.Request`` for Gradio to fill in."""
+
+    count = len(FORM_FIELDS) + len(extras)
+
+    def arguments(values: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+        # Gradio passes the request positionally, after the inputs, as the signature below declares it.
+        http = values[count] if len(values) > count else None
+        return (Form.from_values(values[: len(FORM_FIELDS)]), *values[len(FORM_FIELDS) : count]), http
+
+    def plain(*values: Any) -> R:
+        args, http = arguments(values)
+        return handler(*args, request=http)
+
+    def generator(*values: Any) -> Any:  # Gradio streams a generator function's outputs: stay one
+        args, http = arguments(values)
+        yield from handler(*args, request=http)  # type: ignore[misc]
+
+    call: Callable[..., Any] = generator if inspect.isgeneratorfunction(handler) else plain
+
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    parameters = [inspect.Parameter(n, positional, annotation=Any) for n in (*FORM_FIELDS, *extras)]
+    parameters.append(inspect.Parameter("request", positional, default=None, annotation=gr.Request))
+    call.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    call.__annotations__ = {"request": gr.Request}
+    call.__name__ = call.__qualname__ = name
+    lines = [f"    {n}: {_HELP.get(n) or EN[request.BY_NAME[n].help_key]}" for n in FORM_FIELDS]
+    call.__doc__ = (doc or "") + "\n\nArgs:\n" + "\n".join(lines)
+    return call
 
 
 class SessionGuard:

@@ -6,7 +6,6 @@ only turns page values into core calls and core errors into ``gr.Error`` / ``gr.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
 from collections.abc import Generator
@@ -18,15 +17,26 @@ from gradio.i18n import I18nData
 
 from .. import frames
 from ..callbacks import callback_url_for
-from ..catalogue import MODELS, Model, get_model
+from ..catalogue import get_model
 from ..client import ViduClient
-from ..errors import APIError, APIStatusError, InvalidInput, OutcomeUnknownError, Problem, ViduError
-from ..options import PROMPT_MAX, SEED_MAX, TaskOptions
+from ..errors import InvalidInput, Problem, ViduError
+from ..messages import Lang, Reader, render_error, render_problem, say
 from ..preview import file_name, snippets
+from ..request import (
+    MODEL_DEPENDENT,
+    NAMES,
+    PROMPT_MAX,
+    SEED_MAX,
+    ModelView,
+    TaskOptions,
+    as_bool,
+    as_int,
+    model_view,
+    shorten_data,
+)
 from ..responses import CreatedTask
 from ..settings import Settings
 from ..submit import PreparedRequest, prepare, submit
-from ..ui_text import say
 from .access import Viewer
 from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none, url_problem
 from .prepared import PreparedCache, request_key
@@ -35,7 +45,8 @@ from .runtime import Runtime
 logger = logging.getLogger("vidu_ui.studio")
 Outputs = Generator[tuple[Any, ...], None, None]
 """Generate's successive outputs: the button disabled, then the request shown, then the answer."""
-_DATA_URI_KEEP = 48
+SYNC_OUTPUTS: tuple[str, ...] = (*MODEL_DEPENDENT, "estimate")
+"""What follows the model and the duration: their own inputs, the options that apply to some models, the estimate."""
 
 
 def t(key: str) -> str:
@@ -55,45 +66,13 @@ class Outcome:
     python: str
 
 
-def shorten_data(value: Any, keep: int = _DATA_URI_KEEP) -> Any:
-    """``value`` with every long ``data:`` URI cut short, so a response echoing image data stays readable."""
-    if isinstance(value, dict):
-        return {k: shorten_data(v, keep) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shorten_data(v, keep) for v in value]
-    if isinstance(value, str) and value.startswith("data:") and len(value) > keep:
-        return f"{value[:keep]}…[{len(value) - keep:,} more characters]"
-    return value
-
-
-def service_error(exc: ViduError) -> gr.Error:
-    """The message a person reads for a failed request: what happened and what to do. Never the key."""
+def service_error(exc: ViduError, lang: Lang = "en", reader: Reader = "operator") -> gr.Error:
+    """The message a person reads for a failed request, in their language: what happened and what to do."""
+    title, happened, advice = render_error(exc, lang, reader)
     if isinstance(exc, InvalidInput):
-        return gr.Error("\n".join(str(p) for p in exc.problems), title="Nothing was sent", print_exception=False)
-    if isinstance(exc, OutcomeUnknownError):
-        return gr.Error(
-            f"{exc.message}. The task may exist and may be billed: do NOT resubmit blindly. {exc.hint}",
-            title="Outcome unknown",
-            duration=None,
-            print_exception=False,
-        )
-    if isinstance(exc, APIStatusError):
-        parts = [f"HTTP {exc.status_code}" + (f" {exc.reason}" if exc.reason else "")]
-        if exc.service_message:
-            parts.append(exc.service_message)
-        if exc.trace_id:
-            parts.append(f"trace id {exc.trace_id}")
-        return gr.Error(
-            f"{' · '.join(parts)}. What to do: {exc.hint}",
-            title=exc.reason or "The service refused the request",
-            duration=None,
-            print_exception=False,
-        )
-    if isinstance(exc, APIError):
-        return gr.Error(
-            f"{exc.message}. What to do: {exc.hint}", title="The service could not be reached", print_exception=False
-        )
-    return gr.Error(str(exc), print_exception=False)
+        return gr.Error(happened, title=title, print_exception=False)
+    text = happened + "".join(f". {say(lang, 'what_to_do', hint=line)}" for line in advice)
+    return gr.Error(text, title=title, duration=None, print_exception=False)
 
 
 class Studio:
@@ -157,64 +136,44 @@ class Studio:
         return random.randint(1, SEED_MAX)
 
     @staticmethod
-    def estimate(model_name: str | None, duration: float | None, resolution: str | None, is_rec: bool | None) -> str:
+    def estimate(model_name: str | None, duration: object, resolution: str | None, is_rec: object) -> str:
         """An indicative credit estimate where the catalogue has a figure; labelled an estimate on the page."""
         model = get_model(model_name) if isinstance(model_name, str) else None
-        if model is None or duration is None or not resolution:
+        seconds = as_int(duration)
+        if model is None or seconds is None or not resolution:
             return t("no_estimate")
-        credits = model.estimate_credits(int(duration), resolution, bool(is_rec))
+        credits = model.estimate_credits(seconds, resolution, is_rec is True)
         return t("no_estimate") if credits is None else f"≈ {credits:,}"
 
-    def model_changed(self, model_name: str | None, is_rec: bool | None = False) -> tuple[dict[str, Any], ...]:
-        """Duration range and default, resolution choices and default, which options show, the estimate."""
-        model = get_model(model_name) if isinstance(model_name, str) else None
-        model = model or MODELS[0]
-        low, high = model.duration_range
-        steps = {b - a for a, b in zip(model.durations, model.durations[1:], strict=False)}
-        duration = gr.update(
-            minimum=low,
-            maximum=high,
-            step=min(steps) if steps else 1,
-            value=model.default_duration,
-            interactive=low != high,
-        )
-        resolution = self._resolution_update(model, model.default_duration)
-        return (
-            duration,
-            resolution,
-            gr.update(visible=model.audio),
-            gr.update(visible=model.bgm),
-            gr.update(visible=model.movement_amplitude),
-            gr.update(
-                value=self.estimate(model.name, model.default_duration, model.default_resolution_for(None), is_rec)
+    @classmethod
+    def view_updates(cls, view: ModelView, is_rec: object = False) -> dict[str, Any]:
+        """The updates that make the form match ``view`` (``SYNC_OUTPUTS``, by name): the durations and
+        resolutions offered (a single duration is shown fixed), which options show, the estimate."""
+        updates: dict[str, Any] = {
+            "duration": gr.update(
+                choices=[(str(d), d) for d in view.durations],
+                value=view.duration,
+                interactive=len(view.durations) > 1,
             ),
-        )
+            "resolution": gr.update(
+                choices=list(view.resolutions), value=view.resolution, interactive=len(view.resolutions) > 1
+            ),
+            "estimate": gr.update(value=cls.estimate(view.model.name, view.duration, view.resolution, is_rec)),
+        }
+        for name, visible in view.visible.items():
+            updates[name] = gr.update(visible=visible)
+        return updates
 
-    def duration_changed(
-        self, model_name: str | None, duration: float | None, resolution: str | None, is_rec: bool | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Resolution choices for this duration (vidu2.0: 4 s → 360p/720p/1080p, 8 s → 720p) and the estimate."""
-        model = get_model(model_name) if isinstance(model_name, str) else None
-        if model is None or duration is None:
-            return gr.update(), gr.update()
-        seconds = int(duration)
-        choices = model.resolutions_for(seconds)
-        keep = resolution if resolution in choices else model.default_resolution_for(seconds)
-        return (
-            gr.update(choices=list(choices), value=keep),
-            gr.update(value=self.estimate(model.name, seconds, keep, is_rec)),
-        )
+    def sync(self, model_name: str | None, duration: object, resolution: str | None, is_rec: object) -> tuple[Any, ...]:
+        """Whatever changed the model or the duration (a person, "Reuse settings", a deep link): the inputs of
+        ``SYNC_OUTPUTS`` as the catalogue offers them, keeping the duration and resolution where still offered."""
+        updates = self.view_updates(model_view(model_name, duration, resolution), is_rec)
+        return tuple(updates[name] for name in SYNC_OUTPUTS)
 
     @staticmethod
-    def _resolution_update(model: Model, duration: int) -> dict[str, Any]:
-        choices = model.resolutions_for(duration)
-        return gr.update(
-            choices=list(choices), value=model.default_resolution_for(duration), interactive=len(choices) > 1
-        )
-
-    @staticmethod
-    def watermark_changed(watermark: bool | None) -> tuple[dict[str, Any], dict[str, Any]]:
-        return gr.update(visible=bool(watermark)), gr.update(visible=bool(watermark))
+    def watermark_changed(watermark: object) -> tuple[dict[str, Any], dict[str, Any]]:
+        shown = as_bool(watermark) is True
+        return gr.update(visible=shown), gr.update(visible=shown)
 
     @staticmethod
     def release_button() -> dict[str, Any]:
@@ -224,20 +183,24 @@ class Studio:
 
     def options(self, form: Form) -> TaskOptions:
         """The form's options; an empty callback URL becomes this app's own receiver when it has a public URL."""
-        options = form.options()
+        options = form.task_options()
         own = callback_url_for(self.settings)
-        if options.callback_url is None and own is not None:
-            options = dataclasses.replace(options, callback_url=own)
+        if options.get("callback_url") is None and own is not None:
+            options = options.replace(callback_url=own)
         return options
+
+    def reader(self) -> Reader:
+        """Who must act on an error: a visitor with their own key, or the operator of a server key."""
+        return "visitor" if self.visitor_key else "operator"
 
     def problems(self, form: Form) -> list[Problem]:
         """Every problem the core finds with this form; empty when Generate may send it."""
         found: list[Problem] = []
         if self.visitor_key and not (form.api_key if isinstance(form.api_key, str) else "").strip():
-            found.append(Problem("api_key", "no API key: paste your Vidu API key"))
+            found.append(Problem.of("api_key", "problem_no_key_visitor"))
         refused = form.url_problems()
         found += refused
-        options, auto_fit = self.options(form), bool(form.auto_fit)
+        options, auto_fit = self.options(form), form.wants_auto_fit
         try:
             request = prepare(
                 form.start or "", form.end or "", options, auto_fit=auto_fit, max_pixels=self.settings.max_pixels
@@ -253,14 +216,16 @@ class Studio:
             self.checked.put(request_key(form.start, form.end, options, auto_fit), request)
         return found
 
-    def validate(self, *values: Any) -> list[dict[str, Any]]:
-        """Gradio's validator: one ``gr.validate`` per input, each message at its own input, before queueing."""
-        form = Form(*values[: len(FORM_FIELDS)])
+    def validate(self, form: Form, *extras: Any, request: gr.Request | None = None) -> list[dict[str, Any]]:
+        """Gradio's validator: one ``gr.validate`` per input, each message at its own input (without the field's
+        name) in the viewer's language, before queueing."""
+        lang = Viewer.of(self.settings, request, form.api_key).lang
         messages: dict[str, list[str]] = {}
         for problem in self.problems(form):
-            messages.setdefault(self._input_for(problem.field, form), []).append(str(problem))
+            shown = render_problem(problem, lang, with_field=False)
+            messages.setdefault(self._input_for(problem.field, form), []).append(shown)
         results = [gr.validate(name not in messages, "\n".join(messages.get(name, []))) for name in FORM_FIELDS]
-        return results + [gr.validate(True, "")] * (len(values) - len(FORM_FIELDS))
+        return results + [gr.validate(True, "")] * len(extras)
 
     @staticmethod
     def _input_for(field: str, form: Form) -> str:
@@ -271,51 +236,57 @@ class Studio:
             return form.frame_input("start")
         if field in ("end_frame", "end", "frames", "pair"):
             return form.frame_input("end")
-        return "model"  # anything else: the first option, in view
+        return NAMES[0]  # anything else: the first option, in view
 
-    def prepare(self, form: Form) -> PreparedRequest:
+    def prepare(self, form: Form, lang: Lang = "en") -> PreparedRequest:
         """The checked request (auto-fit applied when on): the validator's, when it just prepared the same one.
 
-        Raises ``gr.Error`` listing every problem."""
+        Raises ``gr.Error`` listing every problem; warns (``gr.Warning``) of what may not work as asked."""
         refused = form.url_problems()
         if refused:
-            raise service_error(InvalidInput(refused))
-        options, auto_fit = self.options(form), bool(form.auto_fit)
-        checked = self.checked.take(request_key(form.start, form.end, options, auto_fit))
-        if checked is not None:
-            return checked
-        try:
-            return prepare(
-                form.start or "", form.end or "", options, auto_fit=auto_fit, max_pixels=self.settings.max_pixels
-            )
-        except InvalidInput as exc:
-            raise service_error(exc) from None
+            raise service_error(InvalidInput(refused), lang)
+        options, auto_fit = self.options(form), form.wants_auto_fit
+        prepared = self.checked.take(request_key(form.start, form.end, options, auto_fit))
+        if prepared is None:
+            try:
+                prepared = prepare(
+                    form.start or "", form.end or "", options, auto_fit=auto_fit, max_pixels=self.settings.max_pixels
+                )
+            except InvalidInput as exc:
+                raise service_error(exc, lang) from None
+        for warning in prepared.warnings:
+            gr.Warning(say(lang, "warning", text=render_problem(warning, lang)))
+        return prepared
 
     def describe_changes(self, request: PreparedRequest) -> str:
         if not request.changes:
             return t("no_changes")
         return f"**{t('changes')}**\n" + "\n".join(f"- {change}" for change in request.changes)
 
-    def preview(self, *values: Any) -> tuple[str, str, str]:
+    def preview(self, form: Form, request: gr.Request | None = None) -> tuple[str, str, str]:
         """What auto-fit changes and the exact request, without sending anything."""
-        form = Form(*values[: len(FORM_FIELDS)])
-        request = self.prepare(form)
+        prepared = self.prepare(form, Viewer.of(self.settings, request, form.api_key).lang)
+        curl, python = self.snippets(form, prepared)
+        return self.describe_changes(prepared), curl, python
+
+    def snippets(self, form: Form, prepared: PreparedRequest) -> tuple[str, str]:
+        """The request as cURL and Python, reading the frames from files named as the form's."""
         code = snippets(
-            request.shortened_body(),
+            prepared.shortened_body(),
             self.settings,
             file_name(form.start),
             file_name(form.end),
-            fitted=bool(request.changes),
+            fitted=bool(prepared.changes),
         )
-        return self.describe_changes(request), code["curl"], code["python"]
+        return code["curl"], code["python"]
 
-    def send(self, form: Form, request: PreparedRequest) -> CreatedTask:
+    def send(self, form: Form, request: PreparedRequest, lang: Lang = "en") -> CreatedTask:
         """Send once, with a client built for this request from this visitor's (or the server's) key."""
         try:
             with ViduClient(self.settings_for(form.api_key)) as client:
                 return submit(client, request)
         except ViduError as exc:
-            raise service_error(exc) from None
+            raise service_error(exc, lang, self.reader()) from None
 
     def record(self, form: Form, request: PreparedRequest, task: CreatedTask, viewer: Viewer) -> None:
         """File the new task under this viewer and start following it. A failure here must not hide the id."""
@@ -326,87 +297,24 @@ class Studio:
             logger.exception("task %s was created but could not be recorded", task.task_id)
             gr.Warning(say(viewer.lang, "recorded_failed", task_id=task.task_id, error=exc))
 
-    def run(self, form: Form, guard: SessionGuard | None = None, http: gr.Request | None = None) -> Outputs:
-        """Prepare (showing the changes and the request), send, record, show the answer. Yields the outputs."""
+    def run(self, form: Form, guard: SessionGuard | None = None, request: gr.Request | None = None) -> Outputs:
+        """Create a Vidu start–end frame video task from two frames and a prompt; returns the task id.
+
+        Prepare (showing the changes and the request), send, record, show the answer. Yields the outputs."""
+        viewer = Viewer.of(self.settings, request, form.api_key)
         if guard is not None and not guard.acquire():
-            raise gr.Error(
-                "A request from this page is already being sent; wait for its answer.", print_exception=False
-            )
+            raise gr.Error(say(viewer.lang, "busy"), print_exception=False)
         try:
             yield (gr.skip(),) * 6 + (gr.update(interactive=False, value=t("generating")),)
-            request = self.prepare(form)
-            code = snippets(
-                request.shortened_body(),
-                self.settings,
-                file_name(form.start),
-                file_name(form.end),
-                fitted=bool(request.changes),
-            )
-            curl, python = code["curl"], code["python"]
-            changes = self.describe_changes(request)
+            prepared = self.prepare(form, viewer.lang)
+            curl, python = self.snippets(form, prepared)
+            changes = self.describe_changes(prepared)
             yield ("", "", None, changes, curl, python, gr.skip())
-            task = self.send(form, request)
-            self.record(form, request, task, Viewer.of(self.settings, http, form.api_key))
+            task = self.send(form, prepared, viewer.lang)
+            self.record(form, prepared, task, viewer)
             credits = "—" if task.credits is None else f"{task.credits:g}"
             outcome = Outcome(task.task_id, credits, shorten_data(task.raw), changes, curl, python)
             yield (*astuple(outcome), self.release_button())
         finally:
             if guard is not None:
                 guard.release()
-
-    def generate(
-        self,
-        api_key: str | None,
-        start_image: ImageValue,
-        start_url: str | None,
-        end_image: ImageValue,
-        end_url: str | None,
-        prompt: str | None,
-        model: str | None,
-        duration: float | None,
-        resolution: str | None,
-        seed: float | None,
-        movement_amplitude: str | None,
-        is_rec: bool | None,
-        bgm: bool | None,
-        audio: bool | None,
-        off_peak: bool | None,
-        watermark: bool | None,
-        wm_position: int | str | None,
-        wm_url: str | None,
-        meta_data: str | None,
-        payload: str | None,
-        callback_url: str | None,
-        auto_fit: bool | None,
-        guard: SessionGuard | None = None,
-        request: gr.Request | None = None,
-    ) -> Outputs:
-        """Create a Vidu start–end frame video task from two frames and a prompt; returns the task id.
-
-        Args:
-            api_key: your Vidu API key (only when the server has none)
-            start_image: the start frame (PNG, JPEG or WebP)
-            start_url: the start frame as an http(s) URL, when no file is given
-            end_image: the end frame (PNG, JPEG or WebP)
-            end_url: the end frame as an http(s) URL, when no file is given
-            prompt: what happens between the frames (at most 2000 characters)
-            model: the model name, e.g. viduq3-pro
-            duration: seconds; allowed values depend on the model
-            resolution: e.g. 720p; allowed values depend on the model and duration
-            seed: 0 = random
-            movement_amplitude: auto, small, medium or large (q1 and vidu2.0 models)
-            is_rec: let the service write the prompt (+10 credits)
-            bgm: add background music (not on q3 models)
-            audio: generate sound (q3 models)
-            off_peak: cheaper, may take up to 48 h
-            watermark: also make a watermarked copy
-            wm_position: 1 top left, 2 top right, 3 bottom right, 4 bottom left
-            wm_url: URL of a watermark image
-            meta_data: a JSON object as text
-            payload: passed through untouched
-            callback_url: http(s) URL that receives status callbacks
-            auto_fit: fix frames the service would refuse (resize or crop the end frame)
-        """
-        values = locals()
-        form = Form(**{name: values[name] for name in FORM_FIELDS})
-        yield from self.run(form, guard, request)

@@ -17,11 +17,12 @@ import gradio as gr
 from gradio.utils import get_upload_folder, is_in_or_equal
 from PIL import Image
 
+from .. import request
 from ..callbacks import callback_url_for
-from ..catalogue import get_model
+from ..messages import say, state_text
 from ..store import TaskRecord
-from ..ui_text import say
 from .access import Viewer
+from .form import FRAME_FIELDS
 from .handlers import Studio
 from .media import is_url
 from .results import Results
@@ -31,30 +32,9 @@ __all__ = ["COLUMNS", "REUSE_FIELDS", "STATE_FILTERS", "STUDIO_TAB", "History"]
 STUDIO_TAB, HISTORY_TAB = "studio", "history"
 COLUMNS = ("created", "state", "model", "prompt", "credits", "task")
 STATE_FILTERS = ("all", "unfinished", "created", "queueing", "processing", "success", "failed")
-REUSE_FIELDS = (
-    "prompt",
-    "model",
-    "duration",
-    "resolution",
-    "seed",
-    "movement_amplitude",
-    "is_rec",
-    "bgm",
-    "audio",
-    "off_peak",
-    "watermark",
-    "wm_position",
-    "wm_url",
-    "meta_data",
-    "payload",
-    "callback_url",
-    "start_image",
-    "start_url",
-    "end_image",
-    "end_url",
-    "estimate",
-)
-"""The form inputs "Reuse settings" fills, in the order of its outputs (then the tabs)."""
+REUSE_FIELDS: tuple[str, ...] = (*request.NAMES, "estimate", *FRAME_FIELDS)
+"""The form inputs "Reuse settings" fills (every field of the request, the estimate, the frames), in the order
+of its outputs (then the tabs)."""
 
 
 def _thumbnail(data: bytes | None) -> Image.Image | None:
@@ -102,8 +82,8 @@ class History:
     @staticmethod
     def _row(record: TaskRecord, viewer: Viewer) -> list[str]:
         summary = record.summary()
-        state = say(viewer.lang, f"state_{record.state}") if record.state in STATE_FILTERS else record.state
-        if record.err_code:
+        state = state_text(viewer.lang, record.state, record.err_code)
+        if record.err_code and record.err_code != "UserCancelled":
             state += f" · {record.err_code}"
         credits = "" if record.credits is None else f"{record.credits:g}"
         return [summary["created_at"], state, record.model or "—", summary["prompt"] or "—", credits, record.task_id]
@@ -118,7 +98,7 @@ class History:
             return "", "", None, None
         viewer = self.results.viewer(request, api_key)
         record = viewer.visible(self.store, task_id)
-        state = say(viewer.lang, f"state_{record.state}") if record.state in STATE_FILTERS else record.state
+        state = state_text(viewer.lang, record.state, record.err_code)
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
         line = say(viewer.lang, "selected", task_id=task_id, created=created, model=record.model or "—", state=state)
         if record.prompt:
@@ -152,43 +132,24 @@ class History:
         return (*(values.get(name, gr.skip()) for name in REUSE_FIELDS), gr.update(selected=STUDIO_TAB))
 
     def _form_values(self, record: TaskRecord) -> dict[str, Any]:
-        options = record.options
-        values: dict[str, Any] = {"prompt": record.prompt}
-        own = callback_url_for(self.settings)
-        callback = options.get("callback_url") or ""
-        watermark = bool(options.get("watermark"))
-        values.update(
-            seed=int(options.get("seed") or 0),
-            is_rec=bool(options.get("is_rec")),
-            off_peak=bool(options.get("off_peak")),
-            watermark=watermark,
-            wm_position=gr.update(value=int(options.get("wm_position") or 3), visible=watermark),
-            wm_url=gr.update(value=str(options.get("wm_url") or ""), visible=watermark),
-            meta_data=str(options.get("meta_data") or ""),
-            payload=str(options.get("payload") or ""),
-            callback_url="" if callback == own else str(callback),
-        )
-        model = get_model(str(options.get("model") or record.model or ""))
-        if model is None:
-            return values
-        duration = options.get("duration")
-        seconds = int(duration) if isinstance(duration, int | float) else model.default_duration
-        low, high = model.duration_range
-        steps = {b - a for a, b in zip(model.durations, model.durations[1:], strict=False)}
-        choices = model.resolutions_for(seconds)
-        resolution = options.get("resolution")
-        resolution = resolution if resolution in choices else model.default_resolution_for(seconds)
-        values.update(
-            model=model.name,
-            duration=gr.update(
-                minimum=low, maximum=high, step=min(steps) if steps else 1, value=seconds, interactive=low != high
-            ),
-            resolution=gr.update(choices=list(choices), value=resolution, interactive=len(choices) > 1),
-            movement_amplitude=gr.update(
-                value=str(options.get("movement_amplitude") or "auto"), visible=model.movement_amplitude
-            ),
-            audio=gr.update(value=bool(options.get("audio", True)), visible=model.audio),
-            bgm=gr.update(value=bool(options.get("bgm")), visible=model.bgm),
-            estimate=self.studio.estimate(model.name, seconds, resolution, bool(options.get("is_rec"))),
-        )
+        """The form's inputs for a task's options (``request.form_values``): the model-dependent ones with the
+        catalogue's choices for that model and duration (``Studio.view_updates``), the watermark's details shown
+        when it was on; this app's own callback URL left out (it is added again when sent)."""
+        options = {**record.options, "prompt": record.prompt or record.options.get("prompt", "")}
+        if not options.get("model") and record.model:
+            options["model"] = record.model
+        values: dict[str, Any] = request.form_values(options)
+        if values.get("callback_url") == callback_url_for(self.settings):
+            values["callback_url"] = ""
+        view = request.model_view(values["model"], values["duration"], values["resolution"])
+        updates = self.studio.view_updates(view, values.get("is_rec"))
+        shown = request.as_bool(values.get("watermark")) is True
+        for name, value in values.items():
+            spec = request.BY_NAME[name]
+            visible = shown if spec.requires else None
+            if name in updates:
+                values[name] = {**updates[name], "value": value}
+            elif visible is not None:
+                values[name] = gr.update(value=value, visible=visible)
+        values["estimate"] = updates["estimate"]["value"]
         return values

@@ -1,6 +1,8 @@
 """The page's components, laid out: the form, the result, the History tab. No wiring here (``page.py``).
 
-Every visible word is a translation key (``ui_text.py``); ``I18N`` is the page's translator.
+The request's inputs are made from its description (``request.FIELDS``): each field's widget, label and help,
+default, limits and choices, whether it shows for the model, and whether it sits under "More options". Every
+visible word is a translation key (``messages.py``); ``I18N`` is the page's translator.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from typing import Any
 
 import gradio as gr
 
-from ..catalogue import MODELS, MOVEMENT_AMPLITUDES, Model
-from ..options import SEED_MAX, WM_POSITIONS
-from ..ui_text import MESSAGES_EN, TRANSLATIONS
+from ..catalogue import MODELS, WM_POSITIONS, Model
+from ..messages import EN, TRANSLATIONS, model_key
+from ..request import FIELDS, Field, ModelView, model_view
 from . import examples
 from .handlers import Studio
 from .history import COLUMNS, STATE_FILTERS
@@ -21,13 +23,47 @@ Named = dict[str, Any]
 """Components by name."""
 
 
-def _model_choices() -> list[tuple[str | gr.i18n.I18nData, str]]:
-    return [(I18N(f"model_{m.name.replace('.', '_')}"), m.name) for m in MODELS]
+def _choices(spec: Field, view: ModelView) -> list[Any]:
+    if spec.kind == "model":
+        return [(I18N(model_key(m.name)), m.name) for m in MODELS]
+    if spec.name == "duration":
+        return [(str(d), d) for d in view.durations]
+    if spec.name == "resolution":
+        return list(view.resolutions)
+    if spec.name == "wm_position":
+        return [(I18N(f"wm_position_{k}"), k) for k in WM_POSITIONS]
+    return [(I18N(f"amplitude_{c}"), c) for c in spec.choices]
+
+
+def option_input(spec: Field, view: ModelView) -> gr.components.Component:
+    """The input of one field of the request, as its description says, for the model and duration of ``view``."""
+    common: dict[str, Any] = {
+        "label": I18N(spec.label_key),
+        "info": I18N(spec.help_key),
+        "elem_id": "vu-" + spec.name.replace("_", "-"),
+        "visible": view.visible.get(spec.name, spec.requires is None),
+    }
+    chosen: dict[str, Any] = {"model": view.model.name, "duration": view.duration, "resolution": view.resolution}
+    value: Any = chosen.get(spec.name, spec.default)
+    if spec.widget == "checkbox":
+        return gr.Checkbox(value, **common)
+    if spec.widget == "number":
+        low, high = spec.bounds or (None, None)
+        return gr.Number(value, precision=0, minimum=low, maximum=high, **common)
+    if spec.widget == "radio":
+        return gr.Radio(_choices(spec, view), value=value, **common)
+    if spec.widget == "dropdown":
+        choices = _choices(spec, view)
+        return gr.Dropdown(choices=choices, value=value, interactive=len(choices) > 1, **common)
+    placeholder = I18N("prompt_placeholder") if spec.required else None
+    return gr.Textbox(value, lines=spec.lines, max_lines=max(spec.lines * 3, 1), placeholder=placeholder, **common)
 
 
 def form_column(studio: Studio, model: Model) -> Named:
-    """The inputs: key (visitor mode), frames, prompt, model and its options, Preview and Generate."""
+    """The inputs: key (visitor mode), frames, the request's fields (the advanced ones under "More options"),
+    auto-fit, Preview and Generate."""
     c: Named = {}
+    view = model_view(model.name)
     if studio.visitor_key:
         c["api_key"] = gr.Textbox(
             label=I18N("api_key"),
@@ -58,66 +94,35 @@ def form_column(studio: Studio, model: Model) -> Named:
                     elem_id=f"vu-{role}-url",
                 )
     c["swap"] = gr.Button(I18N("swap"), size="sm", variant="secondary")
-    c["prompt"] = gr.Textbox(
-        label=I18N("prompt"), placeholder=I18N("prompt_placeholder"), lines=4, max_lines=12, elem_id="vu-prompt"
-    )
-    c["count"] = gr.Markdown(studio.character_count(""), elem_classes=["vu-count"], elem_id="vu-count")
-    examples.offer(c["start_image"], c["end_image"], c["prompt"])
-    c["model"] = gr.Dropdown(
-        choices=_model_choices(), value=model.name, label=I18N("model"), info=I18N("model_info"), elem_id="vu-model"
-    )
+    main = [spec for spec in FIELDS if not spec.advanced]
     with gr.Row(equal_height=True):
-        low, high = model.duration_range
-        c["duration"] = gr.Slider(
-            low, high, model.default_duration, step=1, label=I18N("duration"), scale=2, elem_id="vu-duration"
-        )
-        c["resolution"] = gr.Dropdown(
-            choices=list(model.resolutions_for(None)),
-            value=model.default_resolution_for(None),
-            label=I18N("resolution"),
-            scale=1,
-            elem_id="vu-resolution",
-        )
+        for spec in main:
+            if spec.widget == "dropdown":
+                c[spec.name] = option_input(spec, view)
         c["estimate"] = gr.Textbox(
-            studio.estimate(model.name, model.default_duration, model.default_resolution_for(None), False),
+            studio.estimate(model.name, view.duration, view.resolution, False),
             label=I18N("estimate"),
             info=I18N("estimate_info"),
             interactive=False,
-            scale=2,
             elem_id="vu-estimate",
         )
+    for spec in main:
+        if spec.widget != "dropdown":
+            c[spec.name] = option_input(spec, view)
+            if spec.limit is not None and spec.required:
+                c["count"] = gr.Markdown(studio.character_count(""), elem_classes=["vu-count"], elem_id="vu-count")
+                examples.offer(c["start_image"], c["end_image"], c[spec.name])
     c["auto_fit"] = gr.Checkbox(True, label=I18N("auto_fit"), info=I18N("auto_fit_info"), elem_id="vu-autofit")
     with gr.Accordion(I18N("more_options"), open=False, elem_id="vu-more"):
-        with gr.Row(equal_height=True):
-            c["seed"] = gr.Number(
-                0, label=I18N("seed"), info=I18N("seed_info"), precision=0, minimum=0, maximum=SEED_MAX, scale=3
-            )
-            c["random_seed"] = gr.Button(I18N("random_seed"), size="sm", scale=1)
-        c["movement_amplitude"] = gr.Radio(
-            [(I18N(f"amplitude_{a}"), a) for a in MOVEMENT_AMPLITUDES],
-            value="auto",
-            label=I18N("movement_amplitude"),
-            info=I18N("movement_info"),
-            visible=model.movement_amplitude,
-        )
+        checkboxes = [spec for spec in FIELDS if spec.advanced and spec.widget == "checkbox" and not spec.requires]
         with gr.Row():
-            c["is_rec"] = gr.Checkbox(False, label=I18N("is_rec"), info=I18N("is_rec_info"))
-            c["off_peak"] = gr.Checkbox(False, label=I18N("off_peak"), info=I18N("off_peak_info"))
-        with gr.Row():
-            c["audio"] = gr.Checkbox(True, label=I18N("audio"), info=I18N("audio_info"), visible=model.audio)
-            c["bgm"] = gr.Checkbox(False, label=I18N("bgm"), info=I18N("bgm_info"), visible=model.bgm)
-        c["watermark"] = gr.Checkbox(False, label=I18N("watermark"), info=I18N("watermark_info"))
-        with gr.Row():
-            c["wm_position"] = gr.Radio(
-                [(I18N(f"wm_position_{k}"), k) for k in WM_POSITIONS],
-                value=3,
-                label=I18N("wm_position"),
-                visible=False,
-            )
-            c["wm_url"] = gr.Textbox(label=I18N("wm_url"), info=I18N("wm_url_info"), visible=False)
-        c["meta_data"] = gr.Textbox(label=I18N("meta_data"), info=I18N("meta_data_info"), lines=2)
-        c["payload"] = gr.Textbox(label=I18N("payload"), info=I18N("payload_info"))
-        c["callback_url"] = gr.Textbox(label=I18N("callback_url"), info=I18N("callback_url_info"))
+            for spec in checkboxes:
+                c[spec.name] = option_input(spec, view)
+        for spec in FIELDS:
+            if spec.advanced and spec.name not in c:
+                c[spec.name] = option_input(spec, view)
+                if spec.bounds is not None:
+                    c["random_seed"] = gr.Button(I18N("random_seed"), size="sm")
     with gr.Row():
         c["preview"] = gr.Button(I18N("preview"), variant="secondary", scale=1)
         c["generate"] = gr.Button(I18N("generate"), variant="primary", scale=2, elem_id="vu-generate")
@@ -208,7 +213,7 @@ def history_tab() -> Named:
             c["refresh"] = gr.Button(I18N("history_refresh"), size="md", elem_id="vu-history-refresh")
     c["note"] = gr.Markdown(elem_classes=["vu-empty"], elem_id="vu-history-note")
     c["table"] = gr.Dataframe(
-        headers=[MESSAGES_EN[f"col_{name}"] for name in COLUMNS],  # in the viewer's language once loaded
+        headers=[EN[f"col_{name}"] for name in COLUMNS],  # in the viewer's language once loaded
         datatype="str",
         interactive=False,
         wrap=True,

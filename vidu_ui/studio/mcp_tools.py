@@ -14,8 +14,8 @@ from typing import Any
 import gradio as gr
 from gradio.events import api
 
+from ..messages import reason_hint
 from ..store import TaskRecord
-from ..ui_text import reason_hint
 from .access import Viewer
 from .results import Results
 

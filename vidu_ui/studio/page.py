@@ -17,11 +17,11 @@ from gradio.events import Dependency
 
 from ..catalogue import DEFAULT_MODEL, get_model
 from ..frames import MAX_FILE_BYTES
+from ..messages import TRANSLATIONS
 from ..settings import Settings
-from ..ui_text import TRANSLATIONS
 from . import mcp_tools
-from .form import FORM_FIELDS, SessionGuard
-from .handlers import Studio
+from .form import FORM_FIELDS, SessionGuard, form_function
+from .handlers import SYNC_OUTPUTS, Studio
 from .history import HISTORY_TAB, REUSE_FIELDS, STUDIO_TAB, History
 from .layout import I18N, form_column, history_tab, result_column
 from .results import VIEW_FIELDS, Results, Watching
@@ -143,11 +143,11 @@ def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.S
     prompt, count = f["prompt"], f["count"]
     prompt.input(studio.character_count, prompt, count, trigger_mode="always_last", **QUICK)
     prompt.change(studio.character_count, prompt, count, trigger_mode="always_last", **QUICK)
-    # ``input``, not ``change``: "Reuse settings" sets the model together with its own duration and resolution.
-    model_outputs = [f[name] for name in ("duration", "resolution", "audio", "bgm", "movement_amplitude", "estimate")]
-    f["model"].input(studio.model_changed, [f["model"], f["is_rec"]], model_outputs, **QUICK)
+    # ``change``, not ``input``: the form follows the model and the duration whatever set them (a person,
+    # "Reuse settings", a deep link); durations and resolutions still offered are kept.
     sizing = [f["model"], f["duration"], f["resolution"], f["is_rec"]]
-    f["duration"].change(studio.duration_changed, sizing, [f["resolution"], f["estimate"]], **QUICK)
+    for trigger in (f["model"].change, f["duration"].change):
+        trigger(studio.sync, sizing, [f[name] for name in SYNC_OUTPUTS], **QUICK)
     for trigger in (f["resolution"].change, f["is_rec"].change):
         trigger(studio.estimate, sizing, f["estimate"], **QUICK)
     f["watermark"].change(studio.watermark_changed, f["watermark"], [f["wm_position"], f["wm_url"]], **QUICK)
@@ -155,19 +155,19 @@ def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.S
 
     form = [f[name] for name in FORM_FIELDS]
     f["preview"].click(
-        studio.preview,
+        form_function(studio.preview, "preview", doc=studio.preview.__doc__),
         form,
         [r["changes"], r["curl"], r["python"]],
-        validator=studio.validate,
+        validator=form_function(studio.validate, "validate"),
         preprocess=False,
         **WAITS,
     )
     outputs = [r[name] for name in ("task_id", "credits", "response", "changes", "curl", "python")]
     generate: Dependency = f["generate"].click(
-        studio.generate,
+        form_function(studio.run, "generate", extras=["guard"], doc=(studio.run.__doc__ or "").split("\n")[0]),
         [*form, guard],
         [*outputs, f["generate"]],
-        validator=studio.validate,
+        validator=form_function(studio.validate, "validate", extras=["guard"]),
         preprocess=False,
         concurrency_limit=None,  # one visitor's request never waits for another's
         trigger_mode="once",

@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from ..options import TaskOptions
+from ..request import TaskOptions
 from ..submit import PreparedRequest
 
 Key = tuple[Hashable, ...]

@@ -15,11 +15,12 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import APIError, APIStatusError, ViduError, hint_for
-from ..responses import TaskStatus
+from ..errors import InvalidInput, ViduError
+from ..messages import Reader, reason_hint, render_error, render_problem, say, state_text
+from ..request import task_id_problem
+from ..responses import TaskStatus, outcome
 from ..store import TaskRecord
 from ..tracker import MissingKey, UnknownTask
-from ..ui_text import reason_hint, say
 from .access import Viewer
 from .media import file_value
 from .runtime import Runtime
@@ -32,7 +33,7 @@ VIEW_FIELDS = ("status", "video", "cover", "download", "download_watermarked", "
 """The outputs of every event that shows a task, in this order."""
 TICK = 1.0
 """Seconds between refreshes of the elapsed time while a task runs."""
-_PROGRESS = {"created": 0.05, "queueing": 0.15, "processing": 0.4, "success": 0.95, "failed": 1.0}
+_PROGRESS = {"created": 0.05, "queueing": 0.15, "running": 0.2, "processing": 0.4, "success": 0.95}
 
 
 class Watching:
@@ -66,6 +67,22 @@ class Results:
     def viewer(self, request: gr.Request | None, api_key: str | None = None) -> Viewer:
         return Viewer.of(self.settings, request, api_key)
 
+    def reader(self) -> Reader:
+        return "operator" if self.settings.api_key is not None else "visitor"
+
+    def error_text(self, exc: Exception, viewer: Viewer) -> str:
+        """An error in the viewer's words: what happened, and what to do."""
+        _title, happened, advice = render_error(exc, viewer.lang, self.reader())
+        return " ".join([happened.rstrip(".") + ".", *advice])
+
+    @staticmethod
+    def progress_of(record: TaskRecord) -> float:
+        """How far the task is for Gradio's progress bar: the service's ``progress`` when it gave one."""
+        reported = (record.last_status or {}).get("progress")
+        if isinstance(reported, int | float) and not isinstance(reported, bool) and not record.finished:
+            return min(max(float(reported), 0.0), 100.0) / 100
+        return _PROGRESS.get(outcome(record.state, record.err_code), 1.0)
+
     # --- one task, as the page shows it ----------------------------------------------------------------------
 
     def local_copy(self, path: str | None) -> str | None:
@@ -77,12 +94,17 @@ class Results:
     ) -> str:
         """The state in words: elapsed time while running, why it failed, where the video plays from."""
         lang = viewer.lang
-        state = say(lang, f"state_{record.state}") if record.state in _PROGRESS else record.state
-        lines = [f"**{state}**"]
+        lines = [f"**{state_text(lang, record.state, record.err_code)}**"]
+        last = record.last_status or {}
         if not record.finished:
             seconds = max(0, round(time.time() - record.created_at))
             lines[0] += " · " + say(lang, "elapsed", seconds=seconds)
+            progress = last.get("progress")
+            if isinstance(progress, int | float) and not isinstance(progress, bool):
+                lines[0] += " · " + say(lang, "progress", progress=f"{min(max(progress, 0), 100):g}")
             lines.append(say(lang, "following" if following else "not_followed"))
+        elif outcome(record.state, record.err_code) == "cancelled":
+            lines.append(say(lang, "cancelled_note"))
         elif record.state == "failed":
             lines.append(reason_hint(lang, record.err_code))
         elif local is not None:
@@ -95,6 +117,12 @@ class Results:
             else:
                 lines.append(say(lang, "video_remote" if self.tracker.keep_videos else "video_not_kept"))
             lines.append(say(lang, "open_at_service", url=remote))
+        blocked = [b for b in last.get("blocked_resources") or [] if isinstance(b, dict)]
+        if blocked:
+            what = ", ".join(
+                say(lang, "blocked_item", kind=b.get("content_type", "?"), index=b.get("index")) for b in blocked
+            )
+            lines.append(say(lang, "blocked", what=what))
         if record.problem:
             lines.append(say(lang, "problem", problem=record.problem))
         return "  \n".join(lines)
@@ -161,8 +189,7 @@ class Results:
             shown = self.view(record, viewer, following=following)
             yield shown if last is None else tuple(gr.skip() if a == b else a for a, b in zip(shown, last, strict=True))
             last = shown
-            state = say(viewer.lang, f"state_{record.state}") if record.state in _PROGRESS else record.state
-            progress(_PROGRESS.get(record.state, 0.0), desc=state)
+            progress(self.progress_of(record), desc=state_text(viewer.lang, record.state, record.err_code))
             done = record.finished and not following
             if done or not following or not watching.current(token) or time.monotonic() > deadline:
                 return
@@ -189,8 +216,7 @@ class Results:
         except MissingKey:
             raise gr.Error(say(viewer.lang, "key_needed", task_id=task_id), print_exception=False) from None
         except ViduError as exc:
-            hint = f" {hint_for(exc.reason, exc.status_code)}" if isinstance(exc, APIStatusError) else ""
-            message = f"{say(viewer.lang, 'cancel_refused', task_id=task_id)}: {exc}.{hint}"
+            message = f"{say(viewer.lang, 'cancel_refused', task_id=task_id)}: {self.error_text(exc, viewer)}"
             raise gr.Error(message, print_exception=False) from None
         gr.Info(say(viewer.lang, "cancel_sent", task_id=task_id))
 
@@ -201,15 +227,16 @@ class Results:
         except MissingKey:
             gr.Warning(say(viewer.lang, "key_needed", task_id=record.task_id))
         except (ViduError, UnknownTask) as exc:
-            gr.Warning(say(viewer.lang, "refresh_failed", error=str(exc)))
+            gr.Warning(say(viewer.lang, "refresh_failed", error=self.error_text(exc, viewer)))
 
     def lookup(self, text: str | None, api_key: str | None, request: gr.Request) -> str:
         """A pasted task id: the task from the history, or queried with this viewer's key and then recorded
         (minimally: no prompt, options or thumbnails) so it is followed, kept and listed like the others."""
         viewer = self.viewer(request, api_key)
         task_id = (text or "").strip()
-        if not task_id.isdigit() or len(task_id) > 40:
-            raise gr.Error(say(viewer.lang, "lookup_bad_id"), print_exception=False)
+        refused = task_id_problem(task_id)  # the one task-id rule: also the client's and the callbacks'
+        if refused is not None:
+            raise gr.Error(render_problem(refused, viewer.lang, with_field=False), print_exception=False)
         record = self.store.get(task_id)
         if record is not None:
             if not viewer.may_see(record):
@@ -231,10 +258,7 @@ class Results:
         client = self.runtime.client_factory(viewer.owner)
         try:
             return client.query(task_id)
-        except APIStatusError as exc:
-            message = f"HTTP {exc.status_code}" + (f" {exc.reason}" if exc.reason else "")
-            raise gr.Error(f"{message}. {hint_for(exc.reason, exc.status_code)}", print_exception=False) from None
-        except APIError as exc:
-            raise gr.Error(f"{exc.message}. {exc.hint}", print_exception=False) from None
+        except (ViduError, InvalidInput) as exc:
+            raise gr.Error(self.error_text(exc, viewer), print_exception=False) from None
         finally:
             client.close()

@@ -291,9 +291,12 @@ def test_an_unauthenticated_callback_gets_one_answer_whatever_the_task(tmp_path:
 
 @pytest.mark.parametrize("task_id", ["task_5f2cAbC9", "3fa85f64-5717-4562-b3fc-2c963f66afa6"])
 def test_a_relays_task_id_is_taken(tmp_path: Path, task_id: str) -> None:
-    """The one task-id rule: a relay's id reaches the history's look-up (here: unknown, so 404, not 400)."""
+    """The one task-id rule: a relay's id reaches the history's look-up: recorded, its callback is taken;
+    unknown, it gets the one refusal (401), not the malformed-body answer (400)."""
     case = Case(tmp_path)
-    assert case.send(signed(), body=orjson.dumps(status(task_id, "success")))[0] == 404
+    assert case.send(signed(), body=case.body(task_id)) == REFUSED
+    case.rig.record(task_id)
+    assert case.send(signed(nonce="relay-2"), body=case.body(task_id))[0] == 200
 
 
 @pytest.mark.parametrize("task_id", ["٣٣٣", "a/b", "x" * 129, 12.5, True])

@@ -137,3 +137,25 @@ def test_languages() -> None:
 def test_the_old_text_modules_are_gone() -> None:
     assert not (PACKAGE / "ui_text.py").exists()
     assert not hasattr(messages, "REASON_HINTS")
+
+
+@pytest.mark.parametrize(
+    ("key", "reason", "values"),
+    [
+        ("scheme", "scheme", {"scheme": "ftp"}),
+        ("address", "address", {"kind": "loopback", "address": "127.0.0.1"}),
+        ("too_large", "too_large", {"megabytes": "500"}),
+        ("not_media", "not_video", {}),
+        ("status", "status", {"status": 404}),
+    ],
+)
+def test_a_refused_download_reads_in_each_language(key: str, reason: str, values: dict[str, object]) -> None:
+    from vidu_ui.downloads import DownloadRefused
+
+    refused = DownloadRefused(key, "cdn.example", reason, **values)  # type: ignore[arg-type]
+    assert refused.detail == EN[f"download_{reason}"].format(**values)
+    for lang in ("en", "zh-CN"):
+        title, happened, advice = render_error(refused, lang)  # type: ignore[arg-type]
+        assert title == messages.TEXTS[lang]["title_download_refused"]  # type: ignore[index]
+        assert "cdn.example" in happened and advice
+    assert render_error(refused, "en", "visitor")[2] == [EN["hint_download_refused_visitor"]]

@@ -210,7 +210,9 @@ def _wait_and_download(
         fail(EXIT_SERVICE, "error: the task succeeded but the service gave no video URL; query it again later")
     try:
         path = tracking.download(url, output / f"{task_id}.mp4", DownloadPolicy.for_settings(settings))
-    except (httpx.HTTPError, OSError, DownloadRefused) as exc:
+    except DownloadRefused as exc:
+        fail(EXIT_SERVICE, *error_lines(exc))
+    except (httpx.HTTPError, OSError) as exc:
         fail(
             EXIT_SERVICE,
             f"error: the video could not be downloaded: {exc}",

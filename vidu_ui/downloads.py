@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -35,6 +35,7 @@ import httpx
 from . import deadline
 from .errors import ViduError
 from .frames import sniff_image
+from .messages import say
 from .settings import Settings
 
 __all__ = ["DownloadPolicy", "DownloadRefused", "Kind", "fetch", "is_media"]
@@ -51,13 +52,20 @@ RefusalKey = Literal["scheme", "address", "redirects", "too_large", "not_media",
 
 
 class DownloadRefused(ViduError):
-    """A download broke a rule; nothing was kept. ``key`` names the rule, ``host`` where it pointed."""
+    """A download broke a rule; nothing was kept. ``key`` names the rule, ``host`` where it pointed; ``reason``
+    is the message key (``download_<reason>`` in ``vidu_ui.messages``) saying how, filled in with ``values``."""
 
-    def __init__(self, key: RefusalKey, host: str, detail: str) -> None:
+    def __init__(self, key: RefusalKey, host: str, reason: str, **values: Any) -> None:
         self.key = key
         self.host = host
-        self.detail = detail
-        super().__init__(f"the download from {host or 'an unnamed host'} was refused: {detail}")
+        self.reason = reason
+        self.values = values
+        super().__init__(say("en", "download_refused", host=host or "?", detail=self.detail))
+
+    @property
+    def detail(self) -> str:
+        """How the rule was broken, in English (the operator's log)."""
+        return say("en", f"download_{self.reason}", **self.values)
 
 
 def _category(address: Address) -> str:
@@ -105,19 +113,19 @@ class DownloadPolicy:
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError) as exc:
-            raise DownloadRefused("scheme", "", f"not a URL ({exc})") from None
+            raise DownloadRefused("scheme", "", "not_url", error=str(exc)) from None
         host = parsed.host
         if (parsed.scheme == "http" and not self.allow_http) or parsed.scheme not in ("http", "https"):
-            raise DownloadRefused("scheme", host, f"{parsed.scheme or 'no'} scheme; only https is accepted")
+            raise DownloadRefused("scheme", host, "scheme", scheme=parsed.scheme or "-")
         if not host or parsed.userinfo:
-            raise DownloadRefused("scheme", host, "a URL without a host, or with a user name in it")
+            raise DownloadRefused("scheme", host, "no_host")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
             addresses = self.resolver(host, port)
         except (OSError, UnicodeError) as exc:
-            raise DownloadRefused("address", host, f"the host name does not resolve ({exc})") from None
+            raise DownloadRefused("address", host, "unresolved", error=str(exc)) from None
         if not addresses:
-            raise DownloadRefused("address", host, "the host name does not resolve")
+            raise DownloadRefused("address", host, "unresolved", error="-")
         for address in addresses:
             self.check_address(host, address)
         return host
@@ -127,10 +135,10 @@ class DownloadPolicy:
         try:
             parsed = ipaddress.ip_address(address.split("%")[0])
         except ValueError:
-            raise DownloadRefused("address", host, f"an unreadable address ({address})") from None
+            raise DownloadRefused("address", host, "bad_address", address=address) from None
         kind = _category(parsed)
         if kind not in self.allowed:
-            raise DownloadRefused("address", host, f"it points at a {kind} address ({parsed})")
+            raise DownloadRefused("address", host, "address", kind=kind, address=str(parsed))
 
 
 def is_media(head: bytes, kind: Kind) -> bool:
@@ -189,12 +197,12 @@ def _response(http: httpx.Client, url: str, policy: DownloadPolicy) -> Iterator[
                 url = urljoin(url, response.headers["location"])
                 continue
             if not response.is_success:
-                raise DownloadRefused("status", host, f"HTTP {response.status_code}")
+                raise DownloadRefused("status", host, "status", status=response.status_code)
             yield response, host
             return
         finally:
             response.close()
-    raise DownloadRefused("redirects", urlsplit(url).hostname or "", f"more than {MAX_REDIRECTS} redirects")
+    raise DownloadRefused("redirects", urlsplit(url).hostname or "", "redirects", limit=MAX_REDIRECTS)
 
 
 def _check_peer(response: httpx.Response, host: str, policy: DownloadPolicy) -> None:
@@ -228,10 +236,9 @@ def _check_length(response: httpx.Response, host: str, max_bytes: int) -> None:
 
 
 def _too_large(host: str, max_bytes: int) -> DownloadRefused:
-    return DownloadRefused("too_large", host, f"larger than {max_bytes / 1e6:,.0f} MB (VIDU_UI_MAX_VIDEO_MB)")
+    return DownloadRefused("too_large", host, "too_large", megabytes=f"{max_bytes / 1e6:,.0f}")
 
 
 def _check_media(head: bytes, kind: Kind, host: str) -> None:
     if not is_media(head, kind):
-        wanted = "an MP4, MOV or WebM video" if kind == "video" else "a PNG, JPEG or WebP image"
-        raise DownloadRefused("not_media", host, f"the answer is not {wanted}")
+        raise DownloadRefused("not_media", host, f"not_{kind}")

@@ -277,6 +277,24 @@ EN: dict[str, str] = {
     "hint_unknown_outcome_visitor": "Do not resubmit straight away: look for the task in your account (or the "
     "History tab) before trying again.",
     "hint_try_later": "Try again later.",
+    # --- a download the app refused (downloads.DownloadRefused: ``download_<reason>``) ----------------------------
+    "title_download_refused": "The video was not downloaded",
+    "download_refused": "the download from {host} was refused: {detail}",
+    "download_not_url": "not a URL ({error})",
+    "download_scheme": "a {scheme} address; only https is accepted",
+    "download_no_host": "a URL without a host, or with a user name in it",
+    "download_unresolved": "the host name does not resolve ({error})",
+    "download_bad_address": "an unreadable address ({address})",
+    "download_address": "it points at a {kind} address ({address})",
+    "download_status": "the server answered HTTP {status}",
+    "download_redirects": "more than {limit} redirects",
+    "download_too_large": "larger than {megabytes} MB (VIDU_UI_MAX_VIDEO_MB)",
+    "download_not_video": "the answer is not an MP4, MOV or WebM video",
+    "download_not_image": "the answer is not a PNG, JPEG or WebP image",
+    "hint_download_refused": "Nothing was kept. Query the task again for a fresh link (`python -m vidu_ui status "
+    "<task id>`, or open it from History); if the service keeps naming such a link, ask the provider.",
+    "hint_download_refused_visitor": "Nothing was kept. Open the task from History again for a fresh link; if it "
+    "keeps failing, tell the operator of this page.",
 }
 
 ZH: dict[str, str] = {
@@ -512,6 +530,23 @@ ZH: dict[str, str] = {
     "hint_unknown_outcome": "不要立即重新提交：请先在服务的任务列表（`python -m vidu_ui tasks`）或账户中查找该任务。",
     "hint_unknown_outcome_visitor": "不要立即重新提交：请先在你的账户（或“历史记录”页）中查找该任务。",
     "hint_try_later": "请稍后重试。",
+    "title_download_refused": "视频未下载",
+    "download_refused": "来自 {host} 的下载被拒绝：{detail}",
+    "download_not_url": "不是 URL（{error}）",
+    "download_scheme": "是 {scheme} 地址；只接受 https",
+    "download_no_host": "URL 没有主机名，或包含用户名",
+    "download_unresolved": "主机名无法解析（{error}）",
+    "download_bad_address": "无法识别的地址（{address}）",
+    "download_address": "它指向 {kind} 类地址（{address}）",
+    "download_status": "服务器返回 HTTP {status}",
+    "download_redirects": "重定向超过 {limit} 次",
+    "download_too_large": "大于 {megabytes} MB（VIDU_UI_MAX_VIDEO_MB）",
+    "download_not_video": "返回的内容不是 MP4、MOV 或 WebM 视频",
+    "download_not_image": "返回的内容不是 PNG、JPEG 或 WebP 图片",
+    "hint_download_refused": "没有保存任何内容。请重新查询任务以获取新链接（`python -m vidu_ui status <任务 ID>`，"
+    "或在“历史记录”中打开）；如果服务一直给出这样的链接，请咨询服务商。",
+    "hint_download_refused_visitor": "没有保存任何内容。请在“历史记录”中重新打开任务以获取新链接；"
+    "如果仍然失败，请告知本页面的管理员。",
     "amplitude_auto": "自动",
     "amplitude_small": "小",
     "amplitude_medium": "中",
@@ -635,7 +670,12 @@ def render_error(exc: Exception, lang: Lang = "en", reader: Reader = "operator")
     ``reader`` is who must act: the ``operator`` (VIDU_API_KEY, VIDU_BASE_URL are theirs) or a ``visitor``
     of the page with their own key (told to check *their* key; settings are someone else's)."""
     from . import errors  # errors.Problem renders through this module: import at call time
+    from .downloads import DownloadRefused  # downloads names its refusals with this module's keys
 
+    if isinstance(exc, DownloadRefused):
+        detail = say(lang, f"download_{exc.reason}", **exc.values)
+        happened = say(lang, "download_refused", host=exc.host or "?", detail=detail)
+        return say(lang, "title_download_refused"), happened, [say(lang, _reader_key("hint_download_refused", reader))]
     if isinstance(exc, errors.InvalidInput):
         lines = [render_problem(p, lang) for p in exc.problems]
         return say(lang, "title_invalid"), "\n".join(lines), []

@@ -238,6 +238,7 @@ def test_reuse_settings_puts_a_tasks_options_and_frames_back(page: Page, frames:
     expect(page.locator("#vu-end-summary")).to_contain_text("JPEG · 1280×720")
 
 
+@pytest.mark.slow  # every model × every duration through the page: 104 s under load, not well under a minute quiet
 def test_every_model_and_duration_gives_a_valid_form(
     page: Page, running: Running, frames: dict[str, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser
 
 from tests.support.exposure import UPLOAD_LIMIT, Exposure, find_secret, loggers, run_exposure
 from tests.support.report import Reliability
+from vidu_ui.messages import EN
 from vidu_ui.tracker import KeyOwner
 
 pytestmark = pytest.mark.browser
@@ -36,7 +37,8 @@ def test_every_path_ran_in_the_browser_through_gradio_client_and_as_raw_streams(
         ended: dict[str, dict[str, str]] = {}
         for channel in ("browser", "gradio_client", "httpx event stream"):
             ended[channel] = {k: v for flow in found.flows for k, v in flow.ended(side, channel).items()}
-        browser = {"success": "Succeeded", "task fails": "Failed", "500": "Outcome unknown"}
+        # By message key: the status line's state, the error toast's title (messages.py's words).
+        browser = {"success": EN["state_success"], "task fails": EN["state_failed"], "500": EN["title_unknown"]}
         if side == "server":
             browser["401"] = "Unauthorized"
         assert ended["browser"] == browser

@@ -54,6 +54,7 @@ from tests.support.apps import (
     launched,
     routes,
 )
+from vidu_ui.messages import EN
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
 from vidu_ui.studio import StudioBlocks, launch_options
@@ -567,9 +568,10 @@ def _browser_side(chromium: Browser, side: Side, start: Path, end: Path, found: 
     status = tab.locator("#vu-status")
     task_id = tab.locator("#vu-task-id input, #vu-task-id textarea").first
     flows: list[tuple[str, Callable[[], None], str]] = [
-        ("success", lambda: None, "Succeeded"),
-        ("task fails", lambda: side.sim.fail_next("CreationPolicyViolation"), "Failed"),
-        ("500", lambda: side.sim.inject(Fault(call="create", status=500)), "Outcome unknown"),
+        # What the page shows, by message key (the status line's state, the error toast's title).
+        ("success", lambda: None, EN["state_success"]),
+        ("task fails", lambda: side.sim.fail_next("CreationPolicyViolation"), EN["state_failed"]),
+        ("500", lambda: side.sim.inject(Fault(call="create", status=500)), EN["title_unknown"]),
     ]
     if not side.visitor:
         flows.append(("401", lambda: side.sim.inject(Fault(call="create", status=401)), "Unauthorized"))
@@ -577,10 +579,10 @@ def _browser_side(chromium: Browser, side: Side, start: Path, end: Path, found: 
         prepare()
         before = task_id.input_value()
         tab.locator("#vu-generate").click()
-        if wanted in ("Succeeded", "Failed"):
+        if wanted in (EN["state_success"], EN["state_failed"]):
             expect(task_id).not_to_have_value(before)
             expect(status).to_contain_text(wanted, timeout=TIMEOUT_MS)
-            if wanted == "Succeeded" and side.video_url is None:
+            if wanted == EN["state_success"] and side.video_url is None:
                 expect(tab.locator("#vu-video video")).to_have_attribute("src", re.compile(r"\.mp4$"))
                 side.video_url = tab.locator("#vu-video video").get_attribute("src")
         else:

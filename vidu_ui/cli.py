@@ -7,7 +7,6 @@ Exit codes: 0 done; 1 the service refused or failed; 2 invalid input (nothing wa
 import inspect
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ from .messages import say as text
 from .request import TaskOptions
 from .responses import TASK_STATES, CreatedTask, TaskStatus
 from .settings import Settings, SettingsError
-from .store import DB_NAME, Store, StoreError
+from .store import DB_NAME, HISTORY_ERRORS, Store
 from .submit import PreparedRequest, prepare, submit
 
 EXIT_OK, EXIT_SERVICE, EXIT_INVALID, EXIT_UNKNOWN = 0, 1, 2, 3
@@ -179,7 +178,7 @@ def _record(settings: Settings, request: PreparedRequest, task: CreatedTask) -> 
     try:
         history = Store.open(settings)
         history.record_prepared(request, task)
-    except (OSError, sqlite3.Error, StoreError) as exc:
+    except HISTORY_ERRORS as exc:
         say(f"warning: the task is not in the local history ({exc}); keep its id")
         return None
     return history
@@ -288,7 +287,7 @@ def _remember(task_id: str, status: TaskStatus) -> None:
     try:
         with Store.open(settings) as history_store:
             history_store.update_status(task_id, status)
-    except (OSError, sqlite3.Error, StoreError) as exc:
+    except HISTORY_ERRORS as exc:
         say(f"warning: the local history was not updated ({exc})")
 
 
@@ -360,11 +359,11 @@ def history(
         fail(EXIT_INVALID, f"error: --state must be one of {', '.join(HISTORY_STATES)}")
     settings = load_settings()
     rows: list[dict[str, Any]] = []
-    if (settings.data_dir / DB_NAME).exists():
+    if settings.database_url or (settings.data_dir / DB_NAME).exists():
         try:
             with Store.open(settings) as history_store:
                 rows = [r.summary() for r in history_store.list(state=state, text=search, limit=limit)]
-        except (OSError, sqlite3.Error, StoreError) as exc:
+        except HISTORY_ERRORS as exc:
             fail(EXIT_SERVICE, f"error: the history at {settings.data_dir} cannot be read: {exc}")
     if as_json:
         emit(rows)

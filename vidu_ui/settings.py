@@ -74,6 +74,12 @@ class Settings(BaseModel):
     """Download each finished video into ``data_dir/videos`` (``VIDU_UI_KEEP_VIDEOS=0`` turns it off)."""
     shared_history: bool = False
     """With sign-in on, everyone sees every task (``VIDU_UI_SHARED_HISTORY=1``); otherwise each user their own."""
+    database_url: SecretStr | None = None
+    """Where the history lives (``VIDU_UI_DATABASE_URL``): ``postgresql://user:pass@host/db``, or ``sqlite:///path``;
+    unset: ``data_dir/history.sqlite3``. A secret: it may hold a password."""
+    payload_reference: bool = True
+    """Put ``vidu-ui:<uuid>`` in ``payload`` when the user left it empty, so that a create without an answer can be
+    found in the service's task list (``VIDU_UI_PAYLOAD_REFERENCE=0`` turns it off)."""
     demo: bool = False
     max_megapixels: float = Field(DEFAULT_MAX_MEGAPIXELS, gt=0, le=200)
     """Largest frame accepted, in millions of pixels, read from the header before any decode
@@ -112,6 +118,8 @@ class Settings(BaseModel):
             "VIDU_UI_SHARED_HISTORY": "shared_history",
             "VIDU_UI_MAX_MEGAPIXELS": "max_megapixels",
             "VIDU_UI_MAX_VIDEO_MB": "max_video_mb",
+            "VIDU_UI_DATABASE_URL": "database_url",
+            "VIDU_UI_PAYLOAD_REFERENCE": "payload_reference",
         }
         for var, field in names.items():
             value = env.get(var, "").strip()

@@ -80,6 +80,9 @@ class Settings(BaseModel):
     payload_reference: bool = True
     """Put ``vidu-ui:<uuid>`` in ``payload`` when the user left it empty, so that a create without an answer can be
     found in the service's task list (``VIDU_UI_PAYLOAD_REFERENCE=0`` turns it off)."""
+    settle_seconds: float = Field(60.0, ge=0)
+    """How long after a create that ended without an answer the service's task list must still not show the task
+    before it counts as "not created, nothing charged" (``VIDU_UI_SETTLE_SECONDS``)."""
     demo: bool = False
     max_megapixels: float = Field(DEFAULT_MAX_MEGAPIXELS, gt=0, le=200)
     """Largest frame accepted, in millions of pixels, read from the header before any decode
@@ -120,6 +123,7 @@ class Settings(BaseModel):
             "VIDU_UI_MAX_VIDEO_MB": "max_video_mb",
             "VIDU_UI_DATABASE_URL": "database_url",
             "VIDU_UI_PAYLOAD_REFERENCE": "payload_reference",
+            "VIDU_UI_SETTLE_SECONDS": "settle_seconds",
         }
         for var, field in names.items():
             value = env.get(var, "").strip()

@@ -418,6 +418,34 @@ def reconcile_command() -> None:
 
 
 @app.command()
+def worker() -> None:
+    """Follow tasks without the page: claim due tasks from the history, query them, save their videos, settle
+    unanswered creates. Run as many as you like against one PostgreSQL history; SIGTERM or Ctrl-C stops it."""
+    import signal
+    import threading
+
+    from .follower import Follower
+
+    settings = load_settings()
+    open_client(settings).close()  # the server's key is needed to query
+    try:
+        history = Store.open(settings)
+    except HISTORY_ERRORS as exc:
+        fail(EXIT_SERVICE, f"error: the history cannot be opened: {exc}")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    follower = Follower(settings, history, keep_videos=settings.keep_videos, reconcile_every=reconcile.INTERVAL)
+    follower.start()
+    waiting = follower.resume()
+    say(f"worker {follower.id} following; {len(waiting)} task(s) wait for a visitor's key")
+    while not stop.wait(1.0):  # woken by the signal handler
+        pass
+    follower.stop(wait=True)
+    history.close()
+
+
+@app.command()
 def models() -> None:
     """The model catalogue: durations, resolutions and which options apply."""
     for m in catalogue.MODELS:

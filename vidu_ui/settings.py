@@ -83,6 +83,11 @@ class Settings(BaseModel):
     settle_seconds: float = Field(60.0, ge=0)
     """How long after a create that ended without an answer the service's task list must still not show the task
     before it counts as "not created, nothing charged" (``VIDU_UI_SETTLE_SECONDS``)."""
+    lease_seconds: float = Field(30.0, gt=0)
+    """How long a follower holds a task it is working on before another may take it over (``VIDU_UI_LEASE_SECONDS``);
+    renewed while it works, so only a dead follower's tasks change hands."""
+    follower: bool = True
+    """Follow tasks inside each app process (``VIDU_UI_FOLLOWER=0``: leave it to ``python -m vidu_ui worker``)."""
     demo: bool = False
     max_megapixels: float = Field(DEFAULT_MAX_MEGAPIXELS, gt=0, le=200)
     """Largest frame accepted, in millions of pixels, read from the header before any decode
@@ -124,6 +129,8 @@ class Settings(BaseModel):
             "VIDU_UI_DATABASE_URL": "database_url",
             "VIDU_UI_PAYLOAD_REFERENCE": "payload_reference",
             "VIDU_UI_SETTLE_SECONDS": "settle_seconds",
+            "VIDU_UI_LEASE_SECONDS": "lease_seconds",
+            "VIDU_UI_FOLLOWER": "follower",
         }
         for var, field in names.items():
             value = env.get(var, "").strip()

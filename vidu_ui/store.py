@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -271,8 +271,23 @@ tasks = sa.Table(
     sa.Column("reference", sa.Text),
     sa.Column("fingerprint", sa.Text),
     sa.Column("candidates", sa.Text),
+    sa.Column("follow_at", sa.Float),
+    sa.Column("follow_since", sa.Float),
+    sa.Column("polls", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("job", sa.Text, nullable=False, server_default="query"),
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("download_attempts", sa.Integer, nullable=False, server_default="0"),
 )
 """The history's one table, as the newest migration leaves it (``vidu_ui/migrations/versions``)."""
+
+callback_nonces = sa.Table(
+    "callback_nonces",
+    metadata,
+    sa.Column("nonce", sa.Text, primary_key=True),
+    sa.Column("seen_at", sa.Float, nullable=False),
+)
+"""Nonces of accepted callbacks, so that a replay to any replica is refused (``vidu_ui.callbacks``)."""
 
 _MIGRATIONS = resources.files("vidu_ui") / "migrations"
 _LEGACY_REVISION = "0001"
@@ -289,6 +304,7 @@ def _alembic_config() -> Config:
 SCHEMA_VERSION: str = ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
 """The newest Alembic revision this app knows."""
 
+_RECORD_COLUMNS = tuple(f.name for f in fields(TaskRecord))
 _STATUS_COLUMNS = ("state", "err_code", "credits", "video_url", "cover_url", "watermarked_url", "urls_fetched_at")
 _URL_COLUMNS = ("video_url", "cover_url", "watermarked_url", "urls_fetched_at")
 _UNFINISHED = sa.and_(tasks.c.task_id.is_not(None), tasks.c.state.not_in(sorted(FINAL_STATES)))
@@ -727,7 +743,7 @@ class Store:
     # --- reading -----------------------------------------------------------------------------------------------
 
     def _select(self, *where: Any, order: Any = None, limit: int | None = None) -> builtins.list[TaskRecord]:
-        query = sa.select(*(c for c in tasks.c if c.name != "id")).where(*where)
+        query = sa.select(*(tasks.c[name] for name in _RECORD_COLUMNS)).where(*where)
         query = query.order_by(*(order if order is not None else (tasks.c.created_at, tasks.c.id)))
         if limit is not None:
             query = query.limit(limit)

@@ -375,6 +375,17 @@ def test_write_ahead_record_then_created(db: Store) -> None:
     assert db.get("501").user == "ana"  # type: ignore[union-attr]
 
 
+def test_the_creator_owns_a_task_looked_up_before_its_answer_was_recorded(db: Store) -> None:
+    """Issue 11, finding 8: bob looks up alice's in-flight task; it stays alice's."""
+    db.begin("alice-create", body=_body(prompt="alice's"), user="alice")
+    assert db.record_submission(task_id="808", body={}, response={"state": "created"}, user="bob")
+    db.created("alice-create", "808", {"task_id": "808", "state": "created"})
+    [record] = db.list(unsent=True)
+    assert (record.task_id, record.user, record.prompt, record.ref) == ("808", "alice", "alice's", "alice-create")
+    assert not db.record_submission(task_id="808", body={}, response={}, user="bob")
+    assert db.get("808").user == "alice"  # type: ignore[union-attr]
+
+
 def test_settled_without_a_task(db: Store) -> None:
     db.begin("r1", body=_body())
     db.begin("r2", body=_body())

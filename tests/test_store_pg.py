@@ -24,6 +24,7 @@ from .test_store import (  # noqa: F401 - the same tests, on the PostgreSQL ``db
     test_record_twice_keeps_the_first,
     test_round_trip,
     test_settled_without_a_task,
+    test_the_creator_owns_a_task_looked_up_before_its_answer_was_recorded,
     test_threads_share_a_store,
     test_write_ahead_record_then_created,
 )

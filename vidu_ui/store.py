@@ -292,6 +292,8 @@ callback_nonces = sa.Table(
 _MIGRATIONS = resources.files("vidu_ui") / "migrations"
 _LEGACY_REVISION = "0001"
 """The revision equal to the schema of ``PRAGMA user_version`` 2 (the store before Alembic)."""
+_LOOKED_UP = "task:"
+"""The ``ref`` prefix of a row recorded from a known id (a look-up, or a row from before write-ahead)."""
 _LOCK_ID = 0x76696475  # "vidu": the PostgreSQL advisory lock held while migrating
 
 
@@ -548,14 +550,18 @@ class Store:
         self._changed(ref)
 
     def created(self, ref: str, task_id: str, response: Mapping[str, Any]) -> None:
-        """The create answered with ``task_id``: the row ``ref`` takes it. Raises ``Conflict`` when the id is
-        already another row's (the same task adopted twice)."""
+        """The create answered with ``task_id``: the row ``ref`` takes it, even from a look-up recorded meanwhile
+        (the creator owns the task). Raises ``Conflict`` when another create's row has the id (adopted twice)."""
         answer = strip_images(dict(response))
         state = answer.get("state") if answer.get("state") in ("created", "queueing", "processing") else "created"
         with self.write() as conn:
             owner = conn.execute(sa.select(tasks.c.ref).where(tasks.c.task_id == task_id)).scalar()
             if owner is not None and owner != ref:
-                raise Conflict(f"task {task_id} is already in the history")
+                if not owner.startswith(_LOOKED_UP):
+                    raise Conflict(f"task {task_id} is already in the history")
+                # Someone looked the id up in the instant before its create's answer was recorded: the creator
+                # owns the task, never the one who looked it up.
+                conn.execute(tasks.delete().where(tasks.c.ref == owner))
             conn.execute(
                 tasks.update()
                 .where(tasks.c.ref == ref)
@@ -622,7 +628,7 @@ class Store:
         now = self._clock()
         answer = strip_images(dict(response))
         state = answer.get("state") if answer.get("state") in ("created", "queueing", "processing") else "created"
-        ref = f"task:{task_id}"
+        ref = f"{_LOOKED_UP}{task_id}"
         with self.write() as conn:
             if conn.execute(sa.select(tasks.c.id).where(tasks.c.task_id == task_id)).first() is not None:
                 return False

@@ -246,9 +246,12 @@ class Results:
         if not viewer.owner.can_query or (viewer.user is None and not viewer.everyone):
             raise gr.Error(say(viewer.lang, "no_viewer"), print_exception=False)
         status = self._query(task_id, viewer)
-        self.store.record_submission(
+        if not self.store.record_submission(
             task_id=task_id, body={}, response=status.raw, user=viewer.user, key_kind=viewer.owner.kind
-        )
+        ):  # recorded meanwhile (its creator's answer arrived): a look-up never takes a task over
+            record = self.store.get(task_id)
+            if record is not None and not viewer.may_see(record):
+                raise gr.Error(say(viewer.lang, "not_yours", task_id=task_id), print_exception=False)
         self.store.update_status(task_id, status)
         if not status.finished or self.tracker.keep_videos:
             self.tracker.track(task_id, viewer.owner)

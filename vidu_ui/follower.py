@@ -27,6 +27,7 @@ the calling thread at the injected ``clock`` and returns when the next one is du
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -144,6 +145,11 @@ class _Claimed:
     download_attempts: int
 
 
+def _wake_future(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 def follower_id() -> str:
     """This process's follower id: host, pid and a random part (a restarted process is a new follower)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -200,6 +206,7 @@ class Follower:
         self._downloads: ThreadPoolExecutor | None = None
         self._changes = threading.Condition()  # wakes ``wait_for_change``
         self._generation = 0
+        self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         store.on_change(self._on_store_change)
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -381,6 +388,28 @@ class Follower:
             with self._changes:
                 if self._generation == generation:
                     self._changes.wait(min(remaining, 1.0))
+
+    async def changed(self, task_id: str, after_version: int, timeout: float) -> TaskRecord | None:
+        """``wait_for_change`` for an event loop (the page): no thread is held while waiting; the store's change
+        event wakes it, and the row is read again at least every second."""
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + timeout
+        while True:
+            woken: asyncio.Future[None] = loop.create_future()
+            with self._changes:
+                self._async_waiters.add((loop, woken))
+            try:
+                record = await asyncio.to_thread(self.store.get, task_id)
+                if record is None or record.version > after_version:
+                    return record
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken, min(remaining, 1.0))
+            finally:
+                with self._changes:
+                    self._async_waiters.discard((loop, woken))
 
     def watch(self, task_id: str, *, timeout: float | None = None) -> Iterator[TaskRecord]:
         """Yield the task's record now and after each change, until it is finished and no longer followed
@@ -734,8 +763,13 @@ class Follower:
 
     def _on_store_change(self, _ref: str) -> None:
         self._notify()
+        self._wake.set()  # a callback's hint, or a task armed by another process: look now
 
     def _notify(self) -> None:
         with self._changes:
             self._generation += 1
             self._changes.notify_all()
+            waiters = list(self._async_waiters)
+        for loop, woken in waiters:
+            with contextlib.suppress(RuntimeError):  # its loop closed meanwhile
+                loop.call_soon_threadsafe(_wake_future, woken)

@@ -26,9 +26,11 @@ shared by threads.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import threading
 import time
@@ -67,6 +69,8 @@ __all__ = [
     "strip_images",
     "tasks",
 ]
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "history.sqlite3"
 THUMBNAIL_SIDE = 256
@@ -294,6 +298,8 @@ _LEGACY_REVISION = "0001"
 """The revision equal to the schema of ``PRAGMA user_version`` 2 (the store before Alembic)."""
 _LOOKED_UP = "task:"
 """The ``ref`` prefix of a row recorded from a known id (a look-up, or a row from before write-ahead)."""
+_CHANNEL = "vidu_tasks"
+"""The PostgreSQL notification channel of changes to ``tasks`` (the payload is the row's ``ref``)."""
 _LOCK_ID = 0x76696475  # "vidu": the PostgreSQL advisory lock held while migrating
 
 
@@ -403,6 +409,8 @@ class Store:
         self._clock = clock
         self._hooks: builtins.list[Callable[[str], None]] = []
         self._hooks_lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._closing = threading.Event()
         if self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:"):
             self.path = Path(self.url.database or "")
             private_dir(self.path.parent)
@@ -458,6 +466,9 @@ class Store:
 
     def close(self) -> None:
         """Close the connections. The store must not be used afterwards."""
+        self._closing.set()
+        if self._listener is not None:
+            self._listener.join(5.0)
         self.engine.dispose()
 
     def __enter__(self) -> Store:
@@ -467,15 +478,40 @@ class Store:
         self.close()
 
     def on_change(self, hook: Callable[[str], None]) -> None:
-        """Call ``hook(ref)`` after each change this object commits."""
+        """Call ``hook(ref)`` after each change this object commits; on PostgreSQL also after each change any
+        process commits (``LISTEN``/``NOTIFY`` on one listening connection and thread per store)."""
         with self._hooks_lock:
             self._hooks.append(hook)
+            if self.dialect == "postgresql" and self._listener is None:
+                self._listener = threading.Thread(target=self._listen, name="vidu-store-listen", daemon=True)
+                self._listener.start()
 
     def _changed(self, ref: str) -> None:
+        if self.dialect == "postgresql":
+            with contextlib.suppress(sa.exc.SQLAlchemyError), self.engine.begin() as conn:
+                conn.execute(sa.text("SELECT pg_notify(:channel, :ref)"), {"channel": _CHANNEL, "ref": ref[:200]})
+        self._run_hooks(ref)
+
+    def _run_hooks(self, ref: str) -> None:
         with self._hooks_lock:
             hooks = builtins.list(self._hooks)
         for hook in hooks:
             hook(ref)
+
+    def _listen(self) -> None:
+        import psycopg
+
+        dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {_CHANNEL}")
+                    while not self._closing.is_set():
+                        for notice in conn.notifies(timeout=1.0):
+                            self._run_hooks(notice.payload)
+            except psycopg.Error as exc:
+                log.warning("listening for history changes failed, retrying: %s", exc)
+                self._closing.wait(1.0)
 
     # --- migrations --------------------------------------------------------------------------------------------
 

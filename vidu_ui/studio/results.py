@@ -7,7 +7,6 @@ shows the new state. While a task runs, the elapsed time is refreshed each secon
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -170,7 +169,7 @@ class Results:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way of asking for a progress tracker
     ) -> AsyncIterator[tuple[Any, ...]]:
         """Show the task now and after each change until it is finished (and its video saved), or until the
-        page shows another task. Waiting happens in the runtime's own threads, never in Gradio's."""
+        page shows another task. Waiting holds no thread: the store's change event wakes it."""
         if not task_id:
             return
         viewer = self.viewer(request, api_key)
@@ -178,7 +177,6 @@ class Results:
         watching = watching or Watching()
         token = watching.show(task_id)
         deadline = time.monotonic() + self.settings.poll_max_wait + 120
-        loop = asyncio.get_running_loop()
         last: tuple[Any, ...] | None = None
         while True:
             following = self.tracker.is_following(task_id)
@@ -194,9 +192,7 @@ class Results:
             if done or not following or not watching.current(token) or time.monotonic() > deadline:
                 return
             version = record.version
-            changed = await loop.run_in_executor(
-                self.runtime.waiters, self.tracker.wait_for_change, task_id, version, TICK
-            )
+            changed = await self.tracker.changed(task_id, version, TICK)  # no thread held while waiting
             if not watching.current(token):
                 return
             record = changed or self.store.get(task_id) or record

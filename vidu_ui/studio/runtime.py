@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +41,6 @@ __all__ = ["HEALTH_PATH", "Runtime", "StudioBlocks"]
 
 log = logging.getLogger("vidu_ui.studio")
 HEALTH_PATH = "/healthz"
-MAX_WATCHERS = 512
-"""Pages that may wait on a task at the same moment; more wait their turn (a second at most each)."""
 
 
 async def _healthz() -> PlainTextResponse:
@@ -61,11 +58,6 @@ class Runtime:
     client_factory: ClientFactory
     """Builds a client for a key owner: the tracker's, and the page's for looking up a task not yet recorded."""
     stage: VideoStage = field(default_factory=VideoStage)
-    waiters: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(MAX_WATCHERS, thread_name_prefix="vidu-watch")
-    )
-    """Where the pages wait for a task's next change (``Tracker.wait_for_change``): their own threads, so
-    watching pages never take the worker threads Gradio runs every other event on."""
     waiting_for_key: list[str] = field(default_factory=list)
     """Unfinished tasks made with a visitor's key, found at start: they wait for the visitor to come back."""
     _running: bool = False

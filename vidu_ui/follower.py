@@ -9,8 +9,8 @@ and then any other follower takes those tasks over. So each task is queried by o
 many processes run (each app process runs one; ``python -m vidu_ui worker`` runs one alone).
 
 When to query next is ``tracking.PollPolicy`` (rebuilt from ``follow_since`` and ``polls``), the same policy as
-the CLI's ``--wait``. A succeeded task's video (and watermarked copy) is saved with ``tracking.download``,
-atomically, to ``data_dir/videos/<task_id>.mp4``.
+the CLI's ``--wait``. A succeeded task's video (and watermarked copy) is downloaded with ``tracking.download``
+(atomically) into ``vidu_ui.storage``: ``data_dir/videos/<task_id>.mp4`` by default, or a bucket.
 
 Threads: one scheduler and ``workers`` + ``download_workers`` pool threads, whatever the number of tasks. The
 page waits for a change (``wait_for_change``, ``watch``) on an in-process event fed by the store's change hook,
@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 import httpx
 import sqlalchemy as sa
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import SecretStr
 
 from . import reconcile, tracking
@@ -52,7 +53,8 @@ from .downloads import DownloadPolicy, DownloadRefused
 from .errors import APIError, ViduError
 from .responses import TaskStatus
 from .settings import Settings
-from .store import FINAL_STATES, CreatedLike, KeyKind, PreparedLike, Store, TaskRecord, private_dir, tasks
+from .storage import DirectoryStorage, S3Storage, open_storage
+from .store import FINAL_STATES, CreatedLike, KeyKind, PreparedLike, Store, TaskRecord, tasks
 
 __all__ = [
     "ClientFactory",
@@ -179,10 +181,12 @@ class Follower:
         lease_seconds: float | None = None,
         reconcile_every: float | None = None,
         owner_id: str | None = None,
+        storage: DirectoryStorage | S3Storage | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.video_dir = settings.data_dir / "videos"
+        self.storage: DirectoryStorage | S3Storage = storage or open_storage(settings)
+        self.video_dir = self.storage.staging
         self.keep_videos = keep_videos
         self.id = owner_id or follower_id()
         self.lease = lease_seconds if lease_seconds is not None else settings.lease_seconds
@@ -447,9 +451,10 @@ class Follower:
             self._run(claimed)
         return self._next_due()
 
-    def video_path(self, task_id: str, *, watermarked: bool = False) -> Path:
-        """Where a task's video is saved: ``data_dir/videos/<task_id>.mp4`` (``.watermarked.mp4`` for the copy)."""
-        return self.video_dir / f"{task_id}{'.watermarked' if watermarked else ''}.mp4"
+    def video_path(self, task_id: str, *, watermarked: bool = False) -> str:
+        """Where a task's video is saved: by default ``data_dir/videos/<task_id>.mp4`` (``.watermarked.mp4`` for
+        the copy); ``s3://bucket/prefix/<task_id>.mp4`` with a bucket (``vidu_ui.storage``)."""
+        return self.storage.location(task_id, watermarked=watermarked)
 
     # --- rows ----------------------------------------------------------------------------------------------------
 
@@ -689,18 +694,19 @@ class Follower:
             self._finish(claimed, None)
             return
         try:
-            private_dir(self.video_dir)
             if record.video_path is None:
-                path = self._downloader(record.video_url, self.video_path(task_id))
-                self.store.set_video(task_id, path)
+                location = self.storage.save(record.video_url, task_id, downloader=self._downloader)
+                self.store.set_video(task_id, location)
             if record.watermarked_url and record.watermarked_path is None:
-                path = self._downloader(record.watermarked_url, self.video_path(task_id, watermarked=True))
-                self.store.set_video(task_id, path, watermarked=True)
+                location = self.storage.save(
+                    record.watermarked_url, task_id, watermarked=True, downloader=self._downloader
+                )
+                self.store.set_video(task_id, location, watermarked=True)
         except DownloadRefused as exc:  # the link breaks a rule: a retry would fetch the same; a query may not
             self.store.set_problem(task_id, f"{exc}; open the task to fetch a fresh link")
             self._finish(claimed, None)
             return
-        except (httpx.HTTPError, OSError) as exc:
+        except (httpx.HTTPError, OSError, BotoCoreError, ClientError) as exc:
             attempts = claimed.download_attempts + 1
             if attempts >= MAX_DOWNLOAD_ATTEMPTS:
                 self.store.set_problem(

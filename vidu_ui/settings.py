@@ -86,6 +86,9 @@ class Settings(BaseModel):
     lease_seconds: float = Field(30.0, gt=0)
     """How long a follower holds a task it is working on before another may take it over (``VIDU_UI_LEASE_SECONDS``);
     renewed while it works, so only a dead follower's tasks change hands."""
+    storage_url: str | None = None
+    """Where finished videos are kept (``VIDU_UI_STORAGE_URL``): a directory, or ``s3://bucket/prefix`` on any
+    S3-compatible store (endpoint and credentials from the standard AWS variables); unset: ``data_dir/videos``."""
     follower: bool = True
     """Follow tasks inside each app process (``VIDU_UI_FOLLOWER=0``: leave it to ``python -m vidu_ui worker``)."""
     demo: bool = False
@@ -131,6 +134,7 @@ class Settings(BaseModel):
             "VIDU_UI_SETTLE_SECONDS": "settle_seconds",
             "VIDU_UI_LEASE_SECONDS": "lease_seconds",
             "VIDU_UI_FOLLOWER": "follower",
+            "VIDU_UI_STORAGE_URL": "storage_url",
         }
         for var, field in names.items():
             value = env.get(var, "").strip()

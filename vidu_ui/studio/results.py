@@ -18,6 +18,7 @@ from ..errors import InvalidInput, ViduError
 from ..messages import Reader, reason_hint, render_error, render_problem, say, state_text
 from ..request import task_id_problem
 from ..responses import TaskStatus, outcome
+from ..storage import is_bucket_location
 from ..store import TaskRecord
 from ..tracker import MissingKey, UnknownTask
 from .access import Viewer
@@ -85,7 +86,10 @@ class Results:
     # --- one task, as the page shows it ----------------------------------------------------------------------
 
     def local_copy(self, path: str | None) -> str | None:
-        """The published (servable) path of a saved video, or None when there is none on disk."""
+        """The published (servable) path of a saved video, or None when there is none: a file is published by
+        the app, a video in a bucket gets a short-lived presigned link (``vidu_ui.storage``)."""
+        if path and is_bucket_location(path):
+            return self.tracker.storage.link(path)
         return self.runtime.stage.publish(path) if path else None
 
     def status_text(

@@ -48,6 +48,40 @@ class Paths(BaseModel):
     tasks: str = "/ent/v2/tasks"
 
 
+ENVIRONMENT: dict[str, str] = {
+    "VIDU_API_KEY": "api_key",
+    "VIDU_BASE_URL": "base_url",
+    "VIDU_AUTH_SCHEME": "auth_scheme",
+    "VIDU_CONNECT_TIMEOUT": "connect_timeout",
+    "VIDU_READ_TIMEOUT": "read_timeout",
+    "VIDU_DEADLINE": "deadline",
+    "VIDU_CREATE_RETRIES": "create_retries",
+    "VIDU_QUERY_RETRIES": "query_retries",
+    "VIDU_POLL_INTERVAL": "poll_interval",
+    "VIDU_POLL_MAX_INTERVAL": "poll_max_interval",
+    "VIDU_POLL_MAX_WAIT": "poll_max_wait",
+    "VIDU_UI_DATA_DIR": "data_dir",
+    "VIDU_UI_PUBLIC_URL": "public_url",
+    "VIDU_UI_KEEP_VIDEOS": "keep_videos",
+    "VIDU_UI_SHARED_HISTORY": "shared_history",
+    "VIDU_UI_MAX_MEGAPIXELS": "max_megapixels",
+    "VIDU_UI_MAX_VIDEO_MB": "max_video_mb",
+    "VIDU_UI_DATABASE_URL": "database_url",
+    "VIDU_UI_PAYLOAD_REFERENCE": "payload_reference",
+    "VIDU_UI_SETTLE_SECONDS": "settle_seconds",
+    "VIDU_UI_LEASE_SECONDS": "lease_seconds",
+    "VIDU_UI_FOLLOWER": "follower",
+    "VIDU_UI_STORAGE_URL": "storage_url",
+}
+"""Each ``VIDU_*`` variable ``Settings.from_env`` reads, and the field it sets (``VIDU_PATH_<NAME>`` and
+``VIDU_DEMO`` too: ``environment_names``)."""
+
+
+def environment_names() -> list[str]:
+    """Every environment variable the settings read: for deployment files and their tests."""
+    return [*ENVIRONMENT, *(f"VIDU_PATH_{name.upper()}" for name in Paths.model_fields), "VIDU_DEMO"]
+
+
 class Settings(BaseModel):
     """Everything configurable, with its default. See the README's settings table."""
 
@@ -111,32 +145,7 @@ class Settings(BaseModel):
         """Read ``VIDU_*`` variables. Raises ``SettingsError`` naming each bad variable."""
         env = os.environ if environ is None else environ
         raw: dict[str, object] = {}
-        names = {
-            "VIDU_API_KEY": "api_key",
-            "VIDU_BASE_URL": "base_url",
-            "VIDU_AUTH_SCHEME": "auth_scheme",
-            "VIDU_CONNECT_TIMEOUT": "connect_timeout",
-            "VIDU_READ_TIMEOUT": "read_timeout",
-            "VIDU_DEADLINE": "deadline",
-            "VIDU_CREATE_RETRIES": "create_retries",
-            "VIDU_QUERY_RETRIES": "query_retries",
-            "VIDU_POLL_INTERVAL": "poll_interval",
-            "VIDU_POLL_MAX_INTERVAL": "poll_max_interval",
-            "VIDU_POLL_MAX_WAIT": "poll_max_wait",
-            "VIDU_UI_DATA_DIR": "data_dir",
-            "VIDU_UI_PUBLIC_URL": "public_url",
-            "VIDU_UI_KEEP_VIDEOS": "keep_videos",
-            "VIDU_UI_SHARED_HISTORY": "shared_history",
-            "VIDU_UI_MAX_MEGAPIXELS": "max_megapixels",
-            "VIDU_UI_MAX_VIDEO_MB": "max_video_mb",
-            "VIDU_UI_DATABASE_URL": "database_url",
-            "VIDU_UI_PAYLOAD_REFERENCE": "payload_reference",
-            "VIDU_UI_SETTLE_SECONDS": "settle_seconds",
-            "VIDU_UI_LEASE_SECONDS": "lease_seconds",
-            "VIDU_UI_FOLLOWER": "follower",
-            "VIDU_UI_STORAGE_URL": "storage_url",
-        }
-        for var, field in names.items():
+        for var, field in ENVIRONMENT.items():
             value = env.get(var, "").strip()
             if value:
                 raw[field] = value

@@ -485,7 +485,11 @@ class Follower:
             conn.execute(
                 tasks.update()
                 .where(tasks.c.task_id.in_([row.task_id for row in rows]))
-                .values(lease_owner=self.id, lease_until=now + self.lease)
+                .values(
+                    lease_owner=self.id,
+                    lease_until=now + self.lease,
+                    follow_since=sa.func.coalesce(tasks.c.follow_since, now),  # recorded elsewhere: starts now
+                )
             )
         claimed = [
             _Claimed(
@@ -649,6 +653,10 @@ class Follower:
         owner = None if record is None else self._owner_for(record, None)
         if owner is None:
             self._finish(claimed, None)
+            return
+        if record is not None and record.state in FINAL_STATES and not claimed.download_attempts:
+            # Finished before anyone followed it (not a retry after a failed download, which wants a fresh link).
+            self._finish(claimed, 0.0 if self._needs_video(record) else None, job="download")
             return
         policy = self._policy(claimed)
         try:

@@ -298,6 +298,9 @@ _LEGACY_REVISION = "0001"
 """The revision equal to the schema of ``PRAGMA user_version`` 2 (the store before Alembic)."""
 _LOOKED_UP = "task:"
 """The ``ref`` prefix of a row recorded from a known id (a look-up, or a row from before write-ahead)."""
+_DUE_NOW = 0.0
+"""``follow_at`` of a task recorded by any process (the page, the CLI, a look-up): due for the first follower
+that looks (``vidu_ui.follower``; the database is the queue)."""
 _CHANNEL = "vidu_tasks"
 """The PostgreSQL notification channel of changes to ``tasks`` (the payload is the row's ``ref``)."""
 _LOCK_ID = 0x76696475  # "vidu": the PostgreSQL advisory lock held while migrating
@@ -603,6 +606,8 @@ class Store:
                 .where(tasks.c.ref == ref)
                 .values(
                     task_id=task_id,
+                    # Due at once for any follower (a visitor's task: for the one holding the key, when it tracks it).
+                    follow_at=sa.case((tasks.c.key_kind == "server", _DUE_NOW), else_=tasks.c.follow_at),
                     create_response=_dumps(answer),
                     state=state,
                     credits=_credits(answer.get("credits")),
@@ -684,6 +689,7 @@ class Store:
                     state=state,
                     credits=_credits(answer.get("credits")),
                     updated_at=now,
+                    follow_at=_DUE_NOW if key_kind == "server" else None,
                 )
             )
         self._changed(ref)

@@ -29,8 +29,6 @@ from vidu_ui.simulator import Simulator
 from vidu_ui.store import Store
 from vidu_ui.tracker import KeyOwner, Tracker
 
-from .servers import postgres_base, postgres_url  # noqa: F401 - fixtures
-
 NOW = 1_746_533_382.0  # Tue, 06 May 2025 12:09:42 GMT
 URL = "http://127.0.0.1:8080/vidu/callback?name=james&age=36"
 

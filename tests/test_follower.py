@@ -20,7 +20,6 @@ from vidu_ui.follower import Follower, KeyOwner
 from vidu_ui.store import Store, tasks
 
 from .fakes import FakeTime
-from .servers import postgres_base, postgres_url  # noqa: F401 - fixtures
 
 ENGINES = ["sqlite", "postgresql"]
 

@@ -21,12 +21,10 @@ import pytest
 from gradio_client import Client
 
 from tests.images import photo, write
-from tests.support.apps import arguments
+from tests.support.apps import arguments, os_port
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
 from vidu_ui.store import Store
-
-from .servers import free_port, postgres_base, postgres_url  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -61,7 +59,7 @@ def environment(sim: Simulator, database: str, data_dir: Path, **extra: str) -> 
 
 
 def start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+    port = os_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
@@ -128,7 +126,7 @@ def until(condition: Any, timeout: float, store: Store, what: str) -> None:
 def test_killed_mid_create_every_billed_task_is_found_none_invented(
     sim: Simulator,
     tmp_path: Path,
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     start = write(tmp_path / "start.png", photo(480, 270, 71), "PNG")
     end = write(tmp_path / "end.png", photo(480, 270, 72), "PNG")
@@ -182,7 +180,7 @@ def _ignore(function: Any, *args: Any) -> None:
 def test_the_worker_follows_alone_and_stops_on_sigterm(
     sim: Simulator,
     tmp_path: Path,
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     """``python -m vidu_ui worker`` with the app's follower off: a task created elsewhere is followed to its video."""
     env = environment(sim, postgres_url, tmp_path / "worker")

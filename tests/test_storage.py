@@ -20,11 +20,9 @@ from vidu_ui.simulator import Simulator
 from vidu_ui.storage import DirectoryStorage, S3Storage, is_bucket_location, open_storage
 from vidu_ui.store import Store
 
-from .servers import s3_endpoint  # noqa: F401 - fixture
-
 
 @pytest.fixture
-def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
+def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh bucket on the moto server; the standard AWS variables point boto3 at it."""
     for name, value in {
         "AWS_ENDPOINT_URL": s3_endpoint,

@@ -1,4 +1,5 @@
-"""``store``: the history database: round trips, filters, order, permissions, thumbnails, no key ever stored."""
+"""``store``: the history database: round trips, filters, order, permissions, thumbnails, no key ever stored. The
+tests on ``db`` run on SQLite and on a real PostgreSQL server (``test_store_pg`` has what only a server has)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import io
 import sqlite3
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +48,15 @@ def _record(db: Store, task_id: str, **kw: Any) -> None:
     db.record_submission(task_id=task_id, body=body, response=response, **kw)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Store:
-    return Store(tmp_path / "data" / DB_NAME, clock=Clock())
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The history on each engine: a SQLite file, and a fresh database on the session's PostgreSQL server."""
+    if request.param == "postgresql":
+        store = Store(request.getfixturevalue("postgres_url"), clock=Clock())
+    else:
+        store = Store(tmp_path / "data" / DB_NAME, clock=Clock())
+    yield store
+    store.close()
 
 
 def test_round_trip(db: Store) -> None:

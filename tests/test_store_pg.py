@@ -1,12 +1,10 @@
-"""``store`` on a real PostgreSQL server: the SQLite tests of ``test_store`` run again on it, plus what only a
-server has (several processes' connections, the advisory lock around migrations)."""
+"""``store`` on a real PostgreSQL server, what only a server has: the URL setting, several processes' connections
+and the advisory lock around migrations. (The store tests on ``db`` in ``test_store`` run on PostgreSQL too.)"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 
 from tests.support.tracking import status
@@ -14,30 +12,8 @@ from vidu_ui.responses import TaskStatus
 from vidu_ui.settings import Settings
 from vidu_ui.store import SCHEMA_VERSION, Store, database_url
 
-from .servers import postgres_base, postgres_url  # noqa: F401 - fixtures
-from .test_store import (  # noqa: F401 - the same tests, on the PostgreSQL ``db`` below
-    Clock,
-    _record,
-    test_failed_state_keeps_reason_and_no_urls,
-    test_list_filters_and_newest_first,
-    test_record_prepared_reads_a_prepared_request,
-    test_record_twice_keeps_the_first,
-    test_round_trip,
-    test_settled_without_a_task,
-    test_the_creator_owns_a_task_looked_up_before_its_answer_was_recorded,
-    test_threads_share_a_store,
-    test_write_ahead_record_then_created,
-)
 
-
-@pytest.fixture
-def db(postgres_url: str) -> Iterator[Store]:  # noqa: F811
-    store = Store(postgres_url, clock=Clock())
-    yield store
-    store.close()
-
-
-def test_the_url_setting_chooses_postgresql(postgres_url: str) -> None:  # noqa: F811
+def test_the_url_setting_chooses_postgresql(postgres_url: str) -> None:
     settings = Settings.build(database_url=postgres_url)
     assert database_url(settings).get_backend_name() == "postgresql"
     with Store.open(settings) as db:
@@ -48,7 +24,7 @@ def test_the_url_setting_chooses_postgresql(postgres_url: str) -> None:  # noqa:
         assert "tasks_state_created" in indexes
 
 
-def test_replicas_open_and_write_at_once(postgres_url: str) -> None:  # noqa: F811
+def test_replicas_open_and_write_at_once(postgres_url: str) -> None:
     """Several stores (as several processes would) migrate once and share the rows."""
     stores: list[Store] = []
     errors: list[BaseException] = []
@@ -66,7 +42,12 @@ def test_replicas_open_and_write_at_once(postgres_url: str) -> None:  # noqa: F8
         t.join()
     assert errors == [] and len(stores) == 4
     for n, store in enumerate(stores):
-        _record(store, str(n + 1))
+        task_id = str(n + 1)
+        store.record_submission(
+            task_id=task_id,
+            body={"model": "viduq1", "prompt": "a fox"},
+            response={"task_id": task_id, "state": "created"},
+        )
     stores[0].update_status("2", TaskStatus.from_json(status("2", "success")))
     assert [r.task_id for r in stores[3].list()] == ["4", "3", "2", "1"]
     assert stores[1].get("2").state == "success"  # type: ignore[union-attr]

@@ -1,6 +1,6 @@
-"""Real servers for the tests that claim to test them: PostgreSQL from Debian's binaries and S3 from moto's server.
+"""Real servers for the tests that claim to test them: PostgreSQL from Debian's binaries and S3 from moto's server
+(the fixtures on them, ``postgres_base``, ``postgres_url`` and ``s3_endpoint``, are in ``tests/conftest.py``).
 
-Shared by the store, follower, storage and replica tests (to move to ``tests/conftest.py`` once that exists).
 PostgreSQL runs as the ``postgres`` user when the tests run as root (``initdb`` refuses root), on a port from
 the OS, with its socket and data in a fresh folder under /tmp; it is stopped when the session ends. A test
 that needs a server and cannot have one is skipped with the reason (say, the binaries are not installed).
@@ -23,13 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from .apps import os_port
+
 PG_BIN = Path(os.environ.get("VIDU_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_postgres(args: list[str]) -> list[str]:
@@ -61,7 +57,7 @@ def postgres_server() -> Iterator[str]:
     os.chmod(root, 0o755)
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    port = free_port()
+    port = os_port()
     subprocess.run(
         _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]),
         check=True,
@@ -96,7 +92,7 @@ def new_database(base_url: str) -> str:
 @contextlib.contextmanager
 def s3_server() -> Iterator[str]:
     """moto's S3 server on a port from the OS, in its own process; yields its endpoint URL."""
-    port = free_port()
+    port = os_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -108,21 +104,3 @@ def s3_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
-
-
-@pytest.fixture(scope="session")
-def postgres_base() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture
-def postgres_url(postgres_base: str) -> str:
-    """A fresh database on the session's PostgreSQL server."""
-    return new_database(postgres_base)
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    with s3_server() as url:
-        yield url

@@ -325,3 +325,4 @@ def test_a_replay_to_another_replica_is_refused(tmp_path: Path, engine: str, req
     assert other.handle_callback("POST", URL, signed(nonce="n-fresh"), case.body()) == (200, "ok")
     assert len(case.receiver.nonces) == 2
     other_store.close()
+    case.rig.store.close()

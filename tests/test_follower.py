@@ -9,7 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -27,12 +27,15 @@ ENGINES = ["sqlite", "postgresql"]
 class Team:
     """Followers sharing one store, one fake service and one fake clock; each query says which follower made it."""
 
+    opened: ClassVar[list[Store]] = []
+
     def __init__(self, tmp: Path, database_url: str | None, scripts: dict[str, list[Any]], **settings: Any) -> None:
         self.time = FakeTime()
         self.service = FakeService(scripts, self.time)
         extra = {"database_url": database_url} if database_url else {}
         self.settings = fake_settings(tmp, poll_interval=10.0, poll_max_interval=10.0, **extra, **settings)
         self.store = Store.open(self.settings)
+        Team.opened.append(self.store)
         self.by: list[tuple[str, str, float]] = []  # (task id, follower, clock) of each query
         self._lock = threading.Lock()
 
@@ -65,6 +68,14 @@ class Team:
             self.store.record_submission(
                 task_id=task_id, body={"model": "viduq1", "prompt": task_id}, response={"state": "created"}
             )
+
+
+@pytest.fixture(autouse=True)
+def _close_stores() -> Iterator[None]:
+    """Each team's store is closed after its test (on PostgreSQL it holds a listening connection)."""
+    yield
+    while Team.opened:
+        Team.opened.pop().close()
 
 
 @pytest.fixture(params=ENGINES)
@@ -108,8 +119,9 @@ def test_each_due_query_is_made_once_by_one_follower(tmp_path: Path, database: s
         barrier = threading.Barrier(len(followers))
 
         def run(follower: Follower, barrier: threading.Barrier = barrier) -> None:
-            barrier.wait()  # all three claim at the same moment
-            follower.step()
+            barrier.wait()  # all three claim at the same moment, a few rows at a time as a running follower does
+            for _ in range(len(ids)):
+                follower.step(limit=2)
 
         threads = [threading.Thread(target=run, args=(f,)) for f in followers]
         for t in threads:

@@ -444,10 +444,11 @@ class Follower:
         """Look at the store now rather than within a second (after a change made elsewhere, or a clock moved)."""
         self._wake.set()
 
-    def step(self) -> float | None:
-        """Claim and run every job due now in this thread (tests, without ``start``); return the ``clock`` time
-        when the next job is due, or None when nothing this follower could run is followed."""
-        for claimed in self._claim(self._clock(), limit=10_000):
+    def step(self, limit: int = 10_000) -> float | None:
+        """Claim and run the jobs due now, up to ``limit`` (a running follower claims as many as it has free
+        workers), in this thread (tests, without ``start``); return the ``clock`` time when the next job is due,
+        or None when nothing this follower could run is followed."""
+        for claimed in self._claim(self._clock(), limit=limit):
             self._run(claimed)
         return self._next_due()
 

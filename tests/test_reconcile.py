@@ -18,6 +18,7 @@ from vidu_ui import reconcile
 from vidu_ui.cli import app
 from vidu_ui.client import ViduClient
 from vidu_ui.errors import APIStatusError, OutcomeUnknownError
+from vidu_ui.messages import EN, ZH, render_error
 from vidu_ui.request import TaskOptions
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
@@ -134,11 +135,16 @@ def test_no_answer_and_not_created_is_settled_as_nothing_charged(
     settings = settings_for(sim, tmp_path)
     store = Store.open(settings)
     sim.inject(Fault(call="create", status=500))  # answered 500 without making a task
-    with ViduClient(settings) as client, pytest.raises(reconcile.NotCreated):
-        reconcile.send(client, store, request_for(frames), settings)
+    said: list[str] = []
+    with ViduClient(settings) as client, pytest.raises(reconcile.NotCreated) as caught:
+        reconcile.send(client, store, request_for(frames), settings, on_unknown=said.append, lang="zh-CN")
     [record] = store.list(unsent=True)
     assert (record.state, record.task_id, record.finished) == ("not_created", "", True)
     assert sim.create_count == 0
+    assert said == [ZH["checking_created"]]  # the words in the reader's language, from messages.py
+    title, happened, advice = render_error(caught.value, "zh-CN")
+    assert title == ZH["title_not_created"] and ZH["settled_not_created"] in happened
+    assert advice == [ZH["hint_not_created"]]
 
 
 def test_not_created_waits_until_the_window_is_past(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
@@ -148,6 +154,9 @@ def test_not_created_waits_until_the_window_is_past(sim: Simulator, frames: tupl
     with ViduClient(settings) as client, pytest.raises(reconcile.Unsettled) as caught:
         reconcile.send(client, store, request_for(frames), settings)
     assert isinstance(caught.value, OutcomeUnknownError) and caught.value.settled.verdict == "pending"
+    title, happened, advice = render_error(caught.value, "en", "visitor")
+    assert title == EN["title_unknown"] and EN["settled_pending"] in happened
+    assert advice == [EN["hint_unsettled_visitor"]]
     [record] = store.unsettled()
     assert record.state == "unknown"
     later = record.updated_at + 301.0

@@ -144,7 +144,9 @@ def _task_command(*, send: bool) -> Callable[..., None]:
                 if history is None:
                     task = submit(client, prepared)
                 else:  # written ahead: a create without an answer is settled from the service's task list
-                    _, task = reconcile.send(client, history, prepared, settings, on_unknown=say, sleep=time.sleep)
+                    _, task = reconcile.send(
+                        client, history, prepared, settings, on_unknown=say, sleep=time.sleep, lang=lang()
+                    )
             except ViduError as exc:
                 fail(exit_code(exc), *error_lines(exc))
             emit(task.raw)
@@ -408,7 +410,7 @@ def reconcile_command() -> None:
             "ref": result.ref,
             "verdict": result.verdict,
             "task_id": result.task_id,
-            "message": result.message(),
+            "message": result.message(lang()),
         }
         if result.candidates:
             line["candidates"] = result.candidates

@@ -19,11 +19,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
-
 from . import downloads
 from .client import ViduClient
-from .downloads import PART_SUFFIX, DownloadPolicy, Kind
+from .downloads import PART_SUFFIX
 from .errors import APIConnectionError, APIStatusError, ServerError, ViduError
 from .responses import TaskStatus
 from .settings import Settings
@@ -118,18 +116,9 @@ def follow(
         sleep(policy.next_wait(clock()))
 
 
-def download(
-    url: str,
-    dest: Path,
-    policy: DownloadPolicy,
-    *,
-    kind: Kind = "video",
-    timeout: float = 120.0,
-    transport: httpx.BaseTransport | None = None,
-) -> Path:
-    """Save ``url`` to ``dest`` atomically under ``policy`` (``downloads.fetch``: the address, redirect, size and
-    content rules); a partial file is never left under the final name. Raises ``DownloadRefused`` for a rule."""
-    return downloads.fetch(url, dest, policy, kind=kind, timeout=timeout, transport=transport)
+download = downloads.fetch
+"""Save a URL atomically under a ``DownloadPolicy`` (the address, redirect, size and content rules); a partial
+file is never left under the final name. Raises ``DownloadRefused`` for a rule. One function: ``downloads.fetch``."""
 
 
 def _pid_alive(pid: int) -> bool:

@@ -186,7 +186,10 @@ def _wire_results(
     view = [r[name] for name in VIEW_FIELDS]
     inputs = [r["task_id"], f["api_key"], watching]
     # postprocess=False: the view is already in the browser's form (``Results.view``), URLs left to the browser.
+    # trigger_mode="multiple": a new task shown while the last one is still followed starts its own loop at once
+    # (Gradio's default, "once", would drop it and leave the old task on the page); ``Watching`` ends the old one.
     options: dict[str, Any] = {
+        "trigger_mode": "multiple",
         "show_progress": "minimal",
         "show_progress_on": [r["status"]],
         "postprocess": False,

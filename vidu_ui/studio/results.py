@@ -181,6 +181,11 @@ class Results:
         loop = asyncio.get_running_loop()
         last: tuple[Any, ...] | None = None
         while True:
+            if not watching.current(token):
+                # The page shows another task now. Gradio shows an event's last output again when the event ends,
+                # so the last one given is "no change", never this task's view over the newer one.
+                yield (gr.skip(),) * len(VIEW_FIELDS)
+                return
             following = self.tracker.is_following(task_id)
             if not following:
                 # The tracker saves a task's last state before it stops following it: read that, not the record
@@ -191,14 +196,12 @@ class Results:
             last = shown
             progress(self.progress_of(record), desc=state_text(viewer.lang, record.state, record.err_code))
             done = record.finished and not following
-            if done or not following or not watching.current(token) or time.monotonic() > deadline:
+            if done or not following or time.monotonic() > deadline:
                 return
             version = record.version
             changed = await loop.run_in_executor(
                 self.runtime.waiters, self.tracker.wait_for_change, task_id, version, TICK
             )
-            if not watching.current(token):
-                return
             record = changed or self.store.get(task_id) or record
 
     # --- cancel and look up --------------------------------------------------------------------------------------

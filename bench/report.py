@@ -7,7 +7,7 @@ import platform
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 
-from .notes import NOTES
+from .notes import MEASURED_ELSEWHERE, NOTES
 from .results import Profile, Row
 
 LIBRARIES = ("gradio", "gradio_client", "pillow", "httpx", "av", "orjson")
@@ -80,4 +80,5 @@ def markdown(rows: list[Row], profile: Profile, elapsed: float, load: tuple[floa
         if note is not None:
             lines += ["", f"*Note:* {note.text}"]
         lines.append("")
+    lines.append(MEASURED_ELSEWHERE)
     return "\n".join(lines).rstrip() + "\n"

@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: the simulator, a launched app, Chromium and its pages, frames drawn with
-Pillow, a fake clock and a uvicorn receiver. The helpers they use live in ``tests/support``.
+Pillow, a fake clock, a uvicorn receiver, and real PostgreSQL and S3 servers. The helpers they use live in
+``tests/support``.
 
 Ports always come from the OS (bound to port 0 and read back). Nothing here sleeps to wait for something: a
 server's socket listens before its thread starts, and the browser waits with Playwright's ``expect``.
@@ -33,6 +34,7 @@ from tests.images import photo, write
 from tests.support.apps import CANARY, CHROMIUM, CHROMIUM_ARGS, AppConfig, Running, launched, need_chromium
 from tests.support.findings import Findings
 from tests.support.report import Reliability
+from tests.support.servers import new_database, postgres_server, s3_server
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.studio import StudioBlocks
@@ -173,6 +175,30 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
     yield open_
     for context in contexts:
         context.close()
+
+
+# --- real servers: PostgreSQL and S3 ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_base() -> Iterator[str]:
+    """A PostgreSQL server from Debian's binaries for the session (each xdist worker its own); yields its base
+    URL ``postgresql://postgres@127.0.0.1:<port>``. Skips the test where the binaries are missing."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_base: str) -> str:
+    """A fresh empty database on the session's PostgreSQL server."""
+    return new_database(postgres_base)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server (its own process) for the session; yields its endpoint URL."""
+    with s3_server() as url:
+        yield url
 
 
 # --- frames, time, a receiver -----------------------------------------------------------------------------------

@@ -71,11 +71,13 @@ def test_callback_url_for(tmp_path: Path) -> None:
 class Case:
     """A receiver over a real tracker (not started) on a fake service; the task ``1`` is processing."""
 
-    def __init__(self, tmp: Path) -> None:
-        self.rig = Rig(tmp, {"1": ["processing"], "2": ["processing"]})
+    def __init__(self, tmp: Path, **settings: Any) -> None:
+        self.rig = Rig(tmp, {"1": ["processing"], "2": ["processing"]}, **settings)
         self.rig.record("1")
         self.rig.store.update_status("1", _status("1", "processing"))
         self.tracker = self.rig.make_tracker(keep_videos=False)
+        self.tracker.step()  # the first query of a recorded task, due at once; the next is 2 s away
+        self.rig.service.queries.clear()
         self.receiver = CallbackReceiver(self.rig.settings, self.rig.store, self.tracker, now=lambda: NOW + 5)
 
     def body(self, task_id: str = "1", state: str = "success") -> bytes:
@@ -304,3 +306,23 @@ def test_anything_else_is_not_a_task_id(tmp_path: Path, task_id: object) -> None
     case = Case(tmp_path)
     body = orjson.dumps({"id": task_id, "state": "success"})
     assert case.send(signed(), body=body)[0] == 400
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_replay_to_another_replica_is_refused(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> None:
+    """Two replicas (each its own store connection and follower) on one history: the nonce is shared."""
+    from vidu_ui.tracker import Tracker
+
+    overrides = {"database_url": request.getfixturevalue("postgres_url")} if engine == "postgresql" else {}
+    case = Case(tmp_path, **overrides)
+    other_store = Store.open(case.rig.settings)
+    other = CallbackReceiver(
+        case.rig.settings, other_store, Tracker(case.rig.settings, other_store), now=lambda: NOW + 5
+    )
+    headers = signed(nonce="n-replayed")
+    assert case.send(headers) == (200, "ok")
+    assert other.handle_callback("POST", URL, headers, case.body()) == (409, "replayed nonce")
+    assert other.handle_callback("POST", URL, signed(nonce="n-fresh"), case.body()) == (200, "ok")
+    assert len(case.receiver.nonces) == 2
+    other_store.close()
+    case.rig.store.close()

@@ -52,6 +52,7 @@ def env_for(sim: Simulator, tmp_path: Path, key: str = CANARY) -> dict[str, str]
         "LC_ALL": "",
         "LC_MESSAGES": "",
         "LANG": "en_US.UTF-8",
+        "VIDU_UI_SETTLE_SECONDS": "0",
     }
 
 
@@ -89,7 +90,8 @@ def test_submit_prints_the_response_and_task_id(sim: Simulator, frames: tuple[Pa
     assert f"Task ID: {response['task_id']}" in err
     assert sim.create_count == 1
     sent = next(r for r in sim.requests if r.call == "create").body
-    assert set(sent) == {"model", "images", "prompt", "seed"}
+    assert set(sent) == {"model", "images", "prompt", "seed", "payload"}  # payload: the app's reference
+    assert sent["payload"].startswith("vidu-ui:")
 
 
 def test_submit_wait_downloads_a_playable_mp4(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
@@ -132,12 +134,34 @@ def test_service_refusal_exits_1_with_what_to_do(sim: Simulator, frames: tuple[P
     assert "HTTP 401 Unauthorized" in err and "what to do:" in err and "Bearer" in err
 
 
-def test_outcome_unknown_exits_3_and_is_sent_once(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
-    sim.inject(Fault(call="create", action="reset_after_body"))
-    code, _, err = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env_for(sim, tmp_path))
-    assert code == 3
-    assert "outcome unknown: the task may have been created" in err
+def test_no_answer_is_settled_from_the_task_list_and_sent_once(
+    sim: Simulator, frames: tuple[Path, Path], tmp_path: Path
+) -> None:
+    sim.inject(Fault(call="create", action="reset_after_body"))  # created, but the answer is lost
+    code, out, err = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env_for(sim, tmp_path))
+    assert code == 0, err
+    assert "checking whether the task was created" in err and json.loads(out)["task_id"] == sim.store.all()[0].id
     assert sim.create_count == 1
+    sim.inject(Fault(call="create", status=503, times=9))  # refused every time: nothing made
+    code, _, err = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env_for(sim, tmp_path))
+    assert code == 1 and sim.create_count == 1
+
+
+def test_no_answer_and_several_candidates_exits_3(sim: Simulator, frames: tuple[Path, Path], tmp_path: Path) -> None:
+    env = {**env_for(sim, tmp_path), "VIDU_UI_PAYLOAD_REFERENCE": "0"}
+    for _ in range(2):
+        assert (
+            run(
+                ["submit", str(frames[0]), str(frames[1]), "-p", "x"],
+                {**env, "VIDU_UI_DATA_DIR": str(tmp_path / "elsewhere")},
+            )[0]
+            == 0
+        )
+    sim.inject(Fault(call="create", status=500))
+    code, _, err = run(["submit", str(frames[0]), str(frames[1]), "-p", "x"], env)
+    assert code == 3
+    assert "outcome unknown: the task may have been created" in err and "several tasks could be this one" in err
+    assert sim.create_count == 2
 
 
 def test_a_throttled_create_is_retried_and_lands_once(

@@ -61,7 +61,7 @@ time.sleep(60)
 
 def test_killed_mid_work_then_resumed(tmp_path: Path) -> None:
     with Simulator(KEY, queue_seconds=0.05, process_seconds=0.2) as sim:
-        settings = sim_settings(sim, tmp_path)
+        settings = sim_settings(sim, tmp_path, lease_seconds=2.0)  # the dead follower's tasks change hands in 2 s
         videos = settings.data_dir / "videos"
         script = tmp_path / "worker.py"
         script.write_text(WORKER)
@@ -73,6 +73,7 @@ def test_killed_mid_work_then_resumed(tmp_path: Path) -> None:
             "VIDU_UI_DATA_DIR": str(settings.data_dir),
             "VIDU_POLL_INTERVAL": "0.02",
             "VIDU_POLL_MAX_INTERVAL": "0.1",
+            "VIDU_UI_LEASE_SECONDS": "2",
         }
         worker = subprocess.Popen(
             [sys.executable, str(script), "12"], env=env, stdout=subprocess.PIPE, text=True, cwd=tmp_path

@@ -303,11 +303,14 @@ def test_service_error_becomes_gr_error_with_hint(studio: Studio, sim: Simulator
 
 
 def test_outcome_unknown_says_not_to_resubmit(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
-    sim.inject(Fault(call="create", status=500, create_task=True))
+    sim.inject(Fault(call="create", status=500))  # no task in the list yet, the window not past: unknown
     with pytest.raises(gr.Error) as caught:
         outputs(studio, form_values(images))
-    assert EN["unknown_outcome_advice"] in caught.value.message
+    assert EN["hint_unsettled"] in caught.value.message  # the app keeps looking: not a blind resubmit
     assert caught.value.title == EN["title_unknown"]
+    sim.inject(Fault(call="create", status=500, create_task=True))  # created: the task list says so at once
+    task_id = outputs(studio, form_values(images))[-1][0]
+    assert task_id == sim.store.all()[-1].id and sim.create_count == 1
 
 
 def test_a_second_generate_in_the_same_session_is_refused(studio: Studio, images: dict[str, Path]) -> None:

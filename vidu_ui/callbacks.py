@@ -1,8 +1,8 @@
 """The receiver of the service's status callbacks: ``POST /vidu/callback``.
 
 A callback is only a hint. Its body is not signed (the service's design), so nothing in it is written to the
-history: a callback that passes every check makes the tracker query the task (``Tracker.refresh(task_id,
-wait=False)``), and only that query's answer changes the stored state.
+history: a callback that passes every check makes the task's next query due now (``Follower.refresh(task_id,
+wait=False)``), whichever replica follows it, and only that query's answer changes the stored state.
 
 Checks, in order, each failing with a 4xx and no change anywhere:
 
@@ -15,7 +15,8 @@ Checks, in order, each failing with a 4xx and no change anywhere:
       signed header, the path or the query changed), or signed headers missing; a ``Date`` more than 300 s
       away from now. An unauthenticated caller learns nothing about which tasks exist or whose key made
       them (the reason is logged); an unknown task is checked against a throwaway key, so it takes as long.
-409   a nonce already seen (a replay), told only to a caller whose signature verified
+409   a nonce already seen (a replay), by this replica or another (nonces live in the database), told only
+      to a caller whose signature verified
 ====  ==========================================================================================
 
 The key. A callback is signed with the API key that created the task: the server's key for tasks made with
@@ -40,6 +41,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -47,7 +49,7 @@ from starlette.concurrency import run_in_threadpool
 from . import signing
 from .request import task_id_problem
 from .settings import Settings
-from .store import Store
+from .store import Store, callback_nonces
 
 __all__ = [
     "CALLBACK_PATH",
@@ -55,6 +57,7 @@ __all__ = [
     "MAX_SKEW",
     "CallbackReceiver",
     "NonceCache",
+    "StoreNonces",
     "callback_router",
     "callback_url_for",
     "mount_callback_route",
@@ -114,6 +117,33 @@ class NonceCache:
         return len(self._seen)
 
 
+class StoreNonces:
+    """Nonces seen in the last ``ttl`` seconds, kept in the history database (``callback_nonces``), so that a
+    callback replayed to another replica of the app is refused there too. Only callbacks whose signature
+    verified get here; rows older than ``ttl`` are deleted as new ones come."""
+
+    def __init__(self, store: Store, ttl: float = 2 * MAX_SKEW) -> None:
+        self.store = store
+        self.ttl = ttl
+
+    def seen(self, nonce: str, now: float) -> bool:
+        """True if ``nonce`` was seen within ``ttl`` (by any replica); remembers it either way."""
+        table = callback_nonces
+        try:
+            with self.store.write() as conn:
+                conn.execute(table.delete().where(table.c.seen_at < now - self.ttl))
+                if conn.execute(sa.select(table.c.nonce).where(table.c.nonce == nonce)).first() is not None:
+                    return True
+                conn.execute(table.insert().values(nonce=nonce, seen_at=now))
+        except sa.exc.IntegrityError:  # another replica recorded it in the same instant
+            return True
+        return False
+
+    def __len__(self) -> int:
+        with self.store.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(callback_nonces)).scalar() or 0)
+
+
 class Refresher(Protocol):
     """What the receiver needs of ``tracker.Tracker``."""
 
@@ -124,7 +154,8 @@ class Refresher(Protocol):
 class CallbackReceiver:
     """Checks callbacks and passes the good ones on to the tracker as a hint. See the module docstring.
 
-    ``now`` is Unix time (injectable for tests); ``nonces`` may be shared by several receivers.
+    ``now`` is Unix time (injectable for tests); the nonces seen live in the history database (``StoreNonces``:
+    shared by every replica), unless ``nonces`` gives an in-memory ``NonceCache``.
     """
 
     def __init__(
@@ -140,7 +171,7 @@ class CallbackReceiver:
         self.store = store
         self.tracker = tracker
         self._now = now
-        self.nonces = nonces or NonceCache()
+        self.nonces: NonceCache | StoreNonces = nonces or StoreNonces(store)
 
     def handle_callback(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
         """Check one request to the callback URL; returns the HTTP status and a short message.

@@ -7,7 +7,6 @@ Exit codes: 0 done; 1 the service refused or failed; 2 invalid input (nothing wa
 import inspect
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,16 +15,16 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
-from . import __version__, catalogue, frames, request, tracking
+from . import __version__, catalogue, frames, reconcile, request, tracking
 from .client import ViduClient
 from .downloads import DownloadPolicy, DownloadRefused
 from .errors import InvalidInput, OutcomeUnknownError, Problem, ViduError
 from .messages import Lang, cli_language, reason_hint, render_error, render_problem, state_text
 from .messages import say as text
 from .request import TaskOptions
-from .responses import TASK_STATES, CreatedTask, TaskStatus
+from .responses import TASK_STATES, TaskStatus
 from .settings import Settings, SettingsError
-from .store import DB_NAME, Store, StoreError
+from .store import DB_NAME, HISTORY_ERRORS, Store
 from .submit import PreparedRequest, prepare, submit
 
 EXIT_OK, EXIT_SERVICE, EXIT_INVALID, EXIT_UNKNOWN = 0, 1, 2, 3
@@ -140,13 +139,18 @@ def _task_command(*, send: bool) -> Callable[..., None]:
             say(f"ok: {prepared.start.summary()} → {prepared.end.summary()}; request body {prepared.size:,} bytes")
             return
         with open_client(settings) as client:
+            history = _open_history(settings)
             try:
-                task = submit(client, prepared)
+                if history is None:
+                    task = submit(client, prepared)
+                else:  # written ahead: a create without an answer is settled from the service's task list
+                    _, task = reconcile.send(
+                        client, history, prepared, settings, on_unknown=say, sleep=time.sleep, lang=lang()
+                    )
             except ViduError as exc:
                 fail(exit_code(exc), *error_lines(exc))
             emit(task.raw)
             say(f"Task ID: {task.task_id}")
-            history = _record(settings, prepared, task)
             if wait:
                 _wait_and_download(client, settings, task.task_id, output, history)
 
@@ -174,15 +178,18 @@ def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool,
     return prepared
 
 
-def _record(settings: Settings, request: PreparedRequest, task: CreatedTask) -> Store | None:
-    """Add the task to the local history (``history`` lists it); a failure is only a warning: the task exists."""
+def _open_history(settings: Settings) -> Store | None:
+    """The history, to record the task in before it is sent; a failure is only a warning: the task can be sent."""
     try:
-        history = Store.open(settings)
-        history.record_prepared(request, task)
-    except (OSError, sqlite3.Error, StoreError) as exc:
-        say(f"warning: the task is not in the local history ({exc}); keep its id")
+        return Store.open(settings)
+    except HISTORY_ERRORS as exc:
+        say(f"warning: the task will not be in the local history ({exc}); keep its id")
         return None
-    return history
+
+
+def _history_exists(settings: Settings) -> bool:
+    """Whether there is a history to read or update: a database URL is set, or the data folder has one."""
+    return settings.database_url is not None or (settings.data_dir / DB_NAME).exists()
 
 
 def _wait_and_download(
@@ -283,12 +290,12 @@ def _call(action: Callable[[ViduClient], Any]) -> Any:
 def _remember(task_id: str, status: TaskStatus) -> None:
     """A task's fresh state into the local history, when the task is there (``history`` then shows it)."""
     settings = load_settings()
-    if not (settings.data_dir / DB_NAME).exists():
+    if not _history_exists(settings):
         return
     try:
         with Store.open(settings) as history_store:
             history_store.update_status(task_id, status)
-    except (OSError, sqlite3.Error, StoreError) as exc:
+    except HISTORY_ERRORS as exc:
         say(f"warning: the local history was not updated ({exc})")
 
 
@@ -360,11 +367,11 @@ def history(
         fail(EXIT_INVALID, f"error: --state must be one of {', '.join(HISTORY_STATES)}")
     settings = load_settings()
     rows: list[dict[str, Any]] = []
-    if (settings.data_dir / DB_NAME).exists():
+    if _history_exists(settings):
         try:
             with Store.open(settings) as history_store:
                 rows = [r.summary() for r in history_store.list(state=state, text=search, limit=limit)]
-        except (OSError, sqlite3.Error, StoreError) as exc:
+        except HISTORY_ERRORS as exc:
             fail(EXIT_SERVICE, f"error: the history at {settings.data_dir} cannot be read: {exc}")
     if as_json:
         emit(rows)
@@ -383,6 +390,61 @@ def history(
         for label, value in (("reason", row["err_code"]), ("video", row["video_path"]), ("note", row["problem"])):
             if value:
                 typer.echo(f"{indent}{label}: {value}")
+
+
+@app.command("reconcile")
+def reconcile_command() -> None:
+    """Settle every task whose create ended without an answer, from the service's task list (one JSON line each).
+
+    Exit 0 when every one is settled (created, or not created and nothing charged), 3 when some still are not.
+    """
+    settings = load_settings()
+    open_client(settings).close()  # the key is needed to read the task list
+    try:
+        with Store.open(settings) as history:
+            results = reconcile.reconcile(history, settings, lambda: ViduClient(settings))
+    except HISTORY_ERRORS as exc:
+        fail(EXIT_SERVICE, f"error: the history cannot be read: {exc}")
+    for result in results:
+        line: dict[str, Any] = {
+            "ref": result.ref,
+            "verdict": result.verdict,
+            "task_id": result.task_id,
+            "message": result.message(lang()),
+        }
+        if result.candidates:
+            line["candidates"] = result.candidates
+        typer.echo(json.dumps(line, ensure_ascii=False))
+    if not all(result.done for result in results):
+        raise typer.Exit(EXIT_UNKNOWN)
+
+
+@app.command()
+def worker() -> None:
+    """Follow tasks without the page: claim due tasks from the history, query them, save their videos, settle
+    unanswered creates. Run as many as you like against one PostgreSQL history; SIGTERM or Ctrl-C stops it."""
+    import signal
+    import threading
+
+    from .follower import Follower
+
+    settings = load_settings()
+    open_client(settings).close()  # the server's key is needed to query
+    try:
+        history = Store.open(settings)
+    except HISTORY_ERRORS as exc:
+        fail(EXIT_SERVICE, f"error: the history cannot be opened: {exc}")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    follower = Follower(settings, history, keep_videos=settings.keep_videos, reconcile_every=reconcile.INTERVAL)
+    follower.start()
+    waiting = follower.resume()
+    say(f"worker {follower.id} following; {len(waiting)} task(s) wait for a visitor's key")
+    while not stop.wait(1.0):  # woken by the signal handler
+        pass
+    follower.stop(wait=True)
+    history.close()
 
 
 @app.command()

@@ -277,6 +277,19 @@ EN: dict[str, str] = {
     "hint_unknown_outcome_visitor": "Do not resubmit straight away: look for the task in your account (or the "
     "History tab) before trying again.",
     "hint_try_later": "Try again later.",
+    # --- a create without an answer, settled from the service's task list (reconcile.py) --------------------------
+    "checking_created": "checking whether the task was created…",
+    "settled_created": "the task was created: {task_id}",
+    "settled_not_created": "the task was not created; nothing was charged",
+    "settled_needs_look": "several tasks could be this one ({ids}): look at them before resubmitting",
+    "settled_needs_key": "the task was sent with a visitor's own key: it is settled when that key is given again",
+    "settled_pending": "not settled yet: the service's task list may not show it yet; try again in a minute",
+    "title_not_created": "Not created",
+    "hint_not_created": "Send it again when you are ready.",
+    "hint_unsettled": "Do not resubmit: `python -m vidu_ui reconcile` settles it from the service's task list "
+    "(the app does so too, every minute).",
+    "hint_unsettled_visitor": "Do not resubmit: the app keeps looking for the task in the service's task list; "
+    "open the History tab in a minute.",
     # --- a download the app refused (downloads.DownloadRefused: ``download_<reason>``) ----------------------------
     "title_download_refused": "The video was not downloaded",
     "download_refused": "the download from {host} was refused: {detail}",
@@ -530,6 +543,18 @@ ZH: dict[str, str] = {
     "hint_unknown_outcome": "不要立即重新提交：请先在服务的任务列表（`python -m vidu_ui tasks`）或账户中查找该任务。",
     "hint_unknown_outcome_visitor": "不要立即重新提交：请先在你的账户（或“历史记录”页）中查找该任务。",
     "hint_try_later": "请稍后重试。",
+    # --- 未得到应答的创建，由服务的任务列表确认（reconcile.py） ----------------------------------------------------
+    "checking_created": "正在确认任务是否已创建…",
+    "settled_created": "任务已创建：{task_id}",
+    "settled_not_created": "任务未创建，没有扣费",
+    "settled_needs_look": "有多个任务可能是这一个（{ids}）：重新提交前请先查看它们",
+    "settled_needs_key": "该任务是用访客自己的密钥发送的：再次提供该密钥后才能确认",
+    "settled_pending": "尚未确认：服务的任务列表可能还没有显示它；请一分钟后再试",
+    "title_not_created": "未创建",
+    "hint_not_created": "准备好后可以再次发送。",
+    "hint_unsettled": "请不要重新提交：`python -m vidu_ui reconcile` 会根据服务的任务列表确认它"
+    "（应用每分钟也会这样做）。",
+    "hint_unsettled_visitor": "请不要重新提交：应用会继续在服务的任务列表中查找该任务；请一分钟后打开“历史记录”页。",
     "title_download_refused": "视频未下载",
     "download_refused": "来自 {host} 的下载被拒绝：{detail}",
     "download_not_url": "不是 URL（{error}）",
@@ -671,6 +696,7 @@ def render_error(exc: Exception, lang: Lang = "en", reader: Reader = "operator")
     of the page with their own key (told to check *their* key; settings are someone else's)."""
     from . import errors  # errors.Problem renders through this module: import at call time
     from .downloads import DownloadRefused  # downloads names its refusals with this module's keys
+    from .reconcile import NotCreated, Unsettled  # reconcile words its verdicts with this module's keys
 
     if isinstance(exc, DownloadRefused):
         detail = say(lang, f"download_{exc.reason}", **exc.values)
@@ -679,6 +705,12 @@ def render_error(exc: Exception, lang: Lang = "en", reader: Reader = "operator")
     if isinstance(exc, errors.InvalidInput):
         lines = [render_problem(p, lang) for p in exc.problems]
         return say(lang, "title_invalid"), "\n".join(lines), []
+    if isinstance(exc, NotCreated):  # a create without an answer, and the task list shows no task
+        happened = f"{exc.unknown.message}; {exc.settled.message(lang)}"
+        return say(lang, "title_not_created"), happened, [say(lang, "hint_not_created")]
+    if isinstance(exc, Unsettled):  # ... and the task list did not settle it (yet, or not alone)
+        happened = f"{exc.unknown.message}; {exc.settled.message(lang)}"
+        return say(lang, "title_unknown"), happened, [say(lang, _reader_key("hint_unsettled", reader))]
     if isinstance(exc, errors.OutcomeUnknownError):
         happened = f"{exc.message}. {say(lang, 'unknown_outcome_advice')}"
         return say(lang, "title_unknown"), happened, [say(lang, _reader_key("hint_unknown_outcome", reader))]

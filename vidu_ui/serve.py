@@ -12,7 +12,6 @@ import importlib.util
 import secrets
 import signal
 import socket
-import sqlite3
 import warnings
 from dataclasses import dataclass, replace
 from functools import partial
@@ -26,7 +25,7 @@ from pydantic import SecretStr
 
 from .settings import Paths, Settings, SettingsError
 from .simulator import Simulator
-from .store import StoreError
+from .store import HISTORY_ERRORS
 from .studio import Runtime, StudioBlocks, build_studio, launch_options
 from .studio.limits import SignInGuard
 
@@ -177,7 +176,7 @@ def serve(options: ServeOptions) -> None:
     try:
         try:
             page = build_app(settings, demo=demo)
-        except (OSError, sqlite3.Error, StoreError) as exc:
+        except HISTORY_ERRORS as exc:
             typer.echo(f"error: the history at {settings.data_dir} cannot be opened: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         signal.signal(signal.SIGTERM, partial(_terminate, page))

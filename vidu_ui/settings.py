@@ -48,6 +48,40 @@ class Paths(BaseModel):
     tasks: str = "/ent/v2/tasks"
 
 
+ENVIRONMENT: dict[str, str] = {
+    "VIDU_API_KEY": "api_key",
+    "VIDU_BASE_URL": "base_url",
+    "VIDU_AUTH_SCHEME": "auth_scheme",
+    "VIDU_CONNECT_TIMEOUT": "connect_timeout",
+    "VIDU_READ_TIMEOUT": "read_timeout",
+    "VIDU_DEADLINE": "deadline",
+    "VIDU_CREATE_RETRIES": "create_retries",
+    "VIDU_QUERY_RETRIES": "query_retries",
+    "VIDU_POLL_INTERVAL": "poll_interval",
+    "VIDU_POLL_MAX_INTERVAL": "poll_max_interval",
+    "VIDU_POLL_MAX_WAIT": "poll_max_wait",
+    "VIDU_UI_DATA_DIR": "data_dir",
+    "VIDU_UI_PUBLIC_URL": "public_url",
+    "VIDU_UI_KEEP_VIDEOS": "keep_videos",
+    "VIDU_UI_SHARED_HISTORY": "shared_history",
+    "VIDU_UI_MAX_MEGAPIXELS": "max_megapixels",
+    "VIDU_UI_MAX_VIDEO_MB": "max_video_mb",
+    "VIDU_UI_DATABASE_URL": "database_url",
+    "VIDU_UI_PAYLOAD_REFERENCE": "payload_reference",
+    "VIDU_UI_SETTLE_SECONDS": "settle_seconds",
+    "VIDU_UI_LEASE_SECONDS": "lease_seconds",
+    "VIDU_UI_FOLLOWER": "follower",
+    "VIDU_UI_STORAGE_URL": "storage_url",
+}
+"""Each ``VIDU_*`` variable ``Settings.from_env`` reads, and the field it sets (``VIDU_PATH_<NAME>`` and
+``VIDU_DEMO`` too: ``environment_names``)."""
+
+
+def environment_names() -> list[str]:
+    """Every environment variable the settings read: for deployment files and their tests."""
+    return [*ENVIRONMENT, *(f"VIDU_PATH_{name.upper()}" for name in Paths.model_fields), "VIDU_DEMO"]
+
+
 class Settings(BaseModel):
     """Everything configurable, with its default. See the README's settings table."""
 
@@ -74,6 +108,23 @@ class Settings(BaseModel):
     """Download each finished video into ``data_dir/videos`` (``VIDU_UI_KEEP_VIDEOS=0`` turns it off)."""
     shared_history: bool = False
     """With sign-in on, everyone sees every task (``VIDU_UI_SHARED_HISTORY=1``); otherwise each user their own."""
+    database_url: SecretStr | None = None
+    """Where the history lives (``VIDU_UI_DATABASE_URL``): ``postgresql://user:pass@host/db``, or ``sqlite:///path``;
+    unset: ``data_dir/history.sqlite3``. A secret: it may hold a password."""
+    payload_reference: bool = True
+    """Put ``vidu-ui:<uuid>`` in ``payload`` when the user left it empty, so that a create without an answer can be
+    found in the service's task list (``VIDU_UI_PAYLOAD_REFERENCE=0`` turns it off)."""
+    settle_seconds: float = Field(60.0, ge=0)
+    """How long after a create that ended without an answer the service's task list must still not show the task
+    before it counts as "not created, nothing charged" (``VIDU_UI_SETTLE_SECONDS``)."""
+    lease_seconds: float = Field(30.0, gt=0)
+    """How long a follower holds a task it is working on before another may take it over (``VIDU_UI_LEASE_SECONDS``);
+    renewed while it works, so only a dead follower's tasks change hands."""
+    storage_url: str | None = None
+    """Where finished videos are kept (``VIDU_UI_STORAGE_URL``): a directory, or ``s3://bucket/prefix`` on any
+    S3-compatible store (endpoint and credentials from the standard AWS variables); unset: ``data_dir/videos``."""
+    follower: bool = True
+    """Follow tasks inside each app process (``VIDU_UI_FOLLOWER=0``: leave it to ``python -m vidu_ui worker``)."""
     demo: bool = False
     max_megapixels: float = Field(DEFAULT_MAX_MEGAPIXELS, gt=0, le=200)
     """Largest frame accepted, in millions of pixels, read from the header before any decode
@@ -94,26 +145,7 @@ class Settings(BaseModel):
         """Read ``VIDU_*`` variables. Raises ``SettingsError`` naming each bad variable."""
         env = os.environ if environ is None else environ
         raw: dict[str, object] = {}
-        names = {
-            "VIDU_API_KEY": "api_key",
-            "VIDU_BASE_URL": "base_url",
-            "VIDU_AUTH_SCHEME": "auth_scheme",
-            "VIDU_CONNECT_TIMEOUT": "connect_timeout",
-            "VIDU_READ_TIMEOUT": "read_timeout",
-            "VIDU_DEADLINE": "deadline",
-            "VIDU_CREATE_RETRIES": "create_retries",
-            "VIDU_QUERY_RETRIES": "query_retries",
-            "VIDU_POLL_INTERVAL": "poll_interval",
-            "VIDU_POLL_MAX_INTERVAL": "poll_max_interval",
-            "VIDU_POLL_MAX_WAIT": "poll_max_wait",
-            "VIDU_UI_DATA_DIR": "data_dir",
-            "VIDU_UI_PUBLIC_URL": "public_url",
-            "VIDU_UI_KEEP_VIDEOS": "keep_videos",
-            "VIDU_UI_SHARED_HISTORY": "shared_history",
-            "VIDU_UI_MAX_MEGAPIXELS": "max_megapixels",
-            "VIDU_UI_MAX_VIDEO_MB": "max_video_mb",
-        }
-        for var, field in names.items():
+        for var, field in ENVIRONMENT.items():
             value = env.get(var, "").strip()
             if value:
                 raw[field] = value

@@ -1,56 +1,85 @@
-"""The task history: one SQLite row per task submitted from this app (page or CLI), kept under ``data_dir``.
+"""The task history: one row per task created from this app (page, CLI or worker), in SQLite or PostgreSQL.
 
-What a row holds: the task id, when it was recorded, the user (when sign-in is on), the model and every option
-sent (the request body without its images), the prompt, small JPEG thumbnails of the two frames, the create
-response, the latest state with its err_code and credits, the result URLs and when they were fetched (they
-expire after about 24 hours: query again for fresh ones), the local video path once downloaded, and where the
-page got the frames (an upload's path on this server or a URL, for "Reuse settings").
+Where: ``VIDU_UI_DATABASE_URL`` when set (``postgresql://…``, through psycopg 3; or ``sqlite:///path``), else
+``data_dir/history.sqlite3``. Tables are described once (``tasks`` below); their history is the Alembic
+migrations in ``vidu_ui/migrations``, run when the store opens (one process at a time: SQLite's write lock, a
+PostgreSQL advisory lock). A file made before Alembic (``PRAGMA user_version`` 1 or 2) is upgraded in place.
 
-What it never holds: an API key (the client adds the key to a header; nothing here is given it) or the frames
-themselves (data URIs are cut out of everything stored).
+What a row holds: the client reference ``ref`` (every row has one, from before its create is sent), the task
+id once the service gave one, when it was recorded, the user (when sign-in is on), the model and every option
+sent (the request body without its images), the prompt, small JPEG thumbnails of the two frames, the body's
+fingerprint and the reference put in ``payload``, the create response, the latest state with its err_code and
+credits, the result URLs and when they were fetched (they expire after about 24 hours), where the video was
+saved, and where the page got the frames (for "Reuse settings").
 
-The folder is created with mode 0700 and the database file 0600, so other users of the machine cannot read it.
-The database runs in WAL mode with ``synchronous=FULL``: a write has reached the disk when its method returns.
-Each thread gets its own connection, so a ``Store`` may be shared by threads.
+States beyond the service's: ``sending`` (write-ahead: the create is on its way), ``unknown`` (the create
+ended without an answer), ``not_created`` (reconciliation found no task: nothing charged), ``needs_look``
+(several tasks could be it: ``candidates`` lists them). See ``vidu_ui.reconcile``.
+
+What it never holds: an API key or the frames themselves (data URIs are cut out of everything stored).
+
+SQLite: the folder is created 0700 and the file 0600; WAL mode with ``synchronous=FULL`` (a write has reached
+the disk when its method returns); writes take the write lock at once (``BEGIN IMMEDIATE``). A ``Store`` may be
+shared by threads.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
+import hashlib
 import io
 import json
+import logging
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from PIL import Image, ImageOps
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from .responses import FINISHED_STATES, TaskStatus
 from .settings import Settings
 
 __all__ = [
     "DB_NAME",
+    "FINAL_STATES",
+    "HISTORY_ERRORS",
+    "LOCAL_STATES",
     "SCHEMA_VERSION",
     "THUMBNAIL_SIDE",
     "KeyKind",
     "Store",
     "StoreError",
     "TaskRecord",
+    "database_url",
+    "fingerprint",
     "make_thumbnail",
     "private_dir",
     "strip_images",
+    "tasks",
 ]
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "history.sqlite3"
 THUMBNAIL_SIDE = 256
 """Longest side of a stored frame thumbnail, in pixels."""
 MAX_LIST = 1000
+LOCAL_STATES = ("sending", "unknown", "not_created", "needs_look")
+"""States of a row the service has not (yet) answered for: see the module docstring and ``vidu_ui.reconcile``."""
+FINAL_STATES = frozenset({*FINISHED_STATES, "not_created"})
+"""States after which nothing changes: the service's own two, and "not created, nothing charged"."""
 KeyKind = Literal["server", "visitor"]
 """Whose API key created a task: the server's configured key, or a visitor's own key (never stored)."""
 _DATA_URI_KEEP = 40
@@ -60,13 +89,22 @@ class StoreError(Exception):
     """The history database cannot be opened or is newer than this app."""
 
 
+HISTORY_ERRORS = (OSError, StoreError, sa.exc.SQLAlchemyError)
+"""What opening or using the history may raise: for the edges (CLI, app) to report."""
+
+
+class Conflict(StoreError):
+    """The task id is already in the history under another reference (another user's, or another create's)."""
+
+
 @dataclass(frozen=True)
 class TaskRecord:
     """One task of the history, as stored."""
 
     task_id: str
+    """The service's task id; empty while the create has not answered (states ``sending``, ``unknown``…)."""
     created_at: float
-    """When the task was recorded (Unix time, right after the create call returned)."""
+    """When the task was recorded (Unix time: just before its create was sent)."""
     user: str | None
     """The signed-in user who submitted it; None when sign-in is off."""
     key_kind: KeyKind
@@ -100,12 +138,25 @@ class TaskRecord:
     updated_at: float
     version: int
     """Grows by one at each change of the row; the page waits for a version above the one it shows."""
+    ref: str = ""
+    """The client reference: the row's own key, given before the create is sent."""
+    reference: str | None = None
+    """What the app put in the body's ``payload`` to find the task in the service's list (``vidu-ui:<uuid>``)."""
+    fingerprint: str | None = None
+    """SHA-256 of the exact body sent (hex)."""
+    candidates: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    """For ``needs_look``: the service's tasks that could be this one (id, state, created_at, payload)."""
     last_status: dict[str, Any] | None = field(default=None, repr=False)
     """The last query's answer (image data cut short): its ``progress`` and ``blocked_resources`` for showing."""
 
     @property
     def finished(self) -> bool:
-        return self.state in FINISHED_STATES
+        return self.state in FINAL_STATES
+
+    @property
+    def settled(self) -> bool:
+        """Whether the create's outcome is known (a task id, or known not to exist)."""
+        return bool(self.task_id) or self.state == "not_created"
 
     def urls_fresh(self, now: float, max_age: float = 23 * 3600) -> bool:
         """Whether the stored result URLs are probably still valid (they expire after about 24 hours)."""
@@ -126,6 +177,7 @@ class TaskRecord:
             "prompt": prompt,
             "video_path": self.video_path,
             "problem": self.problem,
+            "ref": self.ref,
         }
 
 
@@ -190,68 +242,88 @@ def _dumps(value: Any) -> str:
 
 # --- schema ----------------------------------------------------------------------------------------------------
 
-
-def _v1(db: sqlite3.Connection) -> None:
-    db.execute(
-        """
-        CREATE TABLE tasks (
-            task_id TEXT PRIMARY KEY,
-            created_at REAL NOT NULL,
-            user TEXT,
-            key_kind TEXT NOT NULL DEFAULT 'server',
-            model TEXT,
-            prompt TEXT NOT NULL DEFAULT '',
-            options TEXT NOT NULL DEFAULT '{}',
-            start_thumbnail BLOB,
-            end_thumbnail BLOB,
-            create_response TEXT NOT NULL DEFAULT '{}',
-            state TEXT NOT NULL DEFAULT 'created',
-            err_code TEXT,
-            credits REAL,
-            video_url TEXT,
-            cover_url TEXT,
-            watermarked_url TEXT,
-            urls_fetched_at REAL,
-            last_status TEXT,
-            video_path TEXT,
-            watermarked_path TEXT,
-            problem TEXT,
-            updated_at REAL NOT NULL,
-            version INTEGER NOT NULL DEFAULT 1
-        )
-        """
-    )
-    db.execute("CREATE INDEX tasks_created ON tasks (created_at DESC)")
-    db.execute("CREATE INDEX tasks_state ON tasks (state)")
-    db.execute("CREATE INDEX tasks_user ON tasks (user, created_at DESC)")
-
-
-def _v2(db: sqlite3.Connection) -> None:
-    db.execute("ALTER TABLE tasks ADD COLUMN frame_sources TEXT")
-
-
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
-"""``MIGRATIONS[n]`` takes the schema from version ``n`` to ``n + 1`` (``PRAGMA user_version``). Append only."""
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_STATUS_COLUMNS = "state, err_code, credits, video_url, cover_url, watermarked_url, urls_fetched_at"
-_URL_COLUMNS = ("video_url", "cover_url", "watermarked_url", "urls_fetched_at")
-
-
-def _old_urls(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: row[name] for name in _URL_COLUMNS}
-
-
-_COLUMNS = (
-    "task_id, created_at, user, key_kind, model, prompt, options, start_thumbnail, end_thumbnail, create_response, "
-    "state, err_code, credits, video_url, cover_url, watermarked_url, urls_fetched_at, video_path, "
-    "watermarked_path, problem, frame_sources, updated_at, version, last_status"
+metadata = sa.MetaData()
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ref", sa.Text, nullable=False, unique=True),
+    sa.Column("task_id", sa.Text, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("user", sa.Text),
+    sa.Column("key_kind", sa.Text, nullable=False, server_default="server"),
+    sa.Column("model", sa.Text),
+    sa.Column("prompt", sa.Text, nullable=False, server_default=""),
+    sa.Column("options", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("start_thumbnail", sa.LargeBinary),
+    sa.Column("end_thumbnail", sa.LargeBinary),
+    sa.Column("create_response", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("state", sa.Text, nullable=False, server_default="created"),
+    sa.Column("err_code", sa.Text),
+    sa.Column("credits", sa.Float),
+    sa.Column("video_url", sa.Text),
+    sa.Column("cover_url", sa.Text),
+    sa.Column("watermarked_url", sa.Text),
+    sa.Column("urls_fetched_at", sa.Float),
+    sa.Column("last_status", sa.Text),
+    sa.Column("video_path", sa.Text),
+    sa.Column("watermarked_path", sa.Text),
+    sa.Column("problem", sa.Text),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("frame_sources", sa.Text),
+    sa.Column("reference", sa.Text),
+    sa.Column("fingerprint", sa.Text),
+    sa.Column("candidates", sa.Text),
+    sa.Column("follow_at", sa.Float),
+    sa.Column("follow_since", sa.Float),
+    sa.Column("polls", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("job", sa.Text, nullable=False, server_default="query"),
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("download_attempts", sa.Integer, nullable=False, server_default="0"),
 )
+"""The history's one table, as the newest migration leaves it (``vidu_ui/migrations/versions``)."""
+
+callback_nonces = sa.Table(
+    "callback_nonces",
+    metadata,
+    sa.Column("nonce", sa.Text, primary_key=True),
+    sa.Column("seen_at", sa.Float, nullable=False),
+)
+"""Nonces of accepted callbacks, so that a replay to any replica is refused (``vidu_ui.callbacks``)."""
+
+_MIGRATIONS = resources.files("vidu_ui") / "migrations"
+_LEGACY_REVISION = "0001"
+"""The revision equal to the schema of ``PRAGMA user_version`` 2 (the store before Alembic)."""
+_LOOKED_UP = "task:"
+"""The ``ref`` prefix of a row recorded from a known id (a look-up, or a row from before write-ahead)."""
+_DUE_NOW = 0.0
+"""``follow_at`` of a task recorded by any process (the page, the CLI, a look-up): due for the first follower
+that looks (``vidu_ui.follower``; the database is the queue)."""
+_CHANNEL = "vidu_tasks"
+"""The PostgreSQL notification channel of changes to ``tasks`` (the payload is the row's ``ref``)."""
+_LOCK_ID = 0x76696475  # "vidu": the PostgreSQL advisory lock held while migrating
 
 
-def _record(row: sqlite3.Row) -> TaskRecord:
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+SCHEMA_VERSION: str = ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
+"""The newest Alembic revision this app knows."""
+
+_RECORD_COLUMNS = tuple(f.name for f in fields(TaskRecord))
+_STATUS_COLUMNS = ("state", "err_code", "credits", "video_url", "cover_url", "watermarked_url", "urls_fetched_at")
+_URL_COLUMNS = ("video_url", "cover_url", "watermarked_url", "urls_fetched_at")
+_UNFINISHED = sa.and_(tasks.c.task_id.is_not(None), tasks.c.state.not_in(sorted(FINAL_STATES)))
+
+
+def _record(row: sa.RowMapping) -> TaskRecord:
     return TaskRecord(
-        task_id=row["task_id"],
+        task_id=row["task_id"] or "",
         created_at=row["created_at"],
         user=row["user"],
         key_kind="visitor" if row["key_kind"] == "visitor" else "server",
@@ -274,6 +346,10 @@ def _record(row: sqlite3.Row) -> TaskRecord:
         frame_sources=_sources(row["frame_sources"]),
         updated_at=row["updated_at"],
         version=row["version"],
+        ref=row["ref"],
+        reference=row["reference"],
+        fingerprint=row["fingerprint"],
+        candidates=tuple(json.loads(row["candidates"])) if row["candidates"] else (),
         last_status=json.loads(row["last_status"]) if row["last_status"] else None,
     )
 
@@ -287,8 +363,27 @@ def _sources(text: str | None) -> tuple[str | None, str | None]:
 
 
 def _number(value: float | None) -> float | None:
-    """Credits come back from SQLite as REAL; a whole number reads better as an int (80, not 80.0)."""
+    """Credits are stored as floats; a whole number reads better as an int (80, not 80.0)."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _credits(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def fingerprint(content: bytes) -> str:
+    """The body's fingerprint: SHA-256 of the exact bytes sent, in hex."""
+    return hashlib.sha256(content).hexdigest()
+
+
+def database_url(settings: Settings) -> URL:
+    """Where the history lives: ``settings.database_url``, or the SQLite file in ``data_dir``.
+
+    ``postgresql://`` and ``postgres://`` mean psycopg 3 (``postgresql+psycopg://``; see ``Store``).
+    """
+    if not settings.database_url:
+        return URL.create("sqlite", database=str(settings.data_dir / DB_NAME))
+    return make_url(settings.database_url.get_secret_value())
 
 
 def private_dir(path: Path) -> None:
@@ -300,60 +395,84 @@ def private_dir(path: Path) -> None:
 
 
 class Store:
-    """The history database at ``path``. Safe to share between threads (one connection per thread)."""
+    """The history at ``url`` (a SQLAlchemy URL, or a path to a SQLite file). Safe to share between threads.
 
-    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
+    ``clock`` is Unix time (what rows record). ``on_change(ref)`` hooks are called after each committed change
+    made through this object (the in-process event; other processes learn through ``vidu_ui.follower``).
+    """
+
+    def __init__(self, url: URL | Path | str, *, clock: Callable[[], float] = time.time) -> None:
+        if isinstance(url, Path) or (isinstance(url, str) and "://" not in url):
+            url = URL.create("sqlite", database=str(url))
+        self.url = make_url(url) if isinstance(url, str) else url
+        if self.url.drivername in ("postgresql", "postgres"):
+            self.url = self.url.set(drivername="postgresql+psycopg")  # psycopg 3, not SQLAlchemy's default psycopg2
+        self.dialect = self.url.get_backend_name()
+        self.path: Path | None = None
         self._clock = clock
-        self._local = threading.local()
-        self._connections: builtins.list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        private_dir(self.path.parent)
-        # Create the file 0600 before SQLite does (it would follow the umask); its -wal and -shm files copy it.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-        os.chmod(self.path, 0o600)
-        self._migrate()
+        self._hooks: builtins.list[Callable[[str], None]] = []
+        self._hooks_lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._closing = threading.Event()
+        if self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:"):
+            self.path = Path(self.url.database or "")
+            private_dir(self.path.parent)
+            # Create the file 0600 before SQLite does (it would follow the umask); its -wal and -shm files copy it.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            os.chmod(self.path, 0o600)
+        try:
+            self.engine = self._engine()
+            self._migrate()
+        except sa.exc.SQLAlchemyError as exc:
+            where = self.url.render_as_string(hide_password=True)
+            raise StoreError(f"the history at {where} cannot be opened: {exc}") from None
+        self._writer = self.engine.execution_options(vidu_write=True)
 
     @classmethod
-    def open(cls, settings: Settings) -> Store:
-        """The history of ``settings.data_dir`` (created 0700 if missing)."""
-        private_dir(settings.data_dir)
-        return cls(settings.data_dir / DB_NAME)
+    def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Store:
+        """The history ``settings`` name: ``VIDU_UI_DATABASE_URL``, else ``data_dir/history.sqlite3``."""
+        if not settings.database_url:
+            private_dir(settings.data_dir)
+        return cls(database_url(settings), clock=clock)
 
     # --- connections -------------------------------------------------------------------------------------------
 
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
+    def _engine(self) -> Engine:
+        if self.dialect != "sqlite":
+            return sa.create_engine(self.url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+        engine = sa.create_engine(self.url, connect_args={"timeout": 30.0, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _connect(dbapi: Any, _record: Any) -> None:
+            dbapi.isolation_level = None  # transactions are begun below, not by the driver
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000", "foreign_keys=ON"):
+                dbapi.execute(f"PRAGMA {pragma}")
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # A write takes SQLite's write lock at once: a read-then-write never fails half way on a busy file.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("vidu_write") else "BEGIN")
+
+        return engine
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def write(self) -> Iterator[Connection]:
+        """A transaction for writing (SQLite: the write lock taken at once); committed when the block ends."""
+        with self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
 
     def close(self) -> None:
-        """Close every thread's connection. The store must not be used afterwards."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for db in connections:
-            db.close()
-        self._local = threading.local()
+        """Close the connections. The store must not be used afterwards."""
+        self._closing.set()
+        if self._listener is not None:
+            self._listener.join(5.0)
+        self.engine.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -361,20 +480,174 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def on_change(self, hook: Callable[[str], None]) -> None:
+        """Call ``hook(ref)`` after each change this object commits; on PostgreSQL also after each change any
+        process commits (``LISTEN``/``NOTIFY`` on one listening connection and thread per store)."""
+        with self._hooks_lock:
+            self._hooks.append(hook)
+            if self.dialect == "postgresql" and self._listener is None:
+                self._listener = threading.Thread(target=self._listen, name="vidu-store-listen", daemon=True)
+                self._listener.start()
+
+    def _changed(self, ref: str) -> None:
+        if self.dialect == "postgresql":
+            with contextlib.suppress(sa.exc.SQLAlchemyError), self.engine.begin() as conn:
+                conn.execute(sa.text("SELECT pg_notify(:channel, :ref)"), {"channel": _CHANNEL, "ref": ref[:200]})
+        self._run_hooks(ref)
+
+    def _run_hooks(self, ref: str) -> None:
+        with self._hooks_lock:
+            hooks = builtins.list(self._hooks)
+        for hook in hooks:
+            hook(ref)
+
+    def _listen(self) -> None:
+        import psycopg
+
+        dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {_CHANNEL}")
+                    while not self._closing.is_set():
+                        for notice in conn.notifies(timeout=1.0):
+                            self._run_hooks(notice.payload)
+            except psycopg.Error as exc:
+                log.warning("listening for history changes failed, retrying: %s", exc)
+                self._closing.wait(1.0)
+
+    # --- migrations --------------------------------------------------------------------------------------------
+
     def _migrate(self) -> None:
-        with self._write() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path} has schema version {version}, newer than this app's {SCHEMA_VERSION}; "
-                    "upgrade vidu-ui or use another VIDU_UI_DATA_DIR"
-                )
-            for number in range(version, SCHEMA_VERSION):
-                MIGRATIONS[number](db)
-            if version != SCHEMA_VERSION:
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        config = _alembic_config()
+        known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
+        with self.engine.execution_options(vidu_write=True).begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+            names = set(sa.inspect(conn).get_table_names())
+            current = None
+            if "alembic_version" in names:
+                current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                if current is not None and current not in known:
+                    raise StoreError(
+                        f"the history has schema version {current}, newer than this app's {SCHEMA_VERSION}; "
+                        "upgrade vidu-ui or use another VIDU_UI_DATA_DIR / VIDU_UI_DATABASE_URL"
+                    )
+            config.attributes["connection"] = conn
+            if current is None and "tasks" in names:
+                self._adopt_legacy(conn)
+                command.stamp(config, _LEGACY_REVISION)
+            command.upgrade(config, "head")
+
+    def _adopt_legacy(self, conn: Connection) -> None:
+        """A file made before Alembic: bring ``user_version`` 1 up to 2, the schema of revision 0001."""
+        version = conn.exec_driver_sql("PRAGMA user_version").scalar() if self.dialect == "sqlite" else 2
+        if version is not None and version > 2:
+            raise StoreError(f"the history has schema version {version}, newer than this app's; upgrade vidu-ui")
+        if version == 1:
+            conn.exec_driver_sql("ALTER TABLE tasks ADD COLUMN frame_sources TEXT")
 
     # --- writing -----------------------------------------------------------------------------------------------
+
+    def begin(
+        self,
+        ref: str,
+        *,
+        body: Mapping[str, Any],
+        content_fingerprint: str | None = None,
+        reference: str | None = None,
+        start_image: bytes | None = None,
+        end_image: bytes | None = None,
+        user: str | None = None,
+        key_kind: KeyKind = "server",
+    ) -> None:
+        """The write-ahead record: the create of ``body`` is about to be sent (state ``sending``).
+
+        ``body`` without its images; ``reference`` is what the app put in its ``payload`` (or None);
+        ``content_fingerprint`` the exact bytes' SHA-256. On the disk (or committed) when this returns.
+        """
+        now = self._clock()
+        with self.write() as conn:
+            conn.execute(
+                tasks.insert().values(
+                    ref=ref,
+                    task_id=None,
+                    created_at=now,
+                    user=user,
+                    key_kind=key_kind,
+                    model=body.get("model"),
+                    prompt=str(body.get("prompt") or ""),
+                    options=_dumps(strip_images(dict(body))),
+                    start_thumbnail=make_thumbnail(start_image),
+                    end_thumbnail=make_thumbnail(end_image),
+                    state="sending",
+                    reference=reference,
+                    fingerprint=content_fingerprint,
+                    updated_at=now,
+                )
+            )
+        self._changed(ref)
+
+    def created(self, ref: str, task_id: str, response: Mapping[str, Any]) -> None:
+        """The create answered with ``task_id``: the row ``ref`` takes it, even from a look-up recorded meanwhile
+        (the creator owns the task). Raises ``Conflict`` when another create's row has the id (adopted twice)."""
+        answer = strip_images(dict(response))
+        state = answer.get("state") if answer.get("state") in ("created", "queueing", "processing") else "created"
+        with self.write() as conn:
+            owner = conn.execute(sa.select(tasks.c.ref).where(tasks.c.task_id == task_id)).scalar()
+            if owner is not None and owner != ref:
+                if not owner.startswith(_LOOKED_UP):
+                    raise Conflict(f"task {task_id} is already in the history")
+                # Someone looked the id up in the instant before its create's answer was recorded: the creator
+                # owns the task, never the one who looked it up.
+                conn.execute(tasks.delete().where(tasks.c.ref == owner))
+            conn.execute(
+                tasks.update()
+                .where(tasks.c.ref == ref)
+                .values(
+                    task_id=task_id,
+                    # Due at once for any follower (a visitor's task: for the one holding the key, when it tracks it).
+                    follow_at=sa.case((tasks.c.key_kind == "server", _DUE_NOW), else_=tasks.c.follow_at),
+                    create_response=_dumps(answer),
+                    state=state,
+                    credits=_credits(answer.get("credits")),
+                    candidates=None,
+                    problem=None,
+                    updated_at=self._clock(),
+                    version=tasks.c.version + 1,
+                )
+            )
+        self._changed(ref)
+
+    def settle(
+        self,
+        ref: str,
+        state: Literal["unknown", "not_created", "needs_look"],
+        *,
+        note: str | None = None,
+        candidates: builtins.list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Note what is known of a create without an id: no answer yet (``unknown``), no task was made
+        (``not_created``), or several could be it (``needs_look``, with the ``candidates``)."""
+        with self.write() as conn:
+            conn.execute(
+                tasks.update()
+                .where(tasks.c.ref == ref, tasks.c.task_id.is_(None))
+                .values(
+                    state=state,
+                    problem=note,
+                    candidates=_dumps(candidates) if candidates else None,
+                    updated_at=self._clock(),
+                    version=tasks.c.version + 1,
+                )
+            )
+        self._changed(ref)
+
+    def discard(self, ref: str) -> None:
+        """Forget a write-ahead record whose create was refused outright (nothing was created)."""
+        with self.write() as conn:
+            conn.execute(tasks.delete().where(tasks.c.ref == ref, tasks.c.task_id.is_(None)))
+        self._changed(ref)
 
     def record_submission(
         self,
@@ -387,41 +660,40 @@ class Store:
         user: str | None = None,
         key_kind: KeyKind = "server",
         created_at: float | None = None,
-    ) -> None:
-        """Record a task right after the create call returned its id; on the disk when this returns.
+    ) -> bool:
+        """Record a task whose id is already known (a look-up, or a create without write-ahead).
 
-        ``body`` is the create request as sent (its images are left out), ``response`` the create answer;
-        ``start_image``/``end_image`` are the frames' bytes, of which only small thumbnails are kept.
-        Recording the same task id again keeps the first row.
+        ``body`` is the create request (its images are left out), ``response`` the create or query answer.
+        A task id already in the history keeps its row, and its owner: True only when a row was added.
         """
         now = self._clock()
-        options = strip_images(dict(body))
         answer = strip_images(dict(response))
         state = answer.get("state") if answer.get("state") in ("created", "queueing", "processing") else "created"
-        credits = answer.get("credits")
-        with self._write() as db:
-            db.execute(
-                """
-                INSERT OR IGNORE INTO tasks (task_id, created_at, user, key_kind, model, prompt, options,
-                    start_thumbnail, end_thumbnail, create_response, state, credits, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                (
-                    task_id,
-                    now if created_at is None else created_at,
-                    user,
-                    key_kind,
-                    body.get("model"),
-                    str(body.get("prompt") or ""),
-                    _dumps(options),
-                    make_thumbnail(start_image),
-                    make_thumbnail(end_image),
-                    _dumps(answer),
-                    state,
-                    credits if isinstance(credits, int | float) and not isinstance(credits, bool) else None,
-                    now,
-                ),
+        ref = f"{_LOOKED_UP}{task_id}"
+        with self.write() as conn:
+            if conn.execute(sa.select(tasks.c.id).where(tasks.c.task_id == task_id)).first() is not None:
+                return False
+            conn.execute(
+                tasks.insert().values(
+                    ref=ref,
+                    task_id=task_id,
+                    created_at=now if created_at is None else created_at,
+                    user=user,
+                    key_kind=key_kind,
+                    model=body.get("model"),
+                    prompt=str(body.get("prompt") or ""),
+                    options=_dumps(strip_images(dict(body))),
+                    start_thumbnail=make_thumbnail(start_image),
+                    end_thumbnail=make_thumbnail(end_image),
+                    create_response=_dumps(answer),
+                    state=state,
+                    credits=_credits(answer.get("credits")),
+                    updated_at=now,
+                    follow_at=_DUE_NOW if key_kind == "server" else None,
+                )
             )
+        self._changed(ref)
+        return True
 
     def record_prepared(
         self, request: PreparedLike, created: CreatedLike, *, user: str | None = None, key_kind: KeyKind = "server"
@@ -444,18 +716,21 @@ class Store:
         Result URLs are kept from the last answer that had them.
         """
         fetched = self._clock() if fetched_at is None else fetched_at
-        with self._write() as db:
-            row = db.execute(f"SELECT {_STATUS_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()  # noqa: S608
+        columns = [tasks.c[name] for name in _STATUS_COLUMNS]
+        with self.write() as conn:
+            row = conn.execute(
+                sa.select(tasks.c.ref, *columns).where(tasks.c.task_id == task_id).with_for_update()
+            ).first()
             if row is None:
                 return False
-            if row["state"] in FINISHED_STATES and status.state not in FINISHED_STATES:
+            old = {name: row._mapping[name] for name in _STATUS_COLUMNS}
+            if old["state"] in FINISHED_STATES and status.state not in FINISHED_STATES:
                 return False
-            old = dict(zip(row.keys(), tuple(row), strict=True))
             new = {
                 "state": status.state,
                 "err_code": status.err_code or None,
                 "credits": status.credits if status.credits is not None else old["credits"],
-                **_old_urls(old),
+                **{name: old[name] for name in _URL_COLUMNS},
             }
             if any((status.video_url, status.cover_url, status.watermarked_url)):
                 new.update(
@@ -467,21 +742,19 @@ class Store:
             changed = {k: v for k, v in new.items() if k != "urls_fetched_at"} != {
                 k: v for k, v in old.items() if k != "urls_fetched_at"
             }
-            db.execute(
-                """
-                UPDATE tasks SET state = ?, err_code = ?, credits = ?, video_url = ?, cover_url = ?,
-                    watermarked_url = ?, urls_fetched_at = ?, last_status = ?, updated_at = ?, version = version + ?
-                WHERE task_id = ?
-                """,
-                (
-                    *(new[name] for name in _STATUS_COLUMNS.split(", ")),
-                    _dumps(strip_images(status.raw or status.model_dump(mode="json"))),
-                    self._clock(),
-                    1 if changed else 0,
-                    task_id,
-                ),
+            conn.execute(
+                tasks.update()
+                .where(tasks.c.task_id == task_id)
+                .values(
+                    **new,
+                    last_status=_dumps(strip_images(status.raw or status.model_dump(mode="json"))),
+                    updated_at=self._clock(),
+                    version=tasks.c.version + (1 if changed else 0),
+                )
             )
-            return changed
+        if changed:
+            self._changed(row.ref)
+        return changed
 
     def set_video(self, task_id: str, path: Path | str | None, *, watermarked: bool = False) -> None:
         """Record where the (complete) video, or its watermarked copy, was saved; None forgets it."""
@@ -502,25 +775,43 @@ class Store:
         column: Literal["video_path", "watermarked_path", "problem", "frame_sources"],
         value: Any,
     ) -> None:
-        with self._write() as db:
-            row = db.execute(f"SELECT {column} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()  # noqa: S608
-            if row is None or row[0] == value:
+        with self.write() as conn:
+            row = conn.execute(
+                sa.select(tasks.c.ref, tasks.c[column]).where(tasks.c.task_id == task_id).with_for_update()
+            ).first()
+            if row is None or row[1] == value:
                 return
-            db.execute(
-                f"UPDATE tasks SET {column} = ?, updated_at = ?, version = version + 1 WHERE task_id = ?",  # noqa: S608
-                (value, self._clock(), task_id),
+            conn.execute(
+                tasks.update()
+                .where(tasks.c.task_id == task_id)
+                .values({column: value, "updated_at": self._clock(), "version": tasks.c.version + 1})
             )
+        self._changed(row.ref)
 
     # --- reading -----------------------------------------------------------------------------------------------
 
+    def _select(self, *where: Any, order: Any = None, limit: int | None = None) -> builtins.list[TaskRecord]:
+        query = sa.select(*(tasks.c[name] for name in _RECORD_COLUMNS)).where(*where)
+        query = query.order_by(*(order if order is not None else (tasks.c.created_at, tasks.c.id)))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.read() as conn:
+            return [_record(row._mapping) for row in conn.execute(query)]
+
     def get(self, task_id: str) -> TaskRecord | None:
-        row = self._db().execute(f"SELECT {_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()  # noqa: S608
-        return None if row is None else _record(row)
+        found = self._select(tasks.c.task_id == task_id)
+        return found[0] if found else None
+
+    def get_ref(self, ref: str) -> TaskRecord | None:
+        """The row of a client reference (also before its create answered)."""
+        found = self._select(tasks.c.ref == ref)
+        return found[0] if found else None
 
     def version(self, task_id: str) -> int | None:
         """The row's version (cheap: for waiting on a change); None when the task is unknown."""
-        row = self._db().execute("SELECT version FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
-        return None if row is None else int(row[0])
+        with self.read() as conn:
+            value = conn.execute(sa.select(tasks.c.version).where(tasks.c.task_id == task_id)).scalar()
+        return None if value is None else int(value)
 
     def list(
         self,
@@ -530,44 +821,44 @@ class Store:
         state: str | None = None,
         text: str | None = None,
         limit: int = 100,
+        unsent: bool = False,
     ) -> builtins.list[TaskRecord]:
         """Tasks newest first.
 
         ``user``: only that user's tasks, unless ``shared`` (everyone's history is visible); with ``user=None``
-        (sign-in off) every task is listed. ``state``: only tasks in that state (``unfinished`` matches
-        created, queueing and processing). ``text``: a case-insensitive match in the prompt, model or task id.
-        ``limit`` is capped at 1000.
+        (sign-in off) every task is listed. ``state``: only tasks in that state (``unfinished`` matches every
+        state that may still change). ``text``: a case-insensitive match in the prompt, model or task id.
+        ``unsent``: also the records without a task id (a create not answered, or not created). ``limit`` is
+        capped at 1000.
         """
-        where: list[str] = []
-        params: list[Any] = []
+        where: builtins.list[Any] = []
+        if not unsent:
+            where.append(tasks.c.task_id.is_not(None))
         if user is not None and not shared:
-            where.append("user = ?")
-            params.append(user)
+            where.append(tasks.c.user == user)
         if state == "unfinished":
-            where.append("state NOT IN ('success', 'failed')")
+            where.append(tasks.c.state.not_in(sorted(FINAL_STATES)))
         elif state:
-            where.append("state = ?")
-            params.append(state)
+            where.append(tasks.c.state == state)
         if text and text.strip():
             pattern = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where.append("(prompt LIKE ? ESCAPE '\\' OR model LIKE ? ESCAPE '\\' OR task_id LIKE ? ESCAPE '\\')")
-            params += [pattern] * 3
-        sql = f"SELECT {_COLUMNS} FROM tasks"  # noqa: S608 - fixed fragments; values are bound
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        params.append(max(1, min(int(limit), MAX_LIST)))
-        return [_record(row) for row in self._db().execute(sql, params)]
+            where.append(
+                sa.or_(
+                    *(column.ilike(pattern, escape="\\") for column in (tasks.c.prompt, tasks.c.model, tasks.c.task_id))
+                )
+            )
+        return self._select(
+            *where, order=(tasks.c.created_at.desc(), tasks.c.id.desc()), limit=max(1, min(int(limit), MAX_LIST))
+        )
 
     def unfinished(self) -> builtins.list[TaskRecord]:
-        """Tasks whose last known state is not final, oldest first (the order to resume them in)."""
-        sql = f"SELECT {_COLUMNS} FROM tasks WHERE state NOT IN ('success', 'failed') ORDER BY created_at, rowid"  # noqa: S608
-        return [_record(row) for row in self._db().execute(sql)]
+        """Tasks with an id whose last known state is not final, oldest first (the order to resume them in)."""
+        return self._select(_UNFINISHED)
+
+    def unsettled(self) -> builtins.list[TaskRecord]:
+        """Records whose create has no answer yet (``sending``, ``unknown``, ``needs_look``), oldest first."""
+        return self._select(tasks.c.task_id.is_(None), tasks.c.state != "not_created")
 
     def missing_videos(self) -> builtins.list[TaskRecord]:
         """Succeeded tasks whose video has not been saved (a download interrupted or failed), oldest first."""
-        sql = (
-            f"SELECT {_COLUMNS} FROM tasks WHERE state = 'success' AND video_path IS NULL "  # noqa: S608
-            "ORDER BY created_at, rowid"
-        )
-        return [_record(row) for row in self._db().execute(sql)]
+        return self._select(tasks.c.state == "success", tasks.c.video_path.is_(None))

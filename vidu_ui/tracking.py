@@ -4,8 +4,8 @@ The polling policy lives in one place, :class:`PollPolicy`: query, then wait ``p
 after each query up to ``Settings.poll_ceiling``, until the task succeeds or fails, or ``poll_max_wait`` runs out.
 Transient query failures (no answer, 429, 5xx) are waited out; a refusal (401, 404…) ends the wait at once.
 
-``follow`` runs the policy in the calling thread (the CLI's ``--wait``); ``vidu_ui.tracker.Tracker`` runs the
-same policy for many tasks from one scheduler. ``download`` saves a video atomically, under the rules of
+``follow`` runs the policy in the calling thread (the CLI's ``--wait``); ``vidu_ui.follower.Follower`` runs the
+same policy for many tasks from the rows of the store. ``download`` saves a video atomically, under the rules of
 ``downloads.py`` (where the service may point, how large, which bytes): a half-downloaded file
 only ever exists under a temporary ``.<name>.<pid>.<random>.part`` name, which ``clean_partials`` removes once
 the process that wrote it is gone.
@@ -68,12 +68,17 @@ class PollPolicy:
     service's callbacks reach the caller, so polling may be sparser.
     """
 
-    def __init__(self, task_id: str, settings: Settings, started: float, *, callbacks: bool = False) -> None:
+    def __init__(
+        self, task_id: str, settings: Settings, started: float, *, callbacks: bool = False, queries: int = 0
+    ) -> None:
+        """``queries``: how many waits have already been taken (a policy rebuilt from a stored row)."""
         self.task_id = task_id
         self.settings = settings
         self.started = started
         self.last: TaskStatus | None = None
         self._waits = intervals(settings, callbacks=callbacks)
+        for _ in range(min(queries, 64)):  # the wait reaches its ceiling long before
+            next(self._waits)
 
     def seen(self, status: TaskStatus) -> bool:
         """Note a query's answer; True when the task is finished (nothing more to poll)."""

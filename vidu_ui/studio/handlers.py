@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 from gradio.i18n import I18nData
 
-from .. import frames
+from .. import frames, reconcile
 from ..callbacks import callback_url_for
 from ..catalogue import get_model
 from ..client import ViduClient
@@ -36,7 +36,7 @@ from ..request import (
 )
 from ..responses import CreatedTask
 from ..settings import Settings
-from ..submit import PreparedRequest, prepare, submit
+from ..submit import PreparedRequest, prepare
 from .access import Viewer
 from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none, url_problem
 from .prepared import PreparedCache, request_key
@@ -280,18 +280,29 @@ class Studio:
         )
         return code["curl"], code["python"]
 
-    def send(self, form: Form, request: PreparedRequest, lang: Lang = "en") -> CreatedTask:
-        """Send once, with a client built for this request from this visitor's (or the server's) key."""
+    def send(self, form: Form, request: PreparedRequest, viewer: Viewer) -> CreatedTask:
+        """Send once, with a client built for this request from this visitor's (or the server's) key; the task is
+        filed under this viewer before it leaves (``reconcile.send``), so no answer never means a lost task."""
         try:
             with ViduClient(self.settings_for(form.api_key)) as client:
-                return submit(client, request)
+                _, task = reconcile.send(
+                    client,
+                    self.runtime.store,
+                    request,
+                    self.settings,
+                    user=viewer.user,
+                    key_kind=viewer.owner.kind,
+                    on_unknown=lambda text: gr.Info(text),
+                    lang=viewer.lang,
+                )
+                return task
         except ViduError as exc:
-            raise service_error(exc, lang, self.reader()) from None
+            raise service_error(exc, viewer.lang, self.reader()) from None
 
     def record(self, form: Form, request: PreparedRequest, task: CreatedTask, viewer: Viewer) -> None:
-        """File the new task under this viewer and start following it. A failure here must not hide the id."""
+        """Start following the new task (already in the history). A failure here must not hide the id."""
         try:
-            self.runtime.tracker.add(request, task, viewer.owner, user=viewer.user)
+            self.runtime.tracker.track(task.task_id, viewer.owner)
             self.runtime.store.set_frame_sources(task.task_id, form.start, form.end)
         except Exception as exc:
             logger.exception("task %s was created but could not be recorded", task.task_id)
@@ -310,7 +321,7 @@ class Studio:
             curl, python = self.snippets(form, prepared)
             changes = self.describe_changes(prepared)
             yield ("", "", None, changes, curl, python, gr.skip())
-            task = self.send(form, prepared, viewer.lang)
+            task = self.send(form, prepared, viewer)
             self.record(form, prepared, task, viewer)
             credits = "—" if task.credits is None else f"{task.credits:g}"
             outcome = Outcome(task.task_id, credits, shorten_data(task.raw), changes, curl, python)

@@ -7,7 +7,6 @@ shows the new state. While a task runs, the elapsed time is refreshed each secon
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from ..errors import InvalidInput, ViduError
 from ..messages import Reader, reason_hint, render_error, render_problem, say, state_text
 from ..request import task_id_problem
 from ..responses import TaskStatus, outcome
+from ..storage import is_bucket_location
 from ..store import TaskRecord
 from ..tracker import MissingKey, UnknownTask
 from .access import Viewer
@@ -86,7 +86,10 @@ class Results:
     # --- one task, as the page shows it ----------------------------------------------------------------------
 
     def local_copy(self, path: str | None) -> str | None:
-        """The published (servable) path of a saved video, or None when there is none on disk."""
+        """The published (servable) path of a saved video, or None when there is none: a file is published by
+        the app, a video in a bucket gets a short-lived presigned link (``vidu_ui.storage``)."""
+        if path and is_bucket_location(path):
+            return self.tracker.storage.link(path)
         return self.runtime.stage.publish(path) if path else None
 
     def status_text(
@@ -170,7 +173,7 @@ class Results:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way of asking for a progress tracker
     ) -> AsyncIterator[tuple[Any, ...]]:
         """Show the task now and after each change until it is finished (and its video saved), or until the
-        page shows another task. Waiting happens in the runtime's own threads, never in Gradio's."""
+        page shows another task. Waiting holds no thread: the store's change event wakes it."""
         if not task_id:
             return
         viewer = self.viewer(request, api_key)
@@ -178,7 +181,6 @@ class Results:
         watching = watching or Watching()
         token = watching.show(task_id)
         deadline = time.monotonic() + self.settings.poll_max_wait + 120
-        loop = asyncio.get_running_loop()
         last: tuple[Any, ...] | None = None
         while True:
             if not watching.current(token):
@@ -199,9 +201,7 @@ class Results:
             if done or not following or time.monotonic() > deadline:
                 return
             version = record.version
-            changed = await loop.run_in_executor(
-                self.runtime.waiters, self.tracker.wait_for_change, task_id, version, TICK
-            )
+            changed = await self.tracker.changed(task_id, version, TICK)  # no thread held while waiting
             record = changed or self.store.get(task_id) or record
 
     # --- cancel and look up --------------------------------------------------------------------------------------
@@ -249,9 +249,12 @@ class Results:
         if not viewer.owner.can_query or (viewer.user is None and not viewer.everyone):
             raise gr.Error(say(viewer.lang, "no_viewer"), print_exception=False)
         status = self._query(task_id, viewer)
-        self.store.record_submission(
+        if not self.store.record_submission(
             task_id=task_id, body={}, response=status.raw, user=viewer.user, key_kind=viewer.owner.kind
-        )
+        ):  # recorded meanwhile (its creator's answer arrived): a look-up never takes a task over
+            record = self.store.get(task_id)
+            if record is not None and not viewer.may_see(record):
+                raise gr.Error(say(viewer.lang, "not_yours", task_id=task_id), print_exception=False)
         self.store.update_status(task_id, status)
         if not status.finished or self.tracker.keep_videos:
             self.tracker.track(task_id, viewer.owner)

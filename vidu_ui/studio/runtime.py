@@ -1,10 +1,12 @@
-"""What runs beside the page: the history, the tracker, and the app's own routes (``/healthz``, ``/vidu/callback``).
+"""What runs beside the page: the history, the follower, and the app's own routes (``/healthz``, ``/vidu/callback``).
 
-``Runtime.open(settings)`` opens the history (``data_dir/history.sqlite3``, created 0600) and builds one tracker
-and one callback receiver for this app; nothing is started. ``StudioBlocks`` is the page: its ``launch`` adds
-the routes in front of Gradio's and starts the tracker when the server starts (``resume`` picks up the tasks
-left unfinished by the last run), and stops it when the server stops. No module globals: two apps in one
-process each have their own.
+``Runtime.open(settings)`` opens the history (``Store.open``: the SQLite file in the data folder, or PostgreSQL)
+and builds one follower (``runtime.tracker``, a ``follower.Follower``) and one callback receiver for this app;
+nothing is started. ``StudioBlocks`` is the page: its ``launch`` adds the routes in front of Gradio's and starts
+the follower when the server starts (``resume`` picks up the tasks left unfinished; unanswered creates are
+reconciled at start and every minute), and stops it when the server stops. With ``VIDU_UI_FOLLOWER=0`` the app
+only records and shows: ``python -m vidu_ui worker`` follows. No module globals: two apps in one process each
+have their own.
 
 ``/healthz`` and ``/vidu/callback`` answer without a session even when sign-in is on: the first says only "ok";
 the second is checked by its signature (``vidu_ui.callbacks``) and never changes anything but a query's timing.
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from ..callbacks import CallbackReceiver, callback_router
+from ..reconcile import INTERVAL
 from ..settings import Settings
 from ..store import Store
 from ..tracker import ClientFactory, Tracker, default_client_factory
@@ -39,8 +41,6 @@ __all__ = ["HEALTH_PATH", "Runtime", "StudioBlocks"]
 
 log = logging.getLogger("vidu_ui.studio")
 HEALTH_PATH = "/healthz"
-MAX_WATCHERS = 512
-"""Pages that may wait on a task at the same moment; more wait their turn (a second at most each)."""
 
 
 async def _healthz() -> PlainTextResponse:
@@ -58,11 +58,6 @@ class Runtime:
     client_factory: ClientFactory
     """Builds a client for a key owner: the tracker's, and the page's for looking up a task not yet recorded."""
     stage: VideoStage = field(default_factory=VideoStage)
-    waiters: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(MAX_WATCHERS, thread_name_prefix="vidu-watch")
-    )
-    """Where the pages wait for a task's next change (``Tracker.wait_for_change``): their own threads, so
-    watching pages never take the worker threads Gradio runs every other event on."""
     waiting_for_key: list[str] = field(default_factory=list)
     """Unfinished tasks made with a visitor's key, found at start: they wait for the visitor to come back."""
     _running: bool = False
@@ -71,7 +66,9 @@ class Runtime:
     def open(cls, settings: Settings, *, client_factory: ClientFactory | None = None) -> Runtime:
         store = Store.open(settings)
         factory = client_factory or default_client_factory(settings)
-        tracker = Tracker(settings, store, client_factory=factory, keep_videos=settings.keep_videos)
+        tracker = Tracker(
+            settings, store, client_factory=factory, keep_videos=settings.keep_videos, reconcile_every=INTERVAL
+        )
         return cls(settings, store, tracker, CallbackReceiver(settings, store, tracker), factory)
 
     @property
@@ -82,7 +79,8 @@ class Runtime:
         """Start following: the tracker's threads, then every task the last run left unfinished."""
         if self._running:
             return
-        self.tracker.start()
+        if self.settings.follower:  # else ``python -m vidu_ui worker`` follows (the rows say what to do)
+            self.tracker.start()
         self._running = True
         self.waiting_for_key = self.tracker.resume()
         if self.waiting_for_key:

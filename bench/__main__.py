@@ -12,18 +12,21 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import checks, cold_start, concurrency, fitting, memory, polling, report, submitting
+from . import checks, cold_start, concurrency, fitting, following, history, memory, polling, report, submitting, whole
 from .procs import ROOT, SimulatorProcess
 from .results import FULL, QUICK, Context, Row
 
 CASES: dict[str, Callable[[Context], list[Row]]] = {
     "checks": checks.run,
     "submit": submitting.run,
+    "whole": whole.run,
     "autofit": fitting.run,
     "cold": cold_start.run,
     "concurrency": concurrency.run,
     "memory": memory.run,
     "polling": polling.run,
+    "following": following.run,
+    "history": history.run,
 }
 
 

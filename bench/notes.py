@@ -55,12 +55,10 @@ NOTES: dict[str, Note] = {
         accepted=6.0,
     ),
     "polling (defaults, no callbacks)": Note(
-        "Cannot meet both with polling alone: with at most 15 s between queries (`VIDU_POLL_MAX_INTERVAL`), a "
-        "300 s task needs at least 300 ÷ 15 = 20 queries; the defaults (2 s, ×1.5, up to 15 s) make 25 and "
-        "notice the end 11.4 s late. Fewer queries mean longer waits, so a later notice: only the service's "
-        "callback brings both (next row), which is why the app sets one whenever `VIDU_UI_PUBLIC_URL` says "
-        "where the service can reach it.",
-        accepted=1.67,
+        "Met since the wait doubles (was ×1.5) up to 30 s (was 15 s): a 5-minute task takes 14 queries and its "
+        "end is noticed at most 30 s late whatever its length. Was 25 queries, noticed 11.4 s late: with at most "
+        "15 s between queries a 300 s task needs at least 20. The service's callbacks (next row) bring the end "
+        "at once; polling is then a safety net."
     ),
     "polling (defaults, with callbacks)": Note(
         "Met since the app polls at most every 60 s when the service's callbacks reach it (`VIDU_UI_PUBLIC_URL` "

@@ -45,8 +45,11 @@ def rows(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
 
 def test_every_case_ran(rows: list[dict[str, Any]]) -> None:
     cases = [row["case"] for row in rows]
-    for expected in ("frame checks", "submit", "cold start", "concurrency", "memory"):
+    for expected in ("frame checks", "submit", "submit, whole process", "check, whole process", "cold start"):
         assert expected in cases
+    for expected in ("concurrency", "memory", "history: search “heron”", "history: state success"):
+        assert expected in cases
+    assert sum(case.startswith("following") for case in cases) == 1
     assert sum(case.startswith("auto-fit") for case in cases) == 2
     assert sum(case.startswith("polling") for case in cases) == 2
     broken = [f"{row['case']}: {row['detail']}" for row in rows if row["measured"] == "error"]

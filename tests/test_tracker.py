@@ -47,7 +47,7 @@ def test_states_go_to_the_store_with_backoff(tmp_path: Path) -> None:
     rig.run()
     assert [s for s, _ in versions] == ["created", "queueing", "processing", "processing", "success"]
     times = rig.service.query_times("1")
-    assert [b - a for a, b in itertools.pairwise(times)] == [2.0, 3.0, 4.5, 6.75]
+    assert [b - a for a, b in itertools.pairwise(times)] == [2.0, 4.0, 8.0, 15.0]
     record = rig.store.get("1")
     assert record is not None and record.state == "success" and record.video_url == "https://cdn.test/1.mp4"
     assert not rig.tracker.is_following("1")

@@ -32,7 +32,7 @@ from vidu_ui import tracking
 from vidu_ui.client import ViduClient
 from vidu_ui.downloads import DownloadPolicy, DownloadRefused
 from vidu_ui.errors import AuthenticationError, ViduError
-from vidu_ui.settings import Settings
+from vidu_ui.settings import POLL_MAX_INTERVAL, Settings
 from vidu_ui.simulator import Simulator
 
 pytestmark = pytest.mark.simulator(api_key=KEY, queue_seconds=0.05, process_seconds=0.2)
@@ -40,10 +40,10 @@ pytestmark = pytest.mark.simulator(api_key=KEY, queue_seconds=0.05, process_seco
 # --- the polling policy ----------------------------------------------------------------------------------------
 
 
-def test_intervals_grow_by_half_up_to_the_cap(tmp_path: Path) -> None:
+def test_intervals_double_up_to_the_cap(tmp_path: Path) -> None:
     settings = fake_settings(tmp_path, poll_interval=2, poll_max_interval=7)
     waits = tracking.intervals(settings)
-    assert [next(waits) for _ in range(6)] == [2, 3, 4.5, 6.75, 7, 7]
+    assert [next(waits) for _ in range(6)] == [2, 4, 7, 7, 7, 7]
 
 
 def test_follow_yields_each_state_and_waits_with_backoff(tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_follow_yields_each_state_and_waits_with_backoff(tmp_path: Path) -> None
     client = fake_client(settings, service, fake)
     states = [s.state for s in tracking.follow(client, "1", settings, sleep=fake.sleep, clock=fake.clock)]
     assert states == ["created", "queueing", "processing", "processing", "processing", "success"]
-    assert fake.sleeps == [2.0, 3.0, 4.5, 6.75, 10.125]
+    assert fake.sleeps == [2.0, 4.0, 8.0, 15.0, 15.0]  # fake_settings: at most 15 s
     times = service.query_times("1")
     assert [b - a for a, b in itertools.pairwise(times)] == fake.sleeps
 
@@ -67,7 +67,7 @@ def test_follow_stops_at_the_maximum_wait(tmp_path: Path) -> None:
         for s in tracking.follow(client, "1", settings, sleep=fake.sleep, clock=fake.clock):
             seen.append(s.state)
     assert sum(fake.sleeps) == pytest.approx(20)  # the last wait is cut to end exactly at the limit
-    assert fake.sleeps[-1] == pytest.approx(20 - 2 - 3 - 4.5 - 6.75)
+    assert fake.sleeps[-1] == pytest.approx(20 - 2 - 4 - 8)
     assert info.value.last is not None and info.value.last.state == "processing"
     assert "still processing" in str(info.value)
     assert len(seen) == len(fake.sleeps) + 1
@@ -103,8 +103,8 @@ def test_follow_stops_at_once_on_a_refusal(tmp_path: Path) -> None:
 def test_policy_is_usable_without_waiting(tmp_path: Path) -> None:
     policy = tracking.PollPolicy("1", fake_settings(tmp_path, poll_max_wait=5), started=100.0)
     assert policy.next_wait(100.0) == 2.0
-    assert policy.next_wait(102.0) == 3.0
-    assert policy.next_wait(104.0) == 1.0  # cut to the limit
+    assert policy.next_wait(102.0) == 3.0  # 4 s, cut to the limit
+    assert policy.next_wait(104.0) == 1.0
     with pytest.raises(tracking.WaitTimeout):
         policy.next_wait(105.0)
     with pytest.raises(ViduError):
@@ -211,6 +211,6 @@ def test_clean_partials_removes_only_dead_processes_files(tmp_path: Path) -> Non
 def test_polling_is_sparser_when_callbacks_reach_the_app() -> None:
     plain = Settings.build(poll_interval=2)
     with_callbacks = Settings.build(poll_interval=2, public_url="https://studio.example.com")
-    assert max(itertools.islice(tracking.intervals(plain), 30)) == 15
+    assert max(itertools.islice(tracking.intervals(plain), 30)) == POLL_MAX_INTERVAL
     assert max(itertools.islice(tracking.intervals(with_callbacks, callbacks=True), 30)) == 60
     assert max(itertools.islice(tracking.intervals(Settings.build(poll_max_interval=5), callbacks=True), 30)) == 5

@@ -19,7 +19,7 @@ from .errors import Problem
 AuthScheme = Literal["Bearer", "Token"]
 
 DEFAULT_BASE_URL = "https://www.kkiai.com"
-POLL_MAX_INTERVAL = 15.0
+POLL_MAX_INTERVAL = 30.0
 CALLBACK_POLL_MAX_INTERVAL = 60.0
 # 50 MP takes a 48–50 MP phone's full-resolution photo (8160×6120) and an 8K frame (33 MP); a full decode of it
 # costs about 200 MB (RGBA), and at most two run at once (``frames.decode_budget``). The videos are 1080p at most:
@@ -100,7 +100,7 @@ class Settings(BaseModel):
     query_retries: int = Field(4, ge=0, le=10)
     poll_interval: float = Field(2.0, gt=0)
     poll_max_interval: float | None = Field(None, gt=0)
-    """Longest wait between queries; unset: 15 s, or 60 s when callbacks reach the app (see ``poll_ceiling``)."""
+    """Longest wait between queries; unset: 30 s, or 60 s when callbacks reach the app (see ``poll_ceiling``)."""
     poll_max_wait: float = Field(1800.0, gt=0)
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".vidu-ui")
     public_url: str | None = None

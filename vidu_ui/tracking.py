@@ -1,6 +1,6 @@
 """Following a task to its end, and keeping its video.
 
-The polling policy lives in one place, :class:`PollPolicy`: query, then wait ``poll_interval``, growing ×1.5
+The polling policy lives in one place, :class:`PollPolicy`: query, then wait ``poll_interval``, doubling
 after each query up to ``Settings.poll_ceiling``, until the task succeeds or fails, or ``poll_max_wait`` runs out.
 Transient query failures (no answer, 429, 5xx) are waited out; a refusal (401, 404…) ends the wait at once.
 
@@ -28,7 +28,7 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FACTOR = 1.5
+BACKOFF_FACTOR = 2.0
 
 
 class WaitTimeout(ViduError):

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
+import vidu_ui.store
 from tests.support.tracking import data_uri, fake_settings, status
 from vidu_ui.responses import CreatedTask, TaskStatus
 from vidu_ui.store import DB_NAME, SCHEMA_VERSION, Store, StoreError, make_thumbnail
@@ -175,6 +177,62 @@ def test_list_filters_and_newest_first(db: Store) -> None:
     assert ids(limit=2) == ["4", "3"]
     assert [r.task_id for r in db.unfinished()] == ["1", "4"]  # oldest first: the order to resume
     assert [r.task_id for r in db.missing_videos()] == ["3"]
+
+
+def test_the_history_queries_read_through_their_indexes(db: Store) -> None:
+    """The History tab's filters, its text search and what a starting app reads use the indexes of revision
+    0005 (SQLite says which index serves a query; on PostgreSQL the indexes exist and the answers are right)."""
+    _record(db, "1", body=_body(prompt="a heron at dawn"))
+    _record(db, "2", body=_body(prompt="a fox"))
+    _record(db, "3", body=_body(prompt="HERON in rain"))
+    db.update_status("2", TaskStatus.from_json(status("2", "success")))
+    assert [r.task_id for r in db.list(state="unfinished")] == ["3", "1"]
+    assert [r.task_id for r in db.list(text="heron")] == ["3", "1"]
+    assert [r.task_id for r in db.unfinished()] == ["1", "3"]
+    assert [r.task_id for r in db.missing_videos()] == ["2"]
+    with db.read() as conn:
+        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("tasks")}
+    assert {"tasks_unfinished", "tasks_missing_video", "tasks_newest", "tasks_state_created"} <= indexes
+    if db.dialect != "sqlite":
+        return
+    captured: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if sql.startswith("SELECT"):
+            captured.append(sql)
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    db.list(state="unfinished")
+    db.list(text="heron")
+    db.list()
+    db.unfinished()
+    db.missing_videos()
+    db.list(state="success")
+    sa.event.remove(db.engine, "before_cursor_execute", capture)
+    plans = []
+    with db.read() as conn:
+        for sql in captured:
+            assert "NOT IN (?" not in sql, sql  # the condition inline, as the index has it
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, _params(sql)).all()
+            plans.append(" ".join(row[-1] for row in rows))
+    expected = ["tasks_unfinished", "tasks_newest", "tasks_newest", "tasks_unfinished", "tasks_missing_video"]
+    for plan, index in zip(plans, [*expected, "tasks_state_created"], strict=True):
+        assert f"USING INDEX {index}" in plan, plan
+
+
+def _params(sql: str) -> tuple[Any, ...]:
+    """Stand-in values for the statement's parameters (a plan does not depend on them)."""
+    return tuple("x" if "LIKE" in part else 200 for part in sql.split("?")[:-1])
+
+
+def test_the_schema_head_is_alembics() -> None:
+    """``SCHEMA_VERSION`` is read from the migration files without Alembic; Alembic must agree."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(vidu_ui.store.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_VERSION
 
 
 def test_permissions(tmp_path: Path) -> None:

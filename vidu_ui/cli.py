@@ -7,25 +7,28 @@ Exit codes: 0 done; 1 the service refused or failed; 2 invalid input (nothing wa
 import inspect
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import httpx
 import typer
 
-from . import __version__, catalogue, frames, reconcile, request, tracking
-from .client import ViduClient
-from .downloads import DownloadPolicy, DownloadRefused
+# Only what every command needs is imported here; each command imports the rest (the history's database layer,
+# the HTTP client, Pillow…), so `check` never loads the network or the database and `--help` starts fast.
+from . import __version__, catalogue, request
 from .errors import InvalidInput, OutcomeUnknownError, Problem, ViduError
 from .messages import Lang, cli_language, reason_hint, render_error, render_problem, state_text
 from .messages import say as text
-from .request import TaskOptions
-from .responses import TASK_STATES, TaskStatus
-from .settings import Settings, SettingsError
-from .store import DB_NAME, HISTORY_ERRORS, Store
-from .submit import PreparedRequest, prepare, submit
+from .request import TASK_STATES, TaskOptions
+
+if TYPE_CHECKING:
+    from .client import ViduClient
+    from .responses import TaskStatus
+    from .settings import Settings
+    from .store import Store
+    from .submit import PreparedRequest
 
 EXIT_OK, EXIT_SERVICE, EXIT_INVALID, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -84,14 +87,18 @@ def exit_code(exc: ViduError) -> int:
     return EXIT_SERVICE
 
 
-def load_settings() -> Settings:
+def load_settings() -> "Settings":
+    from .settings import Settings, SettingsError
+
     try:
         return Settings.from_env()
     except SettingsError as exc:
         fail(EXIT_INVALID, *(f"error: setting {p}" for p in exc.problems))
 
 
-def open_client(settings: Settings) -> ViduClient:
+def open_client(settings: "Settings") -> "ViduClient":
+    from .client import ViduClient
+
     if settings.api_key is None:
         fail(EXIT_INVALID, "error: VIDU_API_KEY is not set; export your key (or run the simulator and use its key)")
     return ViduClient(settings)
@@ -138,6 +145,9 @@ def _task_command(*, send: bool) -> Callable[..., None]:
         if not send:
             say(f"ok: {prepared.start.summary()} → {prepared.end.summary()}; request body {prepared.size:,} bytes")
             return
+        from . import reconcile
+        from .submit import submit
+
         with open_client(settings) as client:
             history = _open_history(settings)
             try:
@@ -166,7 +176,9 @@ app.command("submit", help="Check, then create the task; prints the service's JS
 )
 
 
-def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool, max_pixels: int) -> PreparedRequest:
+def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool, max_pixels: int) -> "PreparedRequest":
+    from .submit import prepare
+
     try:
         prepared = prepare(start, end, options, auto_fit=auto_fit, max_pixels=max_pixels)
     except InvalidInput as exc:
@@ -178,8 +190,10 @@ def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool,
     return prepared
 
 
-def _open_history(settings: Settings) -> Store | None:
+def _open_history(settings: "Settings") -> "Store | None":
     """The history, to record the task in before it is sent; a failure is only a warning: the task can be sent."""
+    from .store import HISTORY_ERRORS, Store
+
     try:
         return Store.open(settings)
     except HISTORY_ERRORS as exc:
@@ -187,14 +201,21 @@ def _open_history(settings: Settings) -> Store | None:
         return None
 
 
-def _history_exists(settings: Settings) -> bool:
+def _history_exists(settings: "Settings") -> bool:
     """Whether there is a history to read or update: a database URL is set, or the data folder has one."""
+    from .store import DB_NAME
+
     return settings.database_url is not None or (settings.data_dir / DB_NAME).exists()
 
 
 def _wait_and_download(
-    client: ViduClient, settings: Settings, task_id: str, output: Path, history: Store | None = None
+    client: "ViduClient", settings: "Settings", task_id: str, output: Path, history: "Store | None" = None
 ) -> None:
+    import httpx
+
+    from . import tracking
+    from .downloads import DownloadPolicy, DownloadRefused
+
     started = time.monotonic()
     last_state = ""
     status = None
@@ -233,6 +254,8 @@ def _wait_and_download(
 @app.command("check-image")
 def check_image(files: Annotated[list[Path], typer.Argument(help="Image files to check", show_default=False)]) -> None:
     """One JSON line per file: format, size, and the problem if any. Exit 2 when any file fails."""
+    from . import frames
+
     failed = False
     settings = load_settings()
     for path in files:
@@ -261,7 +284,7 @@ def check_image(files: Annotated[list[Path], typer.Argument(help="Image files to
 TaskId = Annotated[str, typer.Argument(help="The task id (1–128 letters, digits, '_', '.' or '-')", show_default=False)]
 
 
-def status_line(status: TaskStatus) -> str:
+def status_line(status: "TaskStatus") -> str:
     """A task's state for a person: the state (Cancelled, or "still running (service says: …)"), its progress,
     what the moderation blocked, and why it failed."""
     language = lang()
@@ -278,7 +301,7 @@ def status_line(status: TaskStatus) -> str:
     return " · ".join(parts)
 
 
-def _call(action: Callable[[ViduClient], Any]) -> Any:
+def _call(action: Callable[["ViduClient"], Any]) -> Any:
     settings = load_settings()
     with open_client(settings) as client:
         try:
@@ -287,8 +310,10 @@ def _call(action: Callable[[ViduClient], Any]) -> Any:
             fail(exit_code(exc), *error_lines(exc))
 
 
-def _remember(task_id: str, status: TaskStatus) -> None:
+def _remember(task_id: str, status: "TaskStatus") -> None:
     """A task's fresh state into the local history, when the task is there (``history`` then shows it)."""
+    from .store import HISTORY_ERRORS, Store
+
     settings = load_settings()
     if not _history_exists(settings):
         return
@@ -365,6 +390,8 @@ def history(
     """Tasks submitted from this app (the page or `submit`), newest first, from the local history."""
     if state is not None and state not in HISTORY_STATES:
         fail(EXIT_INVALID, f"error: --state must be one of {', '.join(HISTORY_STATES)}")
+    from .store import HISTORY_ERRORS, Store
+
     settings = load_settings()
     rows: list[dict[str, Any]] = []
     if _history_exists(settings):
@@ -398,6 +425,10 @@ def reconcile_command() -> None:
 
     Exit 0 when every one is settled (created, or not created and nothing charged), 3 when some still are not.
     """
+    from . import reconcile
+    from .client import ViduClient
+    from .store import HISTORY_ERRORS, Store
+
     settings = load_settings()
     open_client(settings).close()  # the key is needed to read the task list
     try:
@@ -426,7 +457,9 @@ def worker() -> None:
     import signal
     import threading
 
+    from . import reconcile
     from .follower import Follower
+    from .store import HISTORY_ERRORS, Store
 
     settings = load_settings()
     open_client(settings).close()  # the server's key is needed to query
@@ -524,4 +557,7 @@ def main(
 
 def run(prog_name: str = "vidu-ui") -> None:
     """The ``vidu-ui`` console command (``python -m vidu_ui`` names itself)."""
+    # Pydantic looks for plugins in every installed package's entry points when it builds its first model:
+    # a tenth of a second of a command's start, for plugins a command line never uses.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     app(prog_name=prog_name)

@@ -47,8 +47,8 @@ from .errors import (
     Problem,
     status_error_class,
 )
-from .request import checked_task_id, task_path
-from .responses import TASK_STATES, CreatedTask, Credits, TaskStatus, describe_validation_error
+from .request import TASK_STATES, checked_task_id, task_path
+from .responses import CreatedTask, Credits, TaskStatus, describe_validation_error
 from .settings import Settings
 
 __all__ = [

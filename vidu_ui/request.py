@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import quote, urlsplit
 
 from .catalogue import DEFAULT_MODEL, MODEL_NAMES, MOVEMENT_AMPLITUDES, WM_POSITIONS, Model, get_model, models_with
@@ -39,6 +39,11 @@ DATA_URI_KEEP = 48
 
 Kind = Literal["model", "text", "int", "bool", "choice", "url", "json"]
 Widget = Literal["dropdown", "textbox", "number", "radio", "checkbox"]
+
+TaskState = Literal["created", "queueing", "processing", "success", "failed"]
+TASK_STATES: tuple[str, ...] = get_args(TaskState)
+"""A task's documented states (the service's answers are read in ``vidu_ui.responses``): the ones a list can be
+filtered by."""
 
 
 @dataclass(frozen=True)

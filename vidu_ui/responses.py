@@ -10,7 +10,7 @@ once (``docs/contract.md``): the documented five as they are; ``canceled``/``can
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,11 +24,9 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from .request import TASK_STATES as TASK_STATES  # re-exported: ``request`` holds the documented states
 from .request import task_id_problem
 
-TaskState = Literal["created", "queueing", "processing", "success", "failed"]
-TASK_STATES: tuple[str, ...] = get_args(TaskState)
-"""The documented states: the ones a list can be filtered by."""
 FINISHED_STATES: frozenset[str] = frozenset({"success", "failed"})
 CANCELLED_STATES: frozenset[str] = frozenset({"canceled", "cancelled"})
 CANCELLED_CODE = "UserCancelled"
@@ -78,7 +76,7 @@ State = Annotated[str, BeforeValidator(_state)]
 
 
 class _Response(BaseModel):
-    model_config = ConfigDict(extra="allow", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="allow", use_attribute_docstrings=True, defer_build=True)
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 

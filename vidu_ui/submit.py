@@ -10,16 +10,18 @@ import base64
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from . import frames
-from .client import ViduClient
 from .errors import APIStatusError, InvalidInput, Problem
 from .frames import Frame
 from .request import DATA_URI_KEEP, TaskOptions, build_body, check, shortened_uri
-from .responses import CreatedTask
+
+if TYPE_CHECKING:
+    from .client import ViduClient
+    from .responses import CreatedTask
 
 Source = str | os.PathLike[str]
 

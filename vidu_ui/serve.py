@@ -17,17 +17,19 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import gradio as gr
 import typer
 from pydantic import SecretStr
 
 from .settings import Paths, Settings, SettingsError
-from .simulator import Simulator
 from .store import HISTORY_ERRORS
 from .studio import Runtime, StudioBlocks, build_studio, launch_options
 from .studio.limits import SignInGuard
+
+if TYPE_CHECKING:  # the simulator (and PyAV, which draws its videos) is loaded in demo mode only
+    from .simulator import Simulator
 
 MAX_QUEUE = 64
 """Requests waiting at most; more are refused with "queue full" rather than piling up."""
@@ -51,6 +53,8 @@ def build_app(
 
 def start_simulator(api_key: str | None = None) -> tuple[Simulator, str]:
     """The built-in simulator on a free local port, with short task times; its key is random unless given."""
+    from .simulator import Simulator
+
     key = api_key or f"demo-{secrets.token_urlsafe(24)}"
     simulator = Simulator(
         api_key=key, port=0, queue_seconds=DEMO_QUEUE_SECONDS, process_seconds=DEMO_PROCESS_SECONDS

@@ -17,6 +17,7 @@ from PIL import Image
 
 import vidu_ui.store
 from tests.support.tracking import data_uri, fake_settings, status
+from vidu_ui import frames
 from vidu_ui.responses import CreatedTask, TaskStatus
 from vidu_ui.store import DB_NAME, SCHEMA_VERSION, Store, StoreError, make_thumbnail
 
@@ -261,6 +262,27 @@ def test_thumbnails_are_small_jpegs() -> None:
     assert make_thumbnail(rgba) is not None
     assert make_thumbnail(b"not an image") is None
     assert make_thumbnail(None) is None
+
+
+def test_a_jpeg_frames_thumbnail_comes_from_its_check_and_is_stored_as_is(tmp_path: Path) -> None:
+    """The check's reduced-size decode of a JPEG gives its thumbnail (upright, as displayed): the history keeps
+    it without decoding the frame a second time."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed turned a quarter: 2400×1800 stored, 1800×2400 shown
+    data = images.encode(images.photo(2400, 1800, seed=8), "JPEG", quality=90, exif=exif.tobytes())
+    (tmp_path / "big.jpg").write_bytes(data)
+    frame = frames.load_frame(tmp_path / "big.jpg", "start")
+    assert frame.thumbnail is not None
+    with Image.open(io.BytesIO(frame.thumbnail)) as thumb:
+        assert thumb.format == "JPEG" and thumb.size == (192, 256)
+    assert make_thumbnail(frame.thumbnail) == frame.thumbnail
+    again = make_thumbnail(data)  # the same picture, made from the whole file
+    assert again is not None
+    with Image.open(io.BytesIO(again)) as thumb:
+        assert thumb.size == (192, 256)
+    (tmp_path / "small.jpg").write_bytes(images.encode(images.photo(640, 480, seed=9), "JPEG"))
+    small = frames.load_frame(tmp_path / "small.jpg", "end")
+    assert small.thumbnail is None  # its reduced decode is smaller than a thumbnail: the history makes one
 
 
 def _save_v(url: str, dest: Path) -> Path:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from PIL import ExifTags, Image, ImageFile, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from .errors import InvalidInput, Problem
 from .settings import DEFAULT_MAX_MEGAPIXELS
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 MAX_FILE_BYTES = 50_000_000  # the seed's "50M" per image, read as decimal: the stricter reading
 MAX_BODY_BYTES = 20_000_000  # the whole HTTP body, decimal
+THUMBNAIL_SIDE = 256
+"""Longest side of a frame's thumbnail in the history, in pixels."""
 MAX_PIXELS = int(DEFAULT_MAX_MEGAPIXELS * 1_000_000)  # the default budget; ``Settings.max_pixels`` sets another
 MAX_URL_LENGTH = 2048
 ASPECT_MIN, ASPECT_MAX = Fraction(1, 4), Fraction(4, 1)  # width ÷ height of each frame
@@ -93,6 +95,9 @@ class Frame:
     orientation: int = 1  # the EXIF orientation tag (1 = upright), which the original bytes keep
     mode: str | None = None  # Pillow's mode from the header: "RGB", "CMYK", "I;16", "P"…
     inflated: bool = True  # False: a PNG whose image data is still to be checked (``load_frame(defer=True)``)
+    thumbnail: bytes | None = field(default=None, repr=False, compare=False)
+    """A small JPEG of a JPEG frame (``thumbnail_jpeg``), made from the check's reduced-size decode so that the
+    history's thumbnail costs no second decode; None for other frames (the history makes its own)."""
 
     def __post_init__(self) -> None:
         _check_role(self.role)
@@ -317,9 +322,12 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int, defer: bool = Fa
         mode = image.mode
         n_frames = int(getattr(image, "n_frames", 1))
         orientation = _orientation(image, data, fmt)
+        thumbnail = None
         if fmt == "jpeg":
             image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
             image.load()
+            if max(image.size) >= THUMBNAIL_SIDE:  # else a thumbnail from it would be smaller than the others
+                thumbnail = thumbnail_jpeg(image)
         image.close()
     except InvalidInput:
         raise
@@ -328,7 +336,34 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int, defer: bool = Fa
     if orientation in _ROTATED:
         width, height = height, width
     inflated = not (defer and fmt == "png")
-    return Frame(role, name, None, data, fmt, width, height, n_frames, orientation, mode=mode, inflated=inflated)
+    return Frame(
+        role,
+        name,
+        None,
+        data,
+        fmt,
+        width,
+        height,
+        n_frames,
+        orientation,
+        mode=mode,
+        inflated=inflated,
+        thumbnail=thumbnail,
+    )
+
+
+def thumbnail_jpeg(image: Image.Image, max_side: int = THUMBNAIL_SIDE) -> bytes:
+    """A small JPEG of a picture (upright, longest side at most ``max_side``, transparency on white): what the
+    history keeps of each frame."""
+    small = ImageOps.exif_transpose(image)
+    small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    if small.mode not in ("RGB", "L"):
+        rgba = small.convert("RGBA")
+        small = Image.new("RGB", rgba.size, (255, 255, 255))
+        small.paste(rgba, mask=rgba.getchannel("A"))
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=80, optimize=True)
+    return out.getvalue()
 
 
 def check_data(frame: Frame) -> Frame:

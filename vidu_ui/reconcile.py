@@ -158,8 +158,8 @@ def send(
         body=request.shortened_body(),
         content_fingerprint=fingerprint(request.content),
         reference=reference,
-        start_image=request.start.data,
-        end_image=request.end.data,
+        start_image=request.start.thumbnail or request.start.data,  # the check's thumbnail: no second decode
+        end_image=request.end.thumbnail or request.end.data,
         user=user,
         key_kind=key_kind,
     )

@@ -43,9 +43,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import sqlalchemy as sa
-from PIL import Image, ImageOps
+from PIL import Image
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from . import frames
 from .responses import FINISHED_STATES, TaskStatus
 from .settings import Settings
 
@@ -74,8 +75,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DB_NAME = "history.sqlite3"
-THUMBNAIL_SIDE = 256
-"""Longest side of a stored frame thumbnail, in pixels."""
+THUMBNAIL_SIDE = frames.THUMBNAIL_SIDE
 MAX_LIST = 1000
 LOCAL_STATES = ("sending", "unknown", "not_created", "needs_look")
 """States of a row the service has not (yet) answered for: see the module docstring and ``vidu_ui.reconcile``."""
@@ -185,6 +185,8 @@ class TaskRecord:
 class FrameLike(Protocol):
     @property
     def data(self) -> bytes | None: ...
+    @property
+    def thumbnail(self) -> bytes | None: ...
 
 
 class PreparedLike(Protocol):
@@ -207,21 +209,16 @@ class CreatedLike(Protocol):
 
 
 def make_thumbnail(data: bytes | None, max_side: int = THUMBNAIL_SIDE) -> bytes | None:
-    """A small JPEG of an image's bytes (longest side ≤ ``max_side``); None when there is nothing readable."""
+    """A small JPEG of an image's bytes (longest side ≤ ``max_side``); None when there is nothing readable.
+    A JPEG already that small and upright is its own thumbnail (a frame's ``thumbnail``: no decode again)."""
     if not data:
         return None
     try:
         with Image.open(io.BytesIO(data)) as img:
+            if img.format == "JPEG" and max(img.size) <= max_side and frames.orientation(img) == 1:
+                return data
             img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced size, much faster
-            small = ImageOps.exif_transpose(img)
-            small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-            if small.mode not in ("RGB", "L"):
-                rgba = small.convert("RGBA")
-                small = Image.new("RGB", rgba.size, (255, 255, 255))
-                small.paste(rgba, mask=rgba.getchannel("A"))
-            out = io.BytesIO()
-            small.save(out, format="JPEG", quality=80, optimize=True)
-            return out.getvalue()
+            return frames.thumbnail_jpeg(img, max_side)
     except Exception:  # any unreadable image just has no thumbnail
         return None
 
@@ -754,8 +751,8 @@ class Store:
             task_id=created.task_id,
             body=request.shortened_body(),  # its images are dropped: the full ones stay out of the history
             response=created.raw,
-            start_image=request.start.data,
-            end_image=request.end.data,
+            start_image=request.start.thumbnail or request.start.data,
+            end_image=request.end.thumbnail or request.end.data,
             user=user,
             key_kind=key_kind,
         )

@@ -8,8 +8,9 @@ import pytest
 
 from tests.images import photo, write
 from vidu_ui import frames
+from vidu_ui import submit as submit_module
 from vidu_ui.errors import InvalidInput
-from vidu_ui.request import TaskOptions
+from vidu_ui.request import TaskOptions, build_body
 from vidu_ui.submit import prepare
 
 OPTIONS = TaskOptions(model="viduq1", prompt="a slow dolly in")
@@ -77,3 +78,20 @@ def test_auto_fit_makes_an_oversized_pair_fit_and_says_what_changed(
 def test_shortened_body_hides_image_data(pair: tuple[Path, Path]) -> None:
     short = prepare(pair[0], pair[1], OPTIONS).shortened_body()
     assert all(len(image) < 100 and "more characters" in image for image in short["images"])
+
+
+@pytest.mark.parametrize(
+    "size", [1, 2, 3, 4, submit_module._CHUNK - 1, submit_module._CHUNK, 2 * submit_module._CHUNK + 2]
+)
+def test_the_body_written_in_chunks_is_the_plain_encoding(size: int) -> None:
+    """``encode_body`` writes the images' base64 a chunk at a time into a buffer of the body's size: the very
+    bytes ``orjson.dumps`` gives for the body with whole data URIs, whatever the frames' lengths."""
+    fields = {"model": "viduq1", "prompt": 'a "quoted" 中文 prompt\n\t', "duration": 5, "payload": "vidu-ui:1"}
+    start = frames.Frame(
+        "start", "a.jpg", data=bytes(range(256)) * (size // 256) + b"\xff" * (size % 256), format="jpeg"
+    )
+    end = frames.Frame("end", "b.png", data=b"\x89PNG" + bytes(size), format="png")
+    url = frames.Frame("end", "https://example.com/b.webp", url="https://example.com/b.webp?x=1&y=%20")
+    for second in (end, url):
+        expected = orjson.dumps(build_body(fields, [start.image_value(), second.image_value()]))
+        assert submit_module.encode_body(fields, start, second) == expected

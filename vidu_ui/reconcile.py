@@ -32,16 +32,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-import orjson
-
 from .client import ViduClient
 from .errors import APIError, OutcomeUnknownError, ViduError
 from .messages import Lang, say
-from .request import build_body
 from .responses import CreatedTask
 from .settings import Settings
 from .store import Conflict, KeyKind, Store, TaskRecord, fingerprint
-from .submit import PreparedRequest
+from .submit import PreparedRequest, encode_body
 
 __all__ = [
     "CHECKING",
@@ -122,7 +119,7 @@ class Unsettled(OutcomeUnknownError):
 def tagged(request: PreparedRequest, reference: str) -> PreparedRequest:
     """The request with ``payload`` set to ``reference`` (the body re-encoded with the same frames)."""
     fields = {**request.fields, "payload": reference}
-    content = orjson.dumps(build_body(fields, [request.start.image_value(), request.end.image_value()]))
+    content = encode_body(fields, request.start, request.end)
     return replace(request, fields=fields, content=content)
 
 

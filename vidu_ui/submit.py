@@ -7,6 +7,8 @@ Nothing is sent unless ``prepare`` succeeded, and ``submit`` sends the very byte
 from __future__ import annotations
 
 import base64
+import binascii
+import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -90,6 +92,48 @@ def load_frames(
     return loaded[0], loaded[1], problems
 
 
+_CHUNK = 3 * 256 * 1024
+"""Bytes of a frame base64-encoded at a time: a multiple of 3, so the chunks' base64 joins into the whole's."""
+_MARKERS = ("\x00vidu-ui start image\x00", "\x00vidu-ui end image\x00")
+"""Stand-ins for the two images while the rest of the body is encoded (control characters: never in a field)."""
+
+
+def encode_body(fields: dict[str, Any], start: Frame, end: Frame) -> bytes:
+    """The exact JSON bytes of the body: ``orjson.dumps(build_body(fields, [start.image_value(),
+    end.image_value()]))``, written once into a buffer of its known size, each image's base64 a chunk at a time,
+    so that no base64 string or data URI of a whole frame exists besides the body."""
+    skeleton = orjson.dumps(build_body(fields, list(_MARKERS)))
+    marks = [orjson.dumps(marker)[1:-1] for marker in _MARKERS]
+    head, rest = skeleton.split(marks[0], 1) if skeleton.count(marks[0]) == 1 else (b"", b"")
+    middle, tail = rest.split(marks[1], 1) if rest.count(marks[1]) == 1 else (b"", b"")
+    if not tail:  # never expected: the plain way
+        return orjson.dumps(build_body(fields, [start.image_value(), end.image_value()]))
+    total = len(head) + len(middle) + len(tail) + start.value_length() + end.value_length()
+    buffer = io.BytesIO()
+    buffer.seek(total - 1)
+    buffer.write(b"\0")  # the buffer is allocated once, at its final size
+    buffer.seek(0)
+    for piece, frame in ((head, start), (middle, end)):
+        buffer.write(piece)
+        _write_value(buffer, frame)
+    buffer.write(tail)
+    if buffer.tell() != total:
+        raise AssertionError(f"the body is {buffer.tell()} bytes, not the {total} measured")
+    return buffer.getvalue()  # the buffer itself (exactly filled): not a copy
+
+
+def _write_value(buffer: io.BytesIO, frame: Frame) -> None:
+    """``frame.image_value()`` as JSON writes it (plain ASCII, no escapes: ``frames.images_size``)."""
+    if frame.url is not None:
+        buffer.write(frame.url.encode("ascii"))
+        return
+    assert frame.data is not None and frame.format is not None
+    buffer.write(f"data:image/{frame.format};base64,".encode("ascii"))
+    data = memoryview(frame.data)
+    for at in range(0, len(data), _CHUNK):
+        buffer.write(binascii.b2a_base64(data[at : at + _CHUNK], newline=False))
+
+
 def _image_budget(fields: dict[str, Any]) -> int:
     """Bytes left for the two image strings once the rest of the body is counted."""
     return frames.MAX_BODY_BYTES - len(orjson.dumps(build_body(fields, ["", ""])))
@@ -125,7 +169,7 @@ def prepare(
         raise InvalidInput(problems)
 
     # The body keeps shortened images, the full ones living only in ``content``.
-    content = orjson.dumps(build_body(fields, [start_frame.image_value(), end_frame.image_value()]))
+    content = encode_body(fields, start_frame, end_frame)
     if len(content) > frames.MAX_BODY_BYTES:
         over = len(content) - frames.MAX_BODY_BYTES
         raise InvalidInput(

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from vidu_ui.responses import TASK_STATES
+from vidu_ui.request import TASK_STATES
 from vidu_ui.store import Store, make_thumbnail, tasks
 
 from .images import encode, photo

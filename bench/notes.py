@@ -44,14 +44,13 @@ NOTES: dict[str, Note] = {
         "(*submit*). Left: the clients and the simulator share the two cores with the app."
     ),
     "memory": Note(
-        "Was +203 MB (10.5× the body): each frame's decoded picture was kept (2 × 36 MB for 12 MP) in the "
-        "validator and again in Generate, and `prepare` held the file bytes, the body's data-URI strings and "
-        "the JSON bytes at once. Fixed: no pictures kept unless auto-fit may need them, one prepare per click, "
-        "and the full image data only in the bytes sent (`PreparedRequest.body` is decoded from them on demand; "
-        "the page and the history use `shortened_body()`): the figure above. What is left: while the body is "
-        "built, the file bytes (14.6 MB), the two base64 strings (19.4 MB) and the JSON bytes (19.4 MB) coexist, "
-        "and Gradio's upload handling holds its own copies. Next step: write the base64 in chunks into a buffer "
-        "of the body's known size, so the strings never exist whole.",
+        "Was +203 MB (10.5× the body) in the first version, +94.9 MB (4.9×) before this round. Fixed since: the "
+        "body is written once into a buffer of its known size, each frame's base64 a chunk at a time "
+        "(`submit.encode_body`), so neither the base64 strings nor the data URIs exist whole, and no picture is "
+        "kept unless auto-fit may need it. What is left (not changed yet): `reconcile.send` tags the body with its "
+        "reference by encoding it a second time while the caller still holds the first (two bodies at once); "
+        "httpcore's sync stream copies the unsent rest of the body on every partial send (a memoryview would "
+        "not); Gradio's upload handling holds its own copies of the files.",
         accepted=6.0,
     ),
     "polling (defaults, no callbacks)": Note(
@@ -59,6 +58,53 @@ NOTES: dict[str, Note] = {
         "end is noticed at most 30 s late whatever its length. Was 25 queries, noticed 11.4 s late: with at most "
         "15 s between queries a 300 s task needs at least 20. The service's callbacks (next row) bring the end "
         "at once; polling is then a safety net."
+    ),
+    "submit, whole process": Note(
+        "What the floor does not do and a submit must: settings (pydantic), the checks (Pillow, a 1/8 decode of "
+        "each frame), the write-ahead history record (SQLAlchemy and two `synchronous=FULL` commits) and the "
+        "command line (typer, click). Before this round (issue 15): 1.9–2.5×, the CLI's imports alone 0.58 s. "
+        "Fixed: each command imports what it uses (`python -m vidu_ui --help` no longer loads httpx, "
+        "SQLAlchemy, Alembic or Pillow), Alembic is loaded only when the schema must change "
+        "(`-X importtime`: 0.17 s), pydantic's response models are built on first use (`defer_build`) and the "
+        "CLI skips pydantic's plugin scan (0.15 s of `importlib.metadata`), and the history's thumbnails come "
+        "from the check's reduced-size decode instead of a second decode of each 12 MP frame (0.25 s). What "
+        "stops it at the floor: SQLAlchemy's import (0.19 s cumulative under `-X importtime` at load 3) and "
+        "the history's two disk flushes, which a bare POST never pays."
+    ),
+    "check, whole process": Note(
+        "The floor imports only Pillow. `check` still needs typer and click (42 ms under `-X importtime` at "
+        "load 3) and the settings, a pydantic model (`vidu_ui.settings` 145 ms cumulative, pydantic 44 ms of it): "
+        "about 0.2 s of imports the floor does not have, on a floor of about 0.3 s. Before this round it also "
+        "imported httpx, SQLAlchemy, Alembic and the client's pydantic models (the CLI's imports: 1.09 s "
+        "cumulative). Left: the settings without pydantic, or a plain-argparse `check`."
+    ),
+    "history: search “heron”": Note(
+        "A word inside prompts has no index to narrow it (`LIKE '%heron%'`): every row is looked at. Revision "
+        "0005's `tasks_newest` holds the searched columns on SQLite, so a row that does not match is never read "
+        "from the table (its thumbnails); and SQLite's `LIKE` (case-blind for ASCII, as its `lower()`) replaces "
+        "the `lower() LIKE lower()` SQLAlchemy writes for ILIKE. On 30,000 rows: 238 ms before, 31 ms with the "
+        "index, against 9.5 ms for the newest 200 (SQL alone); `lower()` on both sides cost 129 ms against "
+        "51 ms. What is left grows with the history: a full-text index (SQLite FTS5 trigram, PostgreSQL "
+        "pg_trgm) would make it constant."
+    ),
+    "history: state unfinished": Note(
+        "Was 6.8× on 10,000 rows (`state NOT IN (…)` cannot use an index: the whole table, thumbnails "
+        "included, was read). Fixed: revision 0005's partial index `tasks_unfinished`, whose condition the "
+        "store writes inline so that SQLite and PostgreSQL match it."
+    ),
+    "history: at start (unfinished, missing videos)": Note(
+        "Was 9.1× on 10,000 rows (716 ms on 100,000 in issue 15): `Store.unfinished` and `missing_videos` "
+        "read every unfinished or succeeded row. Fixed: the partial indexes `tasks_unfinished` and "
+        "`tasks_missing_video` (revision 0005): a start reads only the rows it resumes."
+    ),
+    "following 1,000 tasks": Note(
+        "Not met, not changed in this round. The follower runs each query in one of 4 worker threads with a "
+        "new client (connection pool) per query: at 0.3 s an answer, 4 workers make at most 13 queries a "
+        "second, while 1,000 tasks due at once, each then polled 2, 4, 8, 16 s later, ask for hundreds a "
+        "second; each query also costs about four `synchronous=FULL` SQLite commits (claim, status, problem "
+        "check, release), a disk flush each. Next step: the queries on one event loop with one long-lived "
+        "`httpx.AsyncClient` per key (threads stay bounded, every due query in flight at once), and the "
+        "status and release written in one commit."
     ),
     "polling (defaults, with callbacks)": Note(
         "Met since the app polls at most every 60 s when the service's callbacks reach it (`VIDU_UI_PUBLIC_URL` "

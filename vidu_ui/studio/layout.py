@@ -23,6 +23,27 @@ Named = dict[str, Any]
 """Components by name."""
 
 
+class WholeNumberDropdown(gr.Dropdown):
+    """A dropdown of whole numbers (the duration), described to API and MCP clients as one: Gradio describes every
+    dropdown as text with an enum of its values, which no text matches when the values are numbers."""
+
+    def get_block_name(self) -> str:
+        return "dropdown"  # the same component in the browser
+
+    def api_info(self) -> dict[str, Any]:
+        return {**super().api_info(), "type": "integer"}
+
+
+class WholeNumberRadio(gr.Radio):
+    """A radio of whole numbers (the watermark's position); see ``WholeNumberDropdown``."""
+
+    def get_block_name(self) -> str:
+        return "radio"
+
+    def api_info(self) -> dict[str, Any]:
+        return {**super().api_info(), "type": "integer"}
+
+
 def _choices(spec: Field, view: ModelView) -> list[Any]:
     if spec.kind == "model":
         return [(I18N(model_key(m.name)), m.name) for m in MODELS]
@@ -51,10 +72,12 @@ def option_input(spec: Field, view: ModelView) -> gr.components.Component:
         low, high = spec.bounds or (None, None)
         return gr.Number(value, precision=0, minimum=low, maximum=high, **common)
     if spec.widget == "radio":
-        return gr.Radio(_choices(spec, view), value=value, **common)
+        radio = WholeNumberRadio if spec.kind == "int" else gr.Radio
+        return radio(_choices(spec, view), value=value, **common)
     if spec.widget == "dropdown":
         choices = _choices(spec, view)
-        return gr.Dropdown(choices=choices, value=value, interactive=len(choices) > 1, **common)
+        dropdown = WholeNumberDropdown if spec.kind == "int" else gr.Dropdown
+        return dropdown(choices=choices, value=value, interactive=len(choices) > 1, **common)
     placeholder = I18N("prompt_placeholder") if spec.required else None
     return gr.Textbox(value, lines=spec.lines, max_lines=max(spec.lines * 3, 1), placeholder=placeholder, **common)
 

@@ -122,6 +122,8 @@ def states_seen(texts: list[str], messages: dict[str, str]) -> list[str]:
 # --- following a task -----------------------------------------------------------------------------------------
 
 
+# Processing lasts long enough to be seen by a poll every 0.1 s even on a loaded machine.
+@pytest.mark.simulator(api_key=KEY, queue_seconds=0.15, process_seconds=2.0)
 def test_the_page_shows_each_state_then_plays_the_local_copy(page: Page, frames: dict[str, Path]) -> None:
     task_id = generate(page, form(frames, watermark=True))
     shown = follow(page, task_id)

@@ -19,7 +19,9 @@ from tests.support.report import Reliability
 from vidu_ui.messages import EN
 from vidu_ui.tracker import KeyOwner
 
-pytestmark = pytest.mark.browser
+# The module's one run (two apps, every flow, in a browser too) is its first test's set-up: 40 s on a quiet machine,
+# over 250 s on a loaded one, so that test gets more than the suite's 300 s bound.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 SIDES = ("server", "visitor")
 

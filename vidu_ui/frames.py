@@ -608,8 +608,9 @@ def check_pair(start: Frame, end: Frame) -> list[Problem]:
     return pair_problems(start.size, end.size, end.field)
 
 
-def auto_fit(start: Frame, end: Frame, budget: int) -> FitResult:
-    """Make the pair acceptable and fit ``budget`` (see ``images_size``); the work is in ``autofit.py``."""
+def auto_fit(start: Frame, end: Frame, budget: int, resolution: str | None = None) -> FitResult:
+    """Make the pair acceptable for a video of ``resolution`` and fit ``budget`` (see ``images_size``); the work
+    is in ``autofit.py``."""
     from .autofit import auto_fit as fit  # imported here: autofit builds on this module
 
-    return fit(start, end, budget)
+    return fit(start, end, budget, resolution)

@@ -136,7 +136,9 @@ def _task_command(*, send: bool) -> Callable[..., None]:
         settings = load_settings()
         prepared = _prepare_or_exit(start, end, TaskOptions(**values), auto_fit, settings.max_pixels)
         if not send:
-            say(f"ok: {prepared.start.summary()} → {prepared.end.summary()}; request body {prepared.size:,} bytes")
+            language = lang()
+            start, end = prepared.start.summary(language), prepared.end.summary(language)
+            say(text(language, "check_ok", start=start, end=end, size=prepared.size))
             return
         with open_client(settings) as client:
             history = _open_history(settings)
@@ -174,7 +176,7 @@ def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool,
     for line in problem_lines(list(prepared.warnings), "warning"):
         say(line)
     for change in prepared.changes:
-        say(f"auto-fit: {change}")
+        say(f"auto-fit: {change.render(lang())}")
     return prepared
 
 
@@ -251,7 +253,7 @@ def check_image(files: Annotated[list[Path], typer.Argument(help="Image files to
         except InvalidInput as exc:
             problems = exc.problems
         line["ok"] = not problems
-        line["error"] = "; ".join(p.message for p in problems) or None
+        line["error"] = "; ".join(render_problem(p, lang(), with_field=False) for p in problems) or None
         failed = failed or bool(problems)
         typer.echo(json.dumps(line, ensure_ascii=False))
     if failed:

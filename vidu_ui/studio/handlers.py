@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import astuple, dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from ..callbacks import callback_url_for
 from ..catalogue import get_model
 from ..client import ViduClient
 from ..errors import InvalidInput, Problem, ViduError
-from ..messages import Lang, Reader, render_error, render_problem, say
+from ..messages import Lang, Reader, language_of, render_error, render_problem, say
 from ..preview import file_name, snippets
 from ..request import (
     MODEL_DEPENDENT,
@@ -37,7 +37,7 @@ from ..request import (
 from ..responses import CreatedTask
 from ..settings import Settings
 from ..submit import PreparedRequest, prepare
-from .access import Viewer
+from .access import Viewer, header
 from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none, url_problem
 from .prepared import PreparedCache, request_key
 from .runtime import Runtime
@@ -102,22 +102,36 @@ class Studio:
 
     @staticmethod
     def frame_summary(
-        image: ImageValue, url: str | None = None, role: str = "start", max_pixels: int = frames.MAX_PIXELS
+        image: ImageValue,
+        url: str | None = None,
+        role: str = "start",
+        max_pixels: int = frames.MAX_PIXELS,
+        request: gr.Request | None = None,
     ) -> str:
-        """Format, pixel size and file size of a frame, or the reason it cannot be used."""
+        """Format, pixel size and file size of a frame, or the reason it cannot be used, in the viewer's language."""
+        lang = language_of(header(request, "accept-language"))
         refused = url_problem(role, url) if image_path(image) is None else None
         if refused is not None:
-            return "⚠ " + refused.message
+            return "⚠ " + render_problem(refused, lang, with_field=False)
         source = image_path(image) or text_or_none(url)
         if source is None:
             return ""
         try:
             frame = frames.load_frame(source, role, max_pixels=max_pixels)
         except InvalidInput as exc:
-            return "⚠ " + "; ".join(p.message for p in exc.problems)
+            return "⚠ " + "; ".join(render_problem(p, lang, with_field=False) for p in exc.problems)
         problems = frames.check_frame(frame)
-        summary = frame.summary()
-        return summary + "".join(f"  \n⚠ {p.message}" for p in problems)
+        summary = frame.summary(lang)
+        return summary + "".join(f"  \n⚠ {render_problem(p, lang, with_field=False)}" for p in problems)
+
+    def frame_summarizer(self, role: str) -> Callable[..., str]:
+        """``frame_summary`` for one frame's inputs, as an event function Gradio hands the request (for the
+        viewer's language): a ``functools.partial`` would hide the parameter's type from it."""
+
+        def summarise(image: ImageValue, url: str | None = None, request: gr.Request | None = None) -> str:
+            return self.frame_summary(image, url, role, self.settings.max_pixels, request)
+
+        return summarise
 
     @staticmethod
     def character_count(prompt: str | None) -> str:
@@ -258,16 +272,18 @@ class Studio:
             gr.Warning(say(lang, "warning", text=render_problem(warning, lang)))
         return prepared
 
-    def describe_changes(self, request: PreparedRequest) -> str:
+    def describe_changes(self, request: PreparedRequest, lang: Lang = "en") -> str:
+        """What auto-fit changed, each change naming its frame, in the viewer's language."""
         if not request.changes:
             return t("no_changes")
-        return f"**{t('changes')}**\n" + "\n".join(f"- {change}" for change in request.changes)
+        return f"**{t('changes')}**\n" + "\n".join(f"- {change.render(lang)}" for change in request.changes)
 
     def preview(self, form: Form, request: gr.Request | None = None) -> tuple[str, str, str]:
         """What auto-fit changes and the exact request, without sending anything."""
-        prepared = self.prepare(form, Viewer.of(self.settings, request, form.api_key).lang)
+        lang = Viewer.of(self.settings, request, form.api_key).lang
+        prepared = self.prepare(form, lang)
         curl, python = self.snippets(form, prepared)
-        return self.describe_changes(prepared), curl, python
+        return self.describe_changes(prepared, lang), curl, python
 
     def snippets(self, form: Form, prepared: PreparedRequest) -> tuple[str, str]:
         """The request as cURL and Python, reading the frames from files named as the form's."""
@@ -319,7 +335,7 @@ class Studio:
             yield (gr.skip(),) * 6 + (gr.update(interactive=False, value=t("generating")),)
             prepared = self.prepare(form, viewer.lang)
             curl, python = self.snippets(form, prepared)
-            changes = self.describe_changes(prepared)
+            changes = self.describe_changes(prepared, viewer.lang)
             yield ("", "", None, changes, curl, python, gr.skip())
             task = self.send(form, prepared, viewer)
             self.record(form, prepared, task, viewer)

@@ -8,7 +8,6 @@ limit: one visitor never waits for another's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,7 +134,7 @@ Then = Callable[[Dependency], Dependency]
 def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.State) -> Dependency:
     for role in ("start", "end"):
         image, url, summary = f[f"{role}_image"], f[f"{role}_url"], f[f"{role}_summary"]
-        summarise = partial(studio.frame_summary, role=role, max_pixels=studio.settings.max_pixels)
+        summarise = studio.frame_summarizer(role)
         image.change(summarise, [image, url], summary, preprocess=False, **QUICK)
         url.change(summarise, [image, url], summary, **QUICK)
     frames = [f["start_image"], f["end_image"], f["start_url"], f["end_url"]]

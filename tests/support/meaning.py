@@ -15,17 +15,23 @@ def keys(message: Problem | Phrase) -> set[str]:
 
 
 def values(message: Problem | Phrase) -> dict[str, Any]:
-    """Every plain value in ``message``, those of nested phrases included (an inner name wins)."""
-    found: dict[str, Any] = {}
-    for name, value in message.values.items():
+    """Every plain value in ``message``, those of nested phrases included (its own first: an outer name wins)."""
+    found: dict[str, Any] = {k: v for k, v in message.values.items() if not isinstance(v, Phrase)}
+    for value in message.values.values():
         if isinstance(value, Phrase):
-            found.update(values(value))
-        else:
-            found[name] = value
+            found = {**values(value), **found}
     return found
 
 
+def parts(message: Problem | Phrase) -> list[Problem | Phrase]:
+    """``message`` and every phrase nested in its values."""
+    nested = [part for v in message.values.values() if isinstance(v, Phrase) for part in parts(v)]
+    return [message, *nested]
+
+
 def means(message: Problem | Phrase, key: str, **expected: Any) -> bool:
-    """Whether ``message`` holds ``key`` and these values."""
-    got = values(message)
-    return key in keys(message) and all(got.get(name) == value for name, value in expected.items())
+    """Whether ``message``, or a phrase nested in it, is ``key`` with these values (its own or nested deeper)."""
+    return any(
+        part.key == key and all(values(part).get(name) == value for name, value in expected.items())
+        for part in parts(message)
+    )

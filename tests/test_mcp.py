@@ -117,3 +117,10 @@ def test_an_agent_creates_follows_and_cancels_a_task(running: Running, tmp_path:
 def test_an_unknown_task_is_an_error_for_the_agent(running: Running) -> None:
     _, (result,) = asyncio.run(session_calls(running.url.rstrip("/"), [("task_status", {"task_id": "123456789"})]))
     assert result.isError
+
+
+def test_building_the_page_writes_nothing_beside_the_code(running: Running) -> None:
+    """Gradio writes a ``.pyi`` next to the module of any component subclass: the page has none."""
+    import vidu_ui
+
+    assert not sorted(Path(vidu_ui.__file__).parent.rglob("*.pyi"))

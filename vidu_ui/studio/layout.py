@@ -7,7 +7,7 @@ visible word is a translation key (``messages.py``); ``I18N`` is the page's tran
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import gradio as gr
 
@@ -23,25 +23,16 @@ Named = dict[str, Any]
 """Components by name."""
 
 
-class WholeNumberDropdown(gr.Dropdown):
-    """A dropdown of whole numbers (the duration), described to API and MCP clients as one: Gradio describes every
-    dropdown as text with an enum of its values, which no text matches when the values are numbers."""
-
-    def get_block_name(self) -> str:
-        return "dropdown"  # the same component in the browser
-
-    def api_info(self) -> dict[str, Any]:
-        return {**super().api_info(), "type": "integer"}
+C = TypeVar("C", gr.Dropdown, gr.Radio)
 
 
-class WholeNumberRadio(gr.Radio):
-    """A radio of whole numbers (the watermark's position); see ``WholeNumberDropdown``."""
-
-    def get_block_name(self) -> str:
-        return "radio"
-
-    def api_info(self) -> dict[str, Any]:
-        return {**super().api_info(), "type": "integer"}
+def whole_numbers(component: C) -> C:
+    """A dropdown or radio of whole numbers (duration, the watermark's position), described to API and MCP clients
+    as integers: Gradio describes every dropdown and radio as text, with an enum of numbers no text matches. (Its
+    own ``api_info`` is replaced on this instance: a subclass would make Gradio write a ``.pyi`` beside this file.)"""
+    described = component.api_info
+    setattr(component, "api_info", lambda: {**described(), "type": "integer"})  # noqa: B010 - an instance's method
+    return component
 
 
 def _choices(spec: Field, view: ModelView) -> list[Any]:
@@ -72,12 +63,12 @@ def option_input(spec: Field, view: ModelView) -> gr.components.Component:
         low, high = spec.bounds or (None, None)
         return gr.Number(value, precision=0, minimum=low, maximum=high, **common)
     if spec.widget == "radio":
-        radio = WholeNumberRadio if spec.kind == "int" else gr.Radio
-        return radio(_choices(spec, view), value=value, **common)
+        radio = gr.Radio(_choices(spec, view), value=value, **common)
+        return whole_numbers(radio) if spec.kind == "int" else radio
     if spec.widget == "dropdown":
         choices = _choices(spec, view)
-        dropdown = WholeNumberDropdown if spec.kind == "int" else gr.Dropdown
-        return dropdown(choices=choices, value=value, interactive=len(choices) > 1, **common)
+        dropdown = gr.Dropdown(choices=choices, value=value, interactive=len(choices) > 1, **common)
+        return whole_numbers(dropdown) if spec.kind == "int" else dropdown
     placeholder = I18N("prompt_placeholder") if spec.required else None
     return gr.Textbox(value, lines=spec.lines, max_lines=max(spec.lines * 3, 1), placeholder=placeholder, **common)
 

@@ -7,7 +7,6 @@ import os
 import struct
 import subprocess
 import sys
-import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from PIL import Image
 from tests.corpus import chunk
 from tests.images import photo, write
 from tests.support.findings import Findings, Peak
+from tests.support.threads import at_once
 from vidu_ui import autofit, frames
 from vidu_ui.errors import InvalidInput
 from vidu_ui.frames import DecodeBudget, load_frame
@@ -135,20 +135,7 @@ def test_concurrent_auto_fits_stay_within_the_decode_budget(tmp_path: Path, monk
     monkeypatch.setattr(autofit, "decode_picture", watched)
     start = write(tmp_path / "s.jpg", photo(800, 600, 1).convert("CMYK"), "JPEG")
     end = write(tmp_path / "e.jpg", photo(800, 600, 2).convert("CMYK"), "JPEG")
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            prepare(start, end, OPTIONS, auto_fit=True)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors and not any(t.is_alive() for t in threads)
+    assert at_once(lambda: prepare(start, end, OPTIONS, auto_fit=True), 4) == []
     assert peak["in_use"] == pair_pixels and budget.in_use == 0
 
 

@@ -115,7 +115,7 @@ def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | N
             with gr.Tab(I18N("tab_history"), id=HISTORY_TAB, elem_id="vu-tab-history") as history_tab_item:
                 h = history_tab()
         if studio.visitor_key:
-            page.secret_inputs.add(f["api_key"]._id)
+            page.keep_secret(f["api_key"])
         generate = _wire_form(studio, f, r, guard)
         show = _wire_results(results, f, r, watching, generate)
         _wire_history(history, f, r, h, tabs, history_tab_item, page, generate, show)

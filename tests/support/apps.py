@@ -18,6 +18,7 @@ from gradio_client import handle_file
 import app
 from vidu_ui.simulator import Simulator
 from vidu_ui.studio import StudioBlocks
+from vidu_ui.studio.form import SAMPLE_VALUES
 
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's Chromium: Playwright drives it; ``playwright install`` is never run."""
@@ -114,28 +115,8 @@ class Running:
     data_dir: Path
 
 
-FORM: dict[str, Any] = {
-    "start_url": "",
-    "end_url": "",
-    "prompt": "A slow dolly shot from dawn to dusk",
-    "model": "viduq1",
-    "duration": 5,
-    "resolution": "1080p",
-    "seed": 0,
-    "movement_amplitude": "auto",
-    "is_rec": False,
-    "bgm": False,
-    "audio": False,
-    "off_peak": False,
-    "watermark": False,
-    "wm_position": 3,
-    "wm_url": "",
-    "meta_data": "",
-    "payload": "",
-    "callback_url": "",
-    "auto_fit": True,
-}
-"""Generate's values other than the two frames: a valid viduq1 request."""
+FORM: dict[str, Any] = SAMPLE_VALUES
+"""Generate's values other than the two frames: a valid viduq1 request (``vidu_ui.studio.form``)."""
 
 
 def arguments(start: Path | str, end: Path | str, **changes: Any) -> dict[str, Any]:

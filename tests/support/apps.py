@@ -60,9 +60,11 @@ def os_port(host: str = "127.0.0.1") -> int:
 
 
 @contextlib.contextmanager
-def launched(build: Callable[[int], StudioBlocks], **options: Any) -> Iterator[tuple[StudioBlocks, str]]:
-    """The page ``build(port)`` makes, launched on 127.0.0.1 with the options ``app.py`` uses; yields it and its
-    URL, and closes it afterwards.
+def launched(
+    build: Callable[[int], StudioBlocks], *, gradio: dict[str, Any] | None = None, **options: Any
+) -> Iterator[tuple[StudioBlocks, str]]:
+    """The page ``build(port)`` makes, launched on 127.0.0.1 with the options ``app.py`` uses (``gradio``: further
+    arguments of Gradio's ``launch``, such as ``max_threads``); yields it and its URL, and closes it afterwards.
 
     Gradio needs a port number up front (with port 0 it would announce port 0), and the demo settings name the
     app's own address, so the port comes from the OS just before the page is built. Should another process take
@@ -76,6 +78,7 @@ def launched(build: Callable[[int], StudioBlocks], **options: Any) -> Iterator[t
         try:
             page.launch(
                 **app.ServeOptions(host="127.0.0.1", port=port, **options).launch_kwargs(),
+                **(gradio or {}),
                 prevent_thread_lock=True,
                 quiet=True,
             )

@@ -474,6 +474,9 @@ def simulator(
         bool, typer.Option("--extra-states", help="Report scheduling/preparation/canceled, as Vidu's other API")
     ] = False,
     page_tokens: Annotated[bool, typer.Option("--page-tokens", help="Opaque list page tokens")] = False,
+    max_open: Annotated[
+        int | None, typer.Option("--max-open", min=1, help="Refuse creates beyond N unfinished tasks with 429")
+    ] = None,
 ) -> None:
     """Run the local Vidu-compatible simulator: no credits, no network. Ctrl-C stops it."""
     from pydantic import ValidationError
@@ -481,7 +484,9 @@ def simulator(
     from .simulator import Relay, Simulator, serve
 
     try:
-        relay = Relay.model_validate({"ids": ids, "extra_states": extra_states, "page_tokens": page_tokens})
+        relay = Relay.model_validate(
+            {"ids": ids, "extra_states": extra_states, "page_tokens": page_tokens, "max_open": max_open}
+        )
     except ValidationError:
         fail(EXIT_INVALID, "error: --ids must be number, task or uuid")
 

@@ -148,6 +148,8 @@ class TaskRecord:
     """For ``needs_look``: the service's tasks that could be this one (id, state, created_at, payload)."""
     last_status: dict[str, Any] | None = field(default=None, repr=False)
     """The last query's answer (image data cut short): its ``progress`` and ``blocked_resources`` for showing."""
+    job_key: str | None = None
+    """The batch job this task was created for (``vidu_ui.batch``); None for a single task."""
 
     @property
     def finished(self) -> bool:
@@ -282,8 +284,9 @@ tasks = sa.Table(
     sa.Column("lease_owner", sa.Text),
     sa.Column("lease_until", sa.Float),
     sa.Column("download_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("job_key", sa.Text),
 )
-"""The history's one table, as the newest migration leaves it (``vidu_ui/migrations/versions``)."""
+"""The history's tasks table, as the newest migration leaves it (``vidu_ui/migrations/versions``)."""
 
 callback_nonces = sa.Table(
     "callback_nonces",
@@ -351,6 +354,7 @@ def _record(row: sa.RowMapping) -> TaskRecord:
         fingerprint=row["fingerprint"],
         candidates=tuple(json.loads(row["candidates"])) if row["candidates"] else (),
         last_status=json.loads(row["last_status"]) if row["last_status"] else None,
+        job_key=row["job_key"],
     )
 
 
@@ -489,6 +493,12 @@ class Store:
                 self._listener = threading.Thread(target=self._listen, name="vidu-store-listen", daemon=True)
                 self._listener.start()
 
+    def off_change(self, hook: Callable[[str], None]) -> None:
+        """Stop calling ``hook`` (given to ``on_change`` before)."""
+        with self._hooks_lock:
+            with contextlib.suppress(ValueError):
+                self._hooks.remove(hook)
+
     def _changed(self, ref: str) -> None:
         if self.dialect == "postgresql":
             with contextlib.suppress(sa.exc.SQLAlchemyError), self.engine.begin() as conn:
@@ -560,11 +570,13 @@ class Store:
         end_image: bytes | None = None,
         user: str | None = None,
         key_kind: KeyKind = "server",
+        job_key: str | None = None,
     ) -> None:
         """The write-ahead record: the create of ``body`` is about to be sent (state ``sending``).
 
         ``body`` without its images; ``reference`` is what the app put in its ``payload`` (or None);
-        ``content_fingerprint`` the exact bytes' SHA-256. On the disk (or committed) when this returns.
+        ``content_fingerprint`` the exact bytes' SHA-256; ``job_key`` the batch job it is for (``vidu_ui.batch``).
+        On the disk (or committed) when this returns.
         """
         now = self._clock()
         with self.write() as conn:
@@ -584,6 +596,7 @@ class Store:
                     reference=reference,
                     fingerprint=content_fingerprint,
                     updated_at=now,
+                    job_key=job_key,
                 )
             )
         self._changed(ref)

@@ -389,6 +389,30 @@ EN: dict[str, str] = {
     "<task id>`, or open it from History); if the service keeps naming such a link, ask the provider.",
     "hint_download_refused_visitor": "Nothing was kept. Open the task from History again for a fresh link; if it "
     "keeps failing, tell the operator of this page.",
+    # --- batches (batch.py; the CLI's ``batch`` and the page's Batch tab) ------------------------------------------
+    "batch_checks_ok": "ok",
+    "batch_total": "{jobs} job(s), {ready} ready to send; total {credits} credits (an estimate: the service bills "
+    "the real amount)",
+    "batch_unpriced": "{count} job(s) have no public price and are not counted.",
+    "batch_manifest_at": "line {line}, column {column}: {problem}",
+    "batch_manifest_unreadable": "the manifest cannot be read ({error})",
+    "batch_manifest_not_json": "not a JSON object ({error})",
+    "batch_manifest_extra_values": "more values than the header has columns",
+    "batch_manifest_unknown_column": "not a column of a batch manifest; the columns are: {columns}",
+    "batch_manifest_missing_column": "the header lacks this required column",
+    "batch_manifest_missing_value": "is required",
+    "batch_manifest_not_text": "must be a file path or an http(s) URL",
+    "batch_manifest_empty": "the manifest has no jobs",
+    "batch_job_invalid": "{job}: not sent: {problems}",
+    "batch_job_refused": "{job}: refused: {error}",
+    "batch_job_created": "{job}: created task {task_id}",
+    "batch_job_later": "{job}: the service is busy (nothing was created or charged); trying again within {seconds} s",
+    "batch_dry_run": "dry run: nothing was sent",
+    "batch_running": "sending {jobs} job(s), at most {count} open at once",
+    "batch_summary": "{success} succeeded, {failed} failed or not sent, {unknown} outcome unknown, {running} not "
+    "finished yet",
+    "batch_video": "{job}: video saved: {path}",
+    "batch_no_video": "{job}: the task succeeded but its video was not saved: {note}",
 }
 
 ZH: dict[str, str] = {
@@ -741,6 +765,27 @@ ZH: dict[str, str] = {
     "model_viduq2-pro-fast": "viduq2-pro-fast — q2-pro 最快版本，仅 720p 或 1080p",
     "model_viduq1-classic": "viduq1-classic — 经典 q1 风格；5 秒 1080p",
     "model_vidu2_0": "vidu2.0 — 2.0 模型：4 秒（最高 1080p）或 8 秒（720p）",
+    "batch_checks_ok": "通过",
+    "batch_total": "共 {jobs} 个任务，{ready} 个可发送；合计 {credits} 积分（估算值，实际以服务扣费为准）",
+    "batch_unpriced": "{count} 个任务的模型没有公开价格，未计入合计。",
+    "batch_manifest_at": "第 {line} 行，{column} 列：{problem}",
+    "batch_manifest_unreadable": "无法读取清单文件（{error}）",
+    "batch_manifest_not_json": "不是 JSON 对象（{error}）",
+    "batch_manifest_extra_values": "值的数量多于表头的列数",
+    "batch_manifest_unknown_column": "不是批量清单的列；可用的列：{columns}",
+    "batch_manifest_missing_column": "表头缺少这一必需列",
+    "batch_manifest_missing_value": "必须填写",
+    "batch_manifest_not_text": "必须是文件路径或 http(s) 网址",
+    "batch_manifest_empty": "清单中没有任务",
+    "batch_job_invalid": "{job}：未发送：{problems}",
+    "batch_job_refused": "{job}：被拒绝：{error}",
+    "batch_job_created": "{job}：已创建任务 {task_id}",
+    "batch_job_later": "{job}：服务繁忙（未创建任务，也未扣费）；{seconds} 秒内重试",
+    "batch_dry_run": "试运行：没有发送任何请求",
+    "batch_running": "正在发送 {jobs} 个任务，同时最多 {count} 个未完成",
+    "batch_summary": "{success} 个成功，{failed} 个失败或未发送，{unknown} 个结果未知，{running} 个尚未完成",
+    "batch_video": "{job}：视频已保存：{path}",
+    "batch_no_video": "{job}：任务成功，但视频未保存：{note}",
 }
 
 # Texts made from the catalogue: their English is the catalogue's own words.

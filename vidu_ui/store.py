@@ -493,11 +493,15 @@ class Store:
                 self._listener = threading.Thread(target=self._listen, name="vidu-store-listen", daemon=True)
                 self._listener.start()
 
+    def notify(self, ref: str) -> None:
+        """Call the change hooks (every process's, on PostgreSQL) for a change made outside ``tasks`` (a batch's
+        job rows, ``vidu_ui.batch``)."""
+        self._changed(ref)
+
     def off_change(self, hook: Callable[[str], None]) -> None:
         """Stop calling ``hook`` (given to ``on_change`` before)."""
-        with self._hooks_lock:
-            with contextlib.suppress(ValueError):
-                self._hooks.remove(hook)
+        with self._hooks_lock, contextlib.suppress(ValueError):
+            self._hooks.remove(hook)
 
     def _changed(self, ref: str) -> None:
         if self.dialect == "postgresql":

@@ -729,3 +729,61 @@ def exit_outcome(statuses: Iterable[JobStatus]) -> Literal["ok", "failed", "unkn
     if any(o in ("failed", "held") for o in outcomes):
         return "failed"
     return "ok"
+
+
+# --- results ----------------------------------------------------------------------------------------------------
+
+MANIFEST_FIELDS = ("job", "key", "label", "start", "end", *NAMES, "task_id", "state", "err_code", "credits", "file")
+"""The columns of a finished batch's manifest (``manifest.json``/``manifest.csv``): each job's settings by field
+name, then its task id, state, credits and video file name."""
+
+
+def video_name(status: JobStatus) -> str:
+    """The file name of a job's video in an output folder or a zip: its position, then its task id."""
+    return f"{status.position + 1:03d}-{status.task_id}.mp4"
+
+
+def local_video(status: JobStatus, link: Callable[[str], str | None] | None = None) -> Path | str | None:
+    """Where a job's saved video can be read: its file (directory storage), or a link to it (a bucket's presigned
+    URL, through ``link``); None while it is not saved."""
+    location = status.video_path
+    if not location:
+        return None
+    if location.startswith("s3://"):
+        return link(location) if link is not None else None
+    path = Path(location)
+    return path if path.is_file() else None
+
+
+def manifest_rows(statuses: Iterable[JobStatus], files: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """One row per job (``MANIFEST_FIELDS``); ``files`` names each job's video by key (absent: not saved)."""
+    rows = []
+    for status in statuses:
+        row: dict[str, Any] = {
+            "job": status.position + 1,
+            "key": status.key,
+            "label": status.label,
+            "start": status.start,
+            "end": status.end,
+            **{name: status.options.get(name) for name in NAMES},
+            "task_id": status.task_id,
+            "state": status.hold if status.outcome == "held" else status.state,
+            "err_code": status.err_code,
+            "credits": status.credits,
+            "file": (files or {}).get(status.key),
+        }
+        rows.append(row)
+    return rows
+
+
+def manifest_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=MANIFEST_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def manifest_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    return json.dumps(list(rows), ensure_ascii=False, indent=2, default=str)

@@ -449,6 +449,153 @@ def worker() -> None:
     history.close()
 
 
+@app.command("batch")
+def batch_command(
+    manifest: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (header row) or JSONL: start, end, prompt, and any option of the create call by its field name; "
+            "frame paths relative to the manifest's folder",
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and the total estimate; send nothing")
+    ] = False,
+    max_in_flight: Annotated[
+        int | None,
+        typer.Option(
+            "--max-in-flight",
+            min=1,
+            help="Most tasks open at once (default: the account's concurrency_limit from the credits call, else 5)",
+        ),
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow every job to the end and save each video")] = False,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the videos with --wait")] = Path("."),
+    auto_fit: Annotated[
+        bool, typer.Option("--auto-fit/--no-auto-fit", help="Fix frames the service would refuse")
+    ] = False,
+) -> None:
+    """Plan and run many tasks from a manifest, each created exactly once (a rerun sends only what never was).
+
+    Exit 0 when every job succeeded (without --wait: was created), 1 when some failed or were not sent, 2 when the
+    manifest is invalid (line and column named), 3 when some outcome is unknown after reconciliation."""
+    from . import batch
+    from .follower import Follower
+
+    settings = load_settings()
+    try:
+        specs = batch.read_manifest(manifest)
+    except batch.ManifestError as exc:
+        fail(EXIT_INVALID, *(f"error: {line}" for line in exc.lines(lang())), text(lang(), "nothing_sent"))
+    plan = batch.plan(
+        batch.batch_id_for(str(manifest.resolve())),
+        specs,
+        name=manifest.name,
+        max_pixels=settings.max_pixels,
+        auto_fit=auto_fit,
+    )
+    show = typer.echo if dry_run else say  # the plan is a dry run's output; a run's is the JSON of its jobs
+    for row in plan.rows(lang()):
+        show(
+            f"{row['job']:>4} {row['key']} {row['label']:10} {row['model'] or '':14} {row['estimate'] or '-':>6}  "
+            f"{row['checks']}  {' '.join(row['prompt'].split())[:60]}"
+        )
+    show(plan.total_line(lang()))
+    if dry_run:
+        say(text(lang(), "batch_dry_run"))
+        return
+    with open_client(settings) as client:
+        if max_in_flight is None:
+            try:
+                limits = [r.concurrency_limit for r in client.credits().remains if r.concurrency_limit]
+            except ViduError:
+                limits = []
+            max_in_flight = min(limits) if limits else 5
+    try:
+        history = Store.open(settings)
+    except HISTORY_ERRORS as exc:
+        fail(EXIT_SERVICE, f"error: the history cannot be opened: {exc}")
+    once = settings.model_copy(update={"create_retries": 0})  # a refusal is waited out by job, in batch.Runner
+    batch.save_plan(history, plan)
+    follower = Follower(settings, history, keep_videos=settings.keep_videos or wait).start()
+    follower.resume()
+    runner = batch.Runner(
+        history,
+        settings,
+        plan.batch_id,
+        lambda: ViduClient(once),
+        max_in_flight=max_in_flight,
+        auto_fit=auto_fit,
+        on_event=say,
+        lang=lang(),
+    )
+    say(text(lang(), "batch_running", jobs=len(plan.jobs), count=max_in_flight))
+    try:
+        statuses = runner.run(until="settled" if wait else "sent")
+    finally:
+        follower.stop()
+    # A bucket's presigned link points at the operator's own storage (possibly on a private address).
+    own = DownloadPolicy(
+        settings.max_video_bytes, allow_http=True, allowed=frozenset({"public", "private", "loopback"})
+    )
+    files = _save_batch_videos(statuses, output, follower.storage.link, own) if wait else {}
+    rows = batch.manifest_rows(statuses, files)
+    if wait:
+        (output / "manifest.json").write_text(batch.manifest_json(rows), encoding="utf-8")
+        (output / "manifest.csv").write_text(batch.manifest_csv(rows), encoding="utf-8")
+    history.close()
+    emit(rows)
+    outcomes = [s.outcome for s in statuses]
+    say(
+        text(
+            lang(),
+            "batch_summary",
+            success=outcomes.count("success"),
+            failed=outcomes.count("failed") + outcomes.count("held"),
+            unknown=outcomes.count("unknown") + outcomes.count("sending"),
+            running=outcomes.count("running") + outcomes.count("waiting"),
+        )
+    )
+    verdict = batch.exit_outcome(statuses)
+    if verdict == "unknown":
+        raise typer.Exit(EXIT_UNKNOWN)
+    if verdict == "failed" or (wait and any(o != "success" for o in outcomes)):
+        raise typer.Exit(EXIT_SERVICE)
+
+
+def _save_batch_videos(
+    statuses: list[Any], output: Path, link: Callable[[str], str | None], policy: DownloadPolicy
+) -> dict[str, str]:
+    """Copy each succeeded job's saved video into ``output``; returns the file names by job key."""
+    import shutil
+
+    from . import batch
+
+    output.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for status in statuses:
+        if status.outcome != "success":
+            continue
+        label = status.label or f"#{status.position + 1}"
+        source = batch.local_video(status, link)
+        target = output / batch.video_name(status)
+        try:
+            if isinstance(source, Path):
+                shutil.copyfile(source, target)
+            elif isinstance(source, str):
+                tracking.download(source, target, policy)
+            else:
+                say(text(lang(), "batch_no_video", job=label, note="-"))
+                continue
+        except (httpx.HTTPError, OSError, DownloadRefused) as exc:
+            say(text(lang(), "batch_no_video", job=label, note=str(exc)))
+            continue
+        files[status.key] = target.name
+        say(text(lang(), "batch_video", job=label, path=target))
+    return files
+
+
 @app.command()
 def models() -> None:
     """The model catalogue: durations, resolutions and which options apply."""

@@ -597,6 +597,9 @@ class Runner:
         freed = self._open_last is not None and open_now < self._open_last
         self._open_last = open_now
         free = self.max_in_flight - open_now
+        # A refusal means the account is full: the whole batch waits until the refused job's turn (or room frees).
+        if not freed and any(s.outcome == "waiting" and (s.next_try or 0) > now for s in statuses):
+            free = 0
         for status in statuses:
             if free <= 0:
                 break

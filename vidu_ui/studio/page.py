@@ -1,4 +1,5 @@
-"""The page: two tabs (Studio and History) laid out in ``layout.py``, each event wired to a handler.
+"""The page: three tabs (Studio, History, Batch) laid out in ``layout.py`` (Batch: ``batch.py``), each event
+wired to a handler.
 
 Handlers: the form's in ``handlers.py``, the result view's (follow, cancel, look up) in ``results.py``, the
 History tab's in ``history.py``. Events that wait (Generate, following a task, opening one) have no concurrency
@@ -18,6 +19,7 @@ from ..catalogue import DEFAULT_MODEL, get_model
 from ..frames import MAX_FILE_BYTES
 from ..messages import TRANSLATIONS
 from ..settings import Settings
+from . import batch as batch_page
 from . import mcp_tools
 from .form import FORM_FIELDS, SessionGuard, form_function
 from .handlers import SYNC_OUTPUTS, Studio
@@ -114,11 +116,14 @@ def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | N
                     r = result_column()
             with gr.Tab(I18N("tab_history"), id=HISTORY_TAB, elem_id="vu-tab-history") as history_tab_item:
                 h = history_tab()
+            with gr.Tab(I18N("tab_batch"), id="batch", elem_id="vu-tab-batch"):
+                b = batch_page.batch_tab()
         if studio.visitor_key:
             page.keep_secret(f["api_key"])
         generate = _wire_form(studio, f, r, guard)
         show = _wire_results(results, f, r, watching, generate)
         _wire_history(history, f, r, h, tabs, history_tab_item, page, generate, show)
+        batch_page.wire(batch_page.BatchTab(runtime), b, gr.State(None))
         mcp_tools.register(results)  # the API (and MCP) endpoints besides generate: task_status, cancel_task
     return page
 

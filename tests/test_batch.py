@@ -17,7 +17,7 @@ import pytest
 from tests.fakes import FakeTime
 from tests.images import photo, write
 from tests.support.tracking import KEY, fake_settings, sim_settings
-from vidu_ui import batch
+from vidu_ui import batch, manifest
 from vidu_ui.batch import JobSpec, Runner
 from vidu_ui.client import ViduClient
 from vidu_ui.follower import Follower
@@ -83,14 +83,14 @@ def test_a_plan_has_each_jobs_checks_and_the_total_estimate(pair: tuple[str, str
 def test_a_manifest_lists_columns_from_the_request_model() -> None:
     from vidu_ui.request import NAMES
 
-    assert ("start", "end", *NAMES) == batch.COLUMNS
+    assert ("start", "end", *NAMES) == manifest.COLUMNS
 
 
 def test_jsonl_paths_are_relative_to_the_manifest(tmp_path: Path, pair: tuple[str, str]) -> None:
-    manifest = tmp_path / "jobs.jsonl"
+    jobs = tmp_path / "jobs.jsonl"
     line = {"start": "a.png", "end": "https://example.com/b.png", "prompt": "p", "seed": 7, "audio": False}
-    manifest.write_text(json.dumps(line) + "\n\n", encoding="utf-8")
-    (spec,) = batch.read_manifest(manifest)
+    jobs.write_text(json.dumps(line) + "\n\n", encoding="utf-8")
+    (spec,) = manifest.read_manifest(jobs)
     assert spec.start == str(tmp_path / "a.png") and spec.end == line["end"]
     assert spec.options == {"prompt": "p", "seed": 7, "audio": False}
 

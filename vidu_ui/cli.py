@@ -481,12 +481,13 @@ def batch_command(
     Exit 0 when every job succeeded (without --wait: was created), 1 when some failed or were not sent, 2 when the
     manifest is invalid (line and column named), 3 when some outcome is unknown after reconciliation."""
     from . import batch
+    from . import manifest as files
     from .follower import Follower
 
     settings = load_settings()
     try:
-        specs = batch.read_manifest(manifest)
-    except batch.ManifestError as exc:
+        specs = files.read_manifest(manifest)
+    except files.ManifestError as exc:
         fail(EXIT_INVALID, *(f"error: {line}" for line in exc.lines(lang())), text(lang(), "nothing_sent"))
     plan = batch.plan(
         batch.batch_id_for(str(manifest.resolve())),
@@ -539,11 +540,11 @@ def batch_command(
     own = DownloadPolicy(
         settings.max_video_bytes, allow_http=True, allowed=frozenset({"public", "private", "loopback"})
     )
-    files = _save_batch_videos(statuses, output, follower.storage.link, own) if wait else {}
-    rows = batch.manifest_rows(statuses, files)
+    saved = _save_batch_videos(statuses, output, follower.storage.link, own) if wait else {}
+    rows = files.manifest_rows(statuses, saved)
     if wait:
-        (output / "manifest.json").write_text(batch.manifest_json(rows), encoding="utf-8")
-        (output / "manifest.csv").write_text(batch.manifest_csv(rows), encoding="utf-8")
+        (output / "manifest.json").write_text(files.manifest_json(rows), encoding="utf-8")
+        (output / "manifest.csv").write_text(files.manifest_csv(rows), encoding="utf-8")
     history.close()
     emit(rows)
     outcomes = [s.outcome for s in statuses]
@@ -570,16 +571,16 @@ def _save_batch_videos(
     """Copy each succeeded job's saved video into ``output``; returns the file names by job key."""
     import shutil
 
-    from . import batch
+    from . import manifest as files
 
     output.mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
+    saved: dict[str, str] = {}
     for status in statuses:
         if status.outcome != "success":
             continue
         label = status.label or f"#{status.position + 1}"
-        source = batch.local_video(status, link)
-        target = output / batch.video_name(status)
+        source = files.local_video(status, link)
+        target = output / files.video_name(status)
         try:
             if isinstance(source, Path):
                 shutil.copyfile(source, target)
@@ -591,9 +592,9 @@ def _save_batch_videos(
         except (httpx.HTTPError, OSError, DownloadRefused) as exc:
             say(text(lang(), "batch_no_video", job=label, note=str(exc)))
             continue
-        files[status.key] = target.name
+        saved[status.key] = target.name
         say(text(lang(), "batch_video", job=label, path=target))
-    return files
+    return saved
 
 
 @app.command()

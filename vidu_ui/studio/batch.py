@@ -31,7 +31,7 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from .. import batch
+from .. import batch, manifest
 from ..batch import JobSpec, JobStatus
 from ..catalogue import DEFAULT_MODEL, MODEL_NAMES
 from ..client import ViduClient
@@ -235,7 +235,7 @@ class BatchTab:
     def _progress(self, statuses: list[JobStatus], lang: Lang) -> tuple[Any, ...]:
         gallery = []
         for status in statuses:
-            video = batch.local_video(status, self.runtime.tracker.storage.link)
+            video = manifest.local_video(status, self.runtime.tracker.storage.link)
             if video is None:
                 continue
             shown = self.runtime.stage.publish(video) if isinstance(video, Path) else video
@@ -284,14 +284,14 @@ class BatchTab:
         files: dict[str, str] = {}
         with zipfile.ZipFile(target, "w") as archive:
             for status in statuses:
-                video = batch.local_video(status)
+                video = manifest.local_video(status)
                 if isinstance(video, Path):
-                    name = batch.video_name(status)
+                    name = manifest.video_name(status)
                     archive.write(video, name, compress_type=zipfile.ZIP_STORED)  # MP4 is compressed already
                     files[status.key] = name
-            rows = batch.manifest_rows(statuses, files)
-            archive.writestr("manifest.json", batch.manifest_json(rows), compress_type=zipfile.ZIP_DEFLATED)
-            archive.writestr("manifest.csv", batch.manifest_csv(rows), compress_type=zipfile.ZIP_DEFLATED)
+            rows = manifest.manifest_rows(statuses, files)
+            archive.writestr("manifest.json", manifest.manifest_json(rows), compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr("manifest.csv", manifest.manifest_csv(rows), compress_type=zipfile.ZIP_DEFLATED)
         return str(target)
 
 

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.simulator(api_key=CANARY, queue_seconds=0.05, process_s
 PROMPTS = ["a slow dolly in", "the camera pans left", "a gentle zoom out", "morning light moves", "leaves drift"]
 
 
-def five_job_manifest(folder: Path) -> Path:
-    """Five jobs over three small frames (paths relative to the manifest), options by field name."""
+def five_job_manifest(folder: Path, count: int = 5) -> Path:
+    """Five jobs (or fewer) over three small frames (paths relative to the manifest), options by field name."""
     frames = folder / "frames"
     frames.mkdir()
     for i in range(3):
@@ -32,7 +32,7 @@ def five_job_manifest(folder: Path) -> Path:
     with manifest.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["start", "end", "prompt", "model", "duration", "seed"])
-        for i, prompt in enumerate(PROMPTS):
+        for i, prompt in enumerate(PROMPTS[:count]):
             writer.writerow([f"frames/f{i % 3}.png", f"frames/f{(i + 1) % 3}.png", prompt, "viduq1", "5", str(i + 1)])
     return manifest
 
@@ -83,6 +83,18 @@ def test_the_default_in_flight_is_the_accounts_concurrency_limit(sim: Simulator,
     assert code == 0, err
     assert creates(sim) == [200] * 5  # never more open than the account allows: no refusal at all
     assert "at most 2" in err
+
+
+def test_a_failed_job_exits_1_and_the_others_still_run(sim: Simulator, tmp_path: Path) -> None:
+    sim.fail_next("TaskPromptPolicyViolation")  # the first task created fails at the end of processing
+    manifest = five_job_manifest(tmp_path, count=2)
+    out = tmp_path / "out"
+    code, stdout, err = run(["batch", str(manifest), "--wait", "--output", str(out)], env_for(sim, tmp_path))
+    assert code == 1, err
+    rows = json.loads(stdout)
+    assert sorted(r["state"] for r in rows) == ["failed", "success"]
+    assert [r["err_code"] for r in rows if r["state"] == "failed"] == ["TaskPromptPolicyViolation"]
+    assert len(list(out.glob("*.mp4"))) == 1 and sim.create_count == 2
 
 
 def test_dry_run_prints_the_plan_and_total_and_sends_nothing(sim: Simulator, tmp_path: Path) -> None:

@@ -209,6 +209,32 @@ def test_a_job_with_a_task_is_never_sent_and_one_not_created_is(
     assert outcomes == {done.key: "running", unsure.key: "unknown", gone.key: "running"}
 
 
+def test_two_runners_of_one_batch_never_send_a_job_twice(
+    tmp_path: Path, pair: tuple[str, str], database: str | None, stores: Callable[[Settings], Store]
+) -> None:
+    fake = FakeTime()
+    service = OneRefusal()
+    service.refused = 1  # accept every create
+    extra = {"database_url": database} if database else {}
+    settings = fake_settings(tmp_path, **extra)
+    store = stores(settings)
+    plan = batch.plan("b", specs(pair, 1))
+    batch.save_plan(store, plan)
+
+    def client() -> ViduClient:
+        return ViduClient(settings, transport=httpx.MockTransport(service), sleep=fake.sleep, clock=fake.clock)
+
+    first, second = (Runner(store, settings, "b", client, clock=fake.clock) for _ in range(2))
+    key = plan.jobs[0].key
+    assert first.claim(key) and not second.claim(key)  # held by the first while it sends
+    fake.now += settings.deadline + 61
+    assert second.claim(key)  # a dead runner's claim lapses
+    store.begin("r", body={"model": "viduq1"}, job_key=key)
+    fake.now += settings.deadline + 61
+    assert not first.claim(key)  # a task of the job exists (unanswered here): never again
+    assert service.creates == 0
+
+
 def test_cancel_all_holds_the_unsent_and_cancels_the_running(
     tmp_path: Path, pair: tuple[str, str], stores: Callable[[Settings], Store]
 ) -> None:

@@ -93,6 +93,7 @@ batch_jobs = sa.Table(
     sa.Column("note", sa.Text),
     sa.Column("tries", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_try", sa.Float),
+    sa.Column("claimed_until", sa.Float),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 """One row per job: what it asks for, and what happened before its create (a hold, a refusal to wait out)."""
@@ -507,7 +508,7 @@ class Runner:
                 break
             if status.outcome != "waiting" or (status.next_try is not None and status.next_try > now and not freed):
                 continue
-            sent = self._send(status)
+            sent = self._send(status, early=freed)
             if sent is None:  # refused for now: the account is full, the others wait too
                 break
             if sent:
@@ -520,10 +521,34 @@ class Runner:
         ]
         return min(later) if later else None
 
-    def _send(self, status: JobStatus) -> bool | None:
+    def claim(self, key: str, *, early: bool = False) -> bool:
+        """Take the job for sending, in one statement: only when no runner holds it (``claimed_until``, a lease of
+        ``settings.deadline`` + 60 s: longer than any create), no task of it exists but "not created", and its
+        refusal wait is over (``early``: the batch's tasks freed room, so try at once). Two runners of one batch
+        (two tabs, a page and a CLI) so never send a job twice; a dead runner's lease lapses."""
+        now = self._clock()
+        live = sa.select(tasks.c.id).where(tasks.c.job_key == key, tasks.c.state != "not_created")
+        due = sa.true() if early else sa.or_(batch_jobs.c.next_try.is_(None), batch_jobs.c.next_try <= now)
+        with self.store.write() as conn:
+            taken = conn.execute(
+                batch_jobs.update()
+                .where(
+                    batch_jobs.c.key == key,
+                    batch_jobs.c.hold.is_(None),
+                    sa.or_(batch_jobs.c.claimed_until.is_(None), batch_jobs.c.claimed_until <= now),
+                    due,
+                    ~sa.exists(live),
+                )
+                .values(claimed_until=now + self.settings.deadline + 60.0)
+            )
+        return taken.rowcount == 1
+
+    def _send(self, status: JobStatus, *, early: bool = False) -> bool | None:
         """Create one job's task: True when a task was (or may have been) made, False when the job is held,
         None when it was refused for now (it waits)."""
         label = status.label or f"#{status.position + 1}"
+        if not self.claim(status.key, early=early):
+            return False  # another runner sends it, or a task of it appeared meanwhile
         try:
             prepared = prepare(
                 status.start,
@@ -534,7 +559,7 @@ class Runner:
             )
         except InvalidInput as exc:
             note = "; ".join(render_problem(p, self._lang) for p in exc.problems)
-            _update_job(self.store, status.key, hold="invalid", note=note)
+            _update_job(self.store, status.key, hold="invalid", note=note, claimed_until=None)
             self._on_event(say(self._lang, "batch_job_invalid", job=label, problems=note))
             return False
         client = self._client_factory()
@@ -549,7 +574,8 @@ class Runner:
                 job_key=status.key,
                 lang=self._lang,
             )
-        except OutcomeUnknownError as exc:  # Unsettled: the row stays, reconciliation settles it
+        except OutcomeUnknownError as exc:  # Unsettled: the row stays (it blocks a resend), reconciliation settles it
+            _update_job(self.store, status.key, claimed_until=None)
             self._on_event(f"{label}: {render_error(exc, self._lang)[1]}")
             return True
         except (reconcile.NotCreated, APIConnectionError) as exc:
@@ -560,13 +586,13 @@ class Runner:
                 self._later(status, label, exc)
             return None
             _title, happened, _advice = render_error(exc, self._lang)
-            _update_job(self.store, status.key, hold="refused", note=happened)
+            _update_job(self.store, status.key, hold="refused", note=happened, claimed_until=None)
             self._on_event(say(self._lang, "batch_job_refused", job=label, error=happened))
             return False
         finally:
             client.close()
         self.creates += 1
-        _update_job(self.store, status.key, note=None, next_try=None)
+        _update_job(self.store, status.key, note=None, next_try=None, claimed_until=None)
         self._on_event(say(self._lang, "batch_job_created", job=label, task_id=task.task_id))
         return True
 
@@ -577,7 +603,14 @@ class Runner:
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, int | float) and retry_after > wait:
             wait = min(float(retry_after), self._retry_cap)
-        _update_job(self.store, status.key, tries=status.tries + 1, next_try=self._clock() + wait, note=str(exc))
+        _update_job(
+            self.store,
+            status.key,
+            tries=status.tries + 1,
+            next_try=self._clock() + wait,
+            note=str(exc),
+            claimed_until=None,
+        )
         self._on_event(say(self._lang, "batch_job_later", job=label, seconds=f"{wait:g}"))
 
     def run(

@@ -4,7 +4,8 @@ A job is one full create request (its frames' sources, its options by field name
 (``vidu_ui.batch.job_key``). The task created for it carries that key in ``tasks.job_key``, written with the
 write-ahead record before the create leaves, so whether a job was ever created is read from ``tasks`` alone
 (a reconciled row keeps the key); ``batch_jobs`` holds only what happens before a create: the job's checks,
-a refusal to wait out (429), a hold (invalid, refused, cancelled).
+a refusal to wait out (429: ``next_try``), a hold (invalid, refused, cancelled), and which runner is sending it
+(``claimed_until``, a lease).
 
 Revision ID: 0004
 """
@@ -44,6 +45,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text),
         sa.Column("tries", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_try", sa.Float),
+        sa.Column("claimed_until", sa.Float),
         sa.Column("updated_at", sa.Float, nullable=False),
     )
     op.create_index("batch_jobs_batch", "batch_jobs", ["batch_id", "position"])

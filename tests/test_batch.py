@@ -288,3 +288,22 @@ def test_a_hundred_jobs_are_followed_without_a_thread_per_job(
         f"simulator's included); peak traced memory {peak_bytes / 1e6:.1f} MB"
     )
     assert extra <= 10  # the follower's scheduler and pools, a frame loader: never one per job
+
+
+def test_the_batch_tables_match_migration_0004(tmp_path: Path) -> None:
+    """``batch.batches``/``batch_jobs`` and ``tasks.job_key`` as the code describes them are what 0004 makes
+    (tables and columns)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from vidu_ui.store import metadata
+
+    store = Store(tmp_path / "history.sqlite3")
+    try:
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    finally:
+        store.close()
+    # indexes live in the migrations only (as the store's own)
+    ours = [d for d in diff if ("batch" in repr(d) or "job_key" in repr(d)) and "index" not in str(d[0])]
+    assert ours == []

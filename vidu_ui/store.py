@@ -48,7 +48,7 @@ from alembic.script import ScriptDirectory
 from PIL import Image, ImageOps
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from .responses import FINISHED_STATES, TaskStatus
+from .responses import CANCELLED_CODE, CANCELLED_STATES, FINISHED_STATES, TaskStatus
 from .settings import Settings
 
 __all__ = [
@@ -844,7 +844,8 @@ class Store:
 
         ``user``: only that user's tasks, unless ``shared`` (everyone's history is visible); with ``user=None``
         (sign-in off) every task is listed. ``state``: only tasks in that state (``unfinished`` matches every
-        state that may still change). ``text``: a case-insensitive match in the prompt, model or task id.
+        state that may still change; ``cancelled`` every spelling of a cancelled task, which ``failed`` leaves out).
+        ``text``: a case-insensitive match in the prompt, model or task id.
         ``unsent``: also the records without a task id (a create not answered, or not created). ``limit`` is
         capped at 1000.
         """
@@ -853,8 +854,16 @@ class Store:
             where.append(tasks.c.task_id.is_not(None))
         if user is not None and not shared:
             where.append(tasks.c.user == user)
+        cancelled = sa.or_(
+            tasks.c.state.in_(sorted(CANCELLED_STATES)),
+            sa.and_(tasks.c.state == "failed", tasks.c.err_code == CANCELLED_CODE),
+        )
         if state == "unfinished":
             where.append(tasks.c.state.not_in(sorted(FINAL_STATES)))
+        elif state == "cancelled":  # however the service spells it (``responses.outcome``)
+            where.append(cancelled)
+        elif state == "failed":  # failed, not cancelled
+            where.append(sa.and_(tasks.c.state == "failed", sa.func.coalesce(tasks.c.err_code, "") != CANCELLED_CODE))
         elif state:
             where.append(tasks.c.state == state)
         if text and text.strip():

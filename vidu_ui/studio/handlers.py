@@ -193,6 +193,27 @@ class Studio:
     def release_button() -> dict[str, Any]:
         return gr.update(interactive=True, value=t("generate"))
 
+    def check_key(self, api_key: str | None, request: gr.Request | None = None) -> str:
+        """A visitor's key checked with the credits call (which spends nothing): the credits it has left."""
+        viewer = Viewer.of(self.settings, request, api_key)
+        key = (api_key or "").strip() if isinstance(api_key, str) else ""
+        if not key:
+            return "⚠ " + say(viewer.lang, "problem_no_key_visitor")
+        try:
+            with ViduClient(self.settings_for(key)) as client:
+                answer = client.credits()
+        except ViduError as exc:
+            title, happened, advice = render_error(exc, viewer.lang, self.reader())
+            return "⚠ " + " ".join([f"**{title}**:", happened.rstrip(".") + ".", *advice])
+        lines = [
+            say(viewer.lang, "key_credits_line", kind=line.type or "—", credits=f"{line.credit_remain:g}")
+            for line in answer.remains
+            if line.credit_remain is not None
+        ]
+        if not lines:
+            return say(viewer.lang, "key_credits_unknown")
+        return "✓ " + say(viewer.lang, "key_ok") + "  \n" + "  \n".join(lines)
+
     # --- checks, preview, generate --------------------------------------------------------------------------
 
     def options(self, form: Form) -> TaskOptions:

@@ -16,7 +16,7 @@ from ..messages import EN, TRANSLATIONS, model_key
 from ..request import FIELDS, Field, ModelView, model_view
 from . import examples
 from .handlers import Studio
-from .history import COLUMNS, STATE_FILTERS
+from .history import COLUMN_TYPES, COLUMN_WIDTHS, COLUMNS, STATE_FILTERS
 
 I18N = gr.I18n(**TRANSLATIONS)
 Named = dict[str, Any]
@@ -86,6 +86,9 @@ def form_column(studio: Studio, model: Model) -> Named:
             type="password",
             elem_id="vu-api-key",
         )
+        with gr.Row(elem_classes=["vu-key-check"]):
+            c["check_key"] = gr.Button(I18N("check_key"), size="sm", scale=0, min_width=120, elem_id="vu-check-key")
+            c["key_credits"] = gr.Markdown(elem_classes=["vu-empty"], elem_id="vu-key-credits")
     else:
         c["api_key"] = gr.State(None)
     with gr.Row(equal_height=True):
@@ -107,9 +110,9 @@ def form_column(studio: Studio, model: Model) -> Named:
                     placeholder=I18N("url_placeholder"),
                     elem_id=f"vu-{role}-url",
                 )
-    c["swap"] = gr.Button(I18N("swap"), size="sm", variant="secondary")
+    c["swap"] = gr.Button(I18N("swap"), size="sm", variant="secondary", elem_id="vu-swap")
     main = [spec for spec in FIELDS if not spec.advanced]
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_classes=["vu-model-row"]):
         for spec in main:
             if spec.widget == "dropdown":
                 c[spec.name] = option_input(spec, view)
@@ -173,7 +176,7 @@ def result_column() -> Named:
                 str(I18N("download_watermarked")), visible=False, size="md", elem_id="vu-download-wm"
             )
             c["cancel"] = gr.Button(I18N("cancel"), visible=False, variant="stop", size="md", elem_id="vu-cancel")
-    with gr.Row():
+    with gr.Row(elem_classes=["vu-id-row"]):
         c["task_id"] = gr.Textbox(
             label=I18N("task_id"), interactive=False, buttons=["copy"], scale=3, elem_id="vu-task-id"
         )
@@ -186,7 +189,9 @@ def result_column() -> Named:
         elem_id="vu-lookup",
     )
     c["changes"] = gr.Markdown(elem_classes=["vu-empty"], elem_id="vu-changes")
-    c["response"] = gr.JSON(label=I18N("response"), open=False, buttons=["copy"], elem_id="vu-response")
+    c["response"] = gr.JSON(
+        label=I18N("response"), open=False, buttons=["copy"], elem_id="vu-response", elem_classes=["vu-json"]
+    )
     with gr.Accordion(I18N("request_preview"), open=False, elem_id="vu-request"):
         gr.Markdown(I18N("request_preview_info"), elem_classes=["vu-empty"])
         with gr.Tabs():
@@ -228,15 +233,16 @@ def history_tab() -> Named:
     c["note"] = gr.Markdown(elem_classes=["vu-empty"], elem_id="vu-history-note")
     c["table"] = gr.Dataframe(
         headers=[EN[f"col_{name}"] for name in COLUMNS],  # in the viewer's language once loaded
-        datatype="str",
+        datatype=[COLUMN_TYPES.get(name, "str") for name in COLUMNS],
         interactive=False,
         wrap=True,
-        max_height=420,
-        column_widths=["16%", "12%", "13%", "33%", "8%", "18%"],
+        max_height=520,
+        column_widths=[f"{COLUMN_WIDTHS[name]}px" for name in COLUMNS],
         label=I18N("history_tasks"),
         elem_id="vu-history-table",
+        elem_classes=["vu-history-table"],
     )
-    with gr.Row(elem_id="vu-history-selected"):
+    with gr.Row(elem_id="vu-history-selected", elem_classes=["vu-history-selected"]):
         c["start_thumb"] = gr.Image(
             label=I18N("start_frame"),
             interactive=False,
@@ -255,12 +261,15 @@ def history_tab() -> Named:
             buttons=[],
             elem_id="vu-thumb-end",
         )
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, elem_classes=["vu-history-detail"]):
             c["selected_text"] = gr.Markdown(I18N("history_pick"), elem_id="vu-history-summary")
             c["selected"] = gr.Textbox(
                 label=I18N("history_selected"), interactive=False, elem_id="vu-history-selected-id"
             )
             with gr.Row():
-                c["open"] = gr.Button(I18N("history_open"), variant="primary", elem_id="vu-history-open")
-                c["reuse"] = gr.Button(I18N("history_reuse"), elem_id="vu-history-reuse")
+                # Enabled once a row is selected (``History.select``): never a button that does nothing.
+                c["open"] = gr.Button(
+                    I18N("history_open"), variant="primary", interactive=False, elem_id="vu-history-open"
+                )
+                c["reuse"] = gr.Button(I18N("history_reuse"), interactive=False, elem_id="vu-history-reuse")
     return c

@@ -55,6 +55,7 @@ CSS = """
   border: 1px solid var(--border-color-primary); min-height: 3.2em; scroll-margin-top: 12px; }
 .vu-status p { margin: 2px 0; }
 .vu-timeline { font-size: 0.86rem; color: var(--body-text-color-subdued); }
+.vu-step { white-space: nowrap; }
 /* Nothing is wider than the window: a flex child may shrink below its content, long values wrap or scroll
    inside their own box, and ids and reason codes never break mid-word. */
 .gradio-container .column, .gradio-container .row > * { min-width: 0; }

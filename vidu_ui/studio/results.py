@@ -61,7 +61,7 @@ def timeline(record: TaskRecord, seen: dict[str, float], lang: Lang) -> str:
         parts.append("● " + state_text(lang, record.state))
     else:
         parts.append("○ " + say(lang, "state_success"))
-    line = " → ".join(parts)
+    line = " → ".join(f'<span class="vu-step">{part}</span>' for part in parts)  # a step never breaks
     progress = (record.last_status or {}).get("progress")
     if not record.finished and isinstance(progress, int | float) and not isinstance(progress, bool):
         line += " · " + say(lang, "progress", progress=f"{min(max(progress, 0), 100):g}")

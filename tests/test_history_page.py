@@ -447,3 +447,18 @@ def test_the_status_shows_the_states_seen_and_no_invented_progress(page: Page, f
     response = [out[VIEW_FIELDS.index("response")] for out in shown if not _skipped(out[VIEW_FIELDS.index("response")])]
     assert response[-1]["value"]["state"] == "success"
     assert response[-1]["label"].startswith(EN["response_query"].split("{")[0])
+
+
+def test_a_visitor_checks_their_key_without_spending(sim: Simulator, tmp_path: Path) -> None:
+    page = open_page(sim, tmp_path / "data", api_key=None)
+    try:
+        before = (sim.credits, sim.create_count)
+        checked = page.studio.check_key(f"  {KEY} ", request(headers=ZH_HEADERS))
+        assert checked.startswith("✓") and ZH["key_ok"] in checked and f"{sim.credits:g}" in checked
+        assert (sim.credits, sim.create_count) == before  # the credits call spends nothing
+        refused = page.studio.check_key("sk-not-this-one", request())
+        assert refused.startswith("⚠") and EN["hint_Unauthorized_visitor"] in refused
+        assert "sk-not-this-one" not in refused
+        assert page.studio.check_key("", request()).startswith("⚠")
+    finally:
+        close_page(page)

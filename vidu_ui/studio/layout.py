@@ -151,6 +151,7 @@ def result_column() -> Named:
     c: Named = {}
     gr.Markdown("### " + I18N("result"))
     c["status"] = gr.Markdown(I18N("result_empty"), elem_classes=["vu-status"], elem_id="vu-status")
+    c["timeline"] = gr.Markdown(elem_classes=["vu-timeline"], elem_id="vu-timeline")
     c["video"] = gr.Video(
         label=I18N("result_video"),
         interactive=False,

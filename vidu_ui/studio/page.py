@@ -54,7 +54,7 @@ CSS = """
 .vu-status { padding: 10px 14px; border-radius: 10px; background: var(--block-background-fill);
   border: 1px solid var(--border-color-primary); min-height: 3.2em; scroll-margin-top: 12px; }
 .vu-status p { margin: 2px 0; }
-.vu-timeline { font-size: 0.86rem; color: var(--body-text-color-subdued); }
+.vu-timeline { font-size: 0.86rem; color: var(--body-text-color-subdued); padding: 0 6px; }
 .vu-step { white-space: nowrap; }
 /* Nothing is wider than the window: a flex child may shrink below its content, long values wrap or scroll
    inside their own box, and ids and reason codes never break mid-word. */

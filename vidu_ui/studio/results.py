@@ -29,7 +29,17 @@ __all__ = ["VIEW_FIELDS", "Results", "Watching"]
 
 log = logging.getLogger("vidu_ui.studio")
 
-VIEW_FIELDS = ("status", "video", "cover", "download", "download_watermarked", "credits", "cancel", "response")
+VIEW_FIELDS = (
+    "status",
+    "timeline",
+    "video",
+    "cover",
+    "download",
+    "download_watermarked",
+    "credits",
+    "cancel",
+    "response",
+)
 """The outputs of every event that shows a task, in this order."""
 TICK = 1.0
 """Seconds between refreshes of the elapsed time while a task runs."""
@@ -132,19 +142,14 @@ class Results:
         following: bool,
         local: str | None,
         remote: str | None,
-        seen: dict[str, float] | None = None,
     ) -> str:
-        """The state in words: elapsed time and the states so far (``timeline``) while running, why it failed,
-        where the video plays from."""
+        """The state in words: elapsed time while running, why it failed, where the video plays from."""
         lang = viewer.lang
-        now = time.time()
         lines = [f"**{state_text(lang, record.state, record.err_code)}**"]
         last = record.last_status or {}
         if not record.finished:
-            seconds = max(0, round(now - record.created_at))
+            seconds = max(0, round(time.time() - record.created_at))
             lines[0] += " · " + say(lang, "elapsed", seconds=seconds)
-        lines.append(f'<span class="vu-timeline">{timeline(record, seen or {}, lang)}</span>')
-        if not record.finished:
             lines.append(say(lang, "following" if following else "not_followed"))
         elif outcome(record.state, record.err_code) == "cancelled":
             lines.append(say(lang, "cancelled_note"))
@@ -200,7 +205,8 @@ class Results:
             return gr.update(value=value, visible=location is not None)
 
         return (
-            self.status_text(record, viewer, following, local, remote, seen),
+            self.status_text(record, viewer, following, local, remote),
+            timeline(record, seen or {}, viewer.lang),
             file_value(video, name, "video/mp4") if video else None,
             shown(cover, f"{record.task_id}.jpg", "image/jpeg"),
             shown(local, name, "video/mp4"),

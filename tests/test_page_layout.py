@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from tests.support.apps import CANARY, Running
 from vidu_ui.messages import EN, ZH
 from vidu_ui.settings import Settings
+from vidu_ui.studio.history import STATE_FILTERS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -125,7 +126,15 @@ def test_open_and_reuse_wait_for_a_selection(
     page = device(running.url, {"width": 1400, "height": 1000})
     task_id = generate(page, frames, "Open me from the history")
     page.reload()
+
+    def across() -> tuple[float, float]:
+        box = page.locator("#vu-tabs").bounding_box()
+        assert box is not None
+        return box["x"], box["width"]
+
+    studio = across()
     history_tab(page, "en")
+    assert across() == studio  # the page keeps its width from tab to tab
     for button in ("#vu-history-open", "#vu-history-reuse"):
         expect(page.locator(button)).to_be_disabled()
     page.locator("#vu-history-table").get_by_text(task_id, exact=True).last.click()
@@ -182,4 +191,14 @@ def test_a_chinese_page_shows_no_english_message(
     page.locator("#vu-cancel").click()
     expect(status).to_contain_text(ZH["state_cancelled"])
     expect(status).to_contain_text(ZH["cancelled_note"])
+    assert english_messages(page.locator("body").inner_text()) == []
+
+    # The History tab's state filter: every value in Chinese (none raw, cancelled among them).
+    history_tab(page, "zh-CN")
+    field = page.locator("#vu-history-state input")
+    field.click()
+    options = page.locator(f"#{field.get_attribute('aria-controls')} [role=option]")
+    expect(options.first).to_be_visible()
+    shown = [text.replace("✓", "").strip() for text in options.all_inner_texts()]
+    assert shown == [ZH[f"filter_{name}"] for name in STATE_FILTERS]
     assert english_messages(page.locator("body").inner_text()) == []

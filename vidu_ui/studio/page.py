@@ -36,7 +36,7 @@ THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="violet", neutral_hue
     button_primary_text_color="white",
 )
 CSS = """
-.gradio-container { max-width: min(1360px, 100%) !important; margin: 0 auto !important; }
+.gradio-container { width: 100% !important; max-width: min(1360px, 100%) !important; margin: 0 auto !important; }
 #vu-header { align-items: center; gap: 12px; padding: 4px 2px 10px;
   border-bottom: 1px solid var(--border-color-primary); }
 #vu-header h1 { margin: 0; font-size: 1.6rem; letter-spacing: -0.01em; }
@@ -56,6 +56,7 @@ CSS = """
 .vu-status p { margin: 2px 0; }
 .vu-timeline { font-size: 0.86rem; color: var(--body-text-color-subdued); padding: 0 6px; }
 .vu-step { white-space: nowrap; }
+.vu-model-row #vu-model { flex: 2 1 260px !important; }
 /* Nothing is wider than the window: a flex child may shrink below its content, long values wrap or scroll
    inside their own box, and ids and reason codes never break mid-word. */
 .gradio-container .column, .gradio-container .row > * { min-width: 0; }

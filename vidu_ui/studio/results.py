@@ -227,7 +227,8 @@ class Results:
     ) -> AsyncIterator[tuple[Any, ...]]:
         """Show the task now and after each change until it is finished (and its video saved), or until the
         page shows another task. Waiting holds no thread: the store's change event wakes it."""
-        if not task_id:
+        if not task_id:  # no task to show (a page opened without a task's link): leave the view as it is
+            yield (gr.skip(),) * len(VIEW_FIELDS)
             return
         viewer = self.viewer(request, api_key)
         record = viewer.visible(self.store, task_id)

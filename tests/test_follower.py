@@ -181,7 +181,7 @@ def test_a_visitors_task_is_followed_only_where_its_key_is_held(tmp_path: Path, 
     assert other.signing_key("7") is None and holder.signing_key("7") == "sk-visitor-7"
 
 
-@pytest.mark.parametrize("count", [pytest.param(1000, marks=pytest.mark.slow), 30])
+@pytest.mark.parametrize("count", [pytest.param(1000, marks=[pytest.mark.slow, pytest.mark.timeout(1500)]), 30])
 def test_threads_stay_bounded_following_many_tasks(tmp_path: Path, count: int) -> None:
     """The figures in docs/benchmarks.md ("Following 1,000 tasks") come from this test (``-m slow -s``)."""
     ids = [str(n) for n in range(1, count + 1)]

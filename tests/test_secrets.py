@@ -40,7 +40,7 @@ def test_every_path_ran_in_the_browser_through_gradio_client_and_as_raw_streams(
         for channel in ("browser", "gradio_client", "httpx event stream"):
             ended[channel] = {k: v for flow in found.flows for k, v in flow.ended(side, channel).items()}
         # By message key: the status line's state, the error toast's title (messages.py's words).
-        browser = {"success": EN["state_success"], "task fails": EN["state_failed"], "500": EN["title_unknown"]}
+        browser = {"success": EN["state_success"], "task fails": EN["state_failed"], "500": EN["title_not_created"]}
         if side == "server":
             browser["401"] = "Unauthorized"
         assert ended["browser"] == browser

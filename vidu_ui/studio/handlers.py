@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Generator
 from dataclasses import astuple, dataclass
 from typing import Any
@@ -319,7 +320,10 @@ class Studio:
 
     def send(self, form: Form, request: PreparedRequest, viewer: Viewer) -> CreatedTask:
         """Send once, with a client built for this request from this visitor's (or the server's) key; the task is
-        filed under this viewer before it leaves (``reconcile.send``), so no answer never means a lost task."""
+        filed under this viewer before it leaves (``reconcile.send``), so no answer never means a lost task. Without
+        an answer the viewer is told "checking whether the task was created…" and this waits for the service's task
+        list to tell (``settings.settle_seconds`` at most, with this request's key, which a visitor's may be): the
+        answer is the task, "not created, nothing charged", or "needs a look"."""
         try:
             with ViduClient(self.settings_for(form.api_key)) as client:
                 _, task = reconcile.send(
@@ -330,6 +334,7 @@ class Studio:
                     user=viewer.user,
                     key_kind=viewer.owner.kind,
                     on_unknown=lambda text: gr.Info(text),
+                    sleep=time.sleep,
                     lang=viewer.lang,
                 )
                 return task

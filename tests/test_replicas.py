@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -290,14 +291,19 @@ def _three_replicas(sim: Simulator, tmp_path: Path, postgres_url: str, s3_endpoi
     replicas = [spawn_app(env, log) for env, log in zip(envs, logs, strict=True)]
     store = Store.open(Settings.build(database_url=postgres_url, data_dir=tmp_path / "reader"))
     try:
+        # The CLI's creates go while the replicas start; then each replica's, all at once.
+        submits = [cli(["submit", str(start), str(end), "-p", f"CLI task {n}"], envs[n]) for n in range(BY_CLI)]
         for (process, url), log in zip(replicas, logs, strict=True):
             wait_up(process, url, log)
         made: dict[str, str] = {}  # task id → who made it
-        for i, (_, url) in enumerate(replicas):
-            for n in range(PER_REPLICA):
-                made[generate(url, start, end, f"replica {i} task {n}")] = f"replica {i}"
-        for n in range(BY_CLI):
-            submitted = cli(["submit", str(start), str(end), "-p", f"CLI task {n}"], envs[n])
+        with ThreadPoolExecutor(REPLICAS * PER_REPLICA) as pool:
+            pages = {
+                pool.submit(generate, url, start, end, f"replica {i} task {n}"): f"replica {i}"
+                for i, (_, url) in enumerate(replicas)
+                for n in range(PER_REPLICA)
+            }
+            made.update({future.result(): who for future, who in pages.items()})
+        for submitted in submits:
             out, err = submitted.communicate(timeout=300)
             assert submitted.returncode == 0, err
             made[json.loads(out)["task_id"]] = "CLI"

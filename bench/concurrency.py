@@ -14,6 +14,8 @@ from typing import Any
 
 from gradio_client import Client, handle_file
 
+from vidu_ui.studio.form import SAMPLE_VALUES
+
 from .images import photo, write_jpeg
 from .measure import compare, seconds
 from .procs import AppProcess, Service, SimulatorProcess
@@ -23,28 +25,8 @@ LATENCY = 1.0
 """Seconds the simulator waits before answering each create (carried out first, then answered)."""
 
 
-FORM: dict[str, Any] = {
-    "start_url": "",
-    "end_url": "",
-    "prompt": "A slow dolly shot from dawn to dusk",
-    "model": "viduq1",
-    "duration": 5,
-    "resolution": "1080p",
-    "seed": 0,
-    "movement_amplitude": "auto",
-    "is_rec": False,
-    "bgm": False,
-    "audio": False,
-    "off_peak": False,
-    "watermark": False,
-    "wm_position": 3,
-    "wm_url": "",
-    "meta_data": "",
-    "payload": "",
-    "callback_url": "",
-    "auto_fit": True,
-}
-"""Generate's values other than the two frames: a valid viduq1 request."""
+FORM: dict[str, Any] = SAMPLE_VALUES
+"""Generate's values other than the two frames: a valid viduq1 request (``vidu_ui.studio.form``)."""
 
 
 def arguments(start: Path | str, end: Path | str, **changes: Any) -> dict[str, Any]:

@@ -10,10 +10,13 @@ import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from tests.images import photo, write
+from tests.support.meaning import keys, means
 from vidu_ui import frames
 from vidu_ui.autofit import auto_fit
+from vidu_ui.catalogue import RESOLUTIONS, resolution_pixels
 from vidu_ui.errors import InvalidInput
 from vidu_ui.frames import Frame, check_frame, check_pair, images_size, load_frame
+from vidu_ui.messages import Phrase
 
 
 def decoded(frame: Frame) -> Image.Image:
@@ -48,6 +51,11 @@ def noisy_pngs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
 
 
+def named(change: Phrase, role: str) -> bool:
+    """Whether an auto-fit change names the frame it is about (and only that one)."""
+    return change.values.get("frame") == Phrase.of(f"{role}_frame")
+
+
 def test_nothing_to_do_returns_the_same_frames(tmp_path: Path) -> None:
     start = load(write(tmp_path / "s.jpg", photo(640, 480, 1), "JPEG"), "start")
     end = load(write(tmp_path / "e.jpg", photo(640, 480, 2), "JPEG"), "end")
@@ -65,10 +73,10 @@ def test_pair_with_ratio_1_4_is_cropped_and_resized_to_the_start_frame(tmp_path:
     assert result.start is start
     assert (result.end.width, result.end.height) == (1400, 1000)
     assert check_pair(result.start, result.end) == [] and check_frame(result.end) == []
-    pair_change = result.changes[0]
-    assert "End frame: centre-cropped 1000×1000 → 1000×714 and resized to 1400×1000" in pair_change
-    assert "to match the start frame (aspect 1.40, 1.40 MP)" in pair_change
-    assert "re-encoded JPEG" in result.changes[1] and "JPEG quality 90" in result.changes[1]
+    cropped, enlarged, encoded = result.changes
+    assert means(cropped, "fit_cropped", before="1000×1000", after="1000×714", aspect="1.40") and named(cropped, "end")
+    assert means(enlarged, "fit_enlarged", before="1000×714", after="1400×1000") and named(enlarged, "end")
+    assert means(encoded, "fit_reencoded", format="JPEG", quality=90) and named(encoded, "end")
 
 
 def test_crop_keeps_the_centre(tmp_path: Path) -> None:
@@ -86,7 +94,8 @@ def test_pixel_count_mismatch_is_resized_without_cropping(tmp_path: Path) -> Non
     start = load(write(tmp_path / "s.jpg", photo(1400, 1000, 1), "JPEG"), "start")
     end = load(write(tmp_path / "e.jpg", photo(700, 500, 2), "JPEG"), "end")
     result = auto_fit(start, end, 20_000_000)
-    assert "End frame: resized 700×500 → 1400×1000 to match the start frame" in result.changes[0]
+    assert means(result.changes[0], "fit_enlarged", before="700×500", after="1400×1000", resolution="1080p")
+    assert named(result.changes[0], "end") and "fit_cropped" not in keys(result.changes[0])
     assert check_pair(result.start, result.end) == []
 
 
@@ -101,8 +110,8 @@ def test_reencoding_the_larger_frame_at_full_resolution_is_enough(
     assert result.start.format == "jpeg" and (result.start.width, result.start.height) == (3000, 2000)
     assert result.images_size <= budget
     change = result.changes[0]
-    assert change.startswith("Start frame: re-encoded PNG ") and "MB → JPEG quality 90, " in change
-    assert "full resolution 3000×2000 kept" in change
+    assert means(change, "fit_reencoded_kept", format="PNG", quality=90, after="3000×2000") and named(change, "start")
+    assert str(change.values["size"]).endswith("MB")
 
 
 def test_both_reencoded_at_full_resolution_when_that_fits(noisy_pngs: tuple[Path, Path]) -> None:
@@ -111,7 +120,7 @@ def test_both_reencoded_at_full_resolution_when_that_fits(noisy_pngs: tuple[Path
     result = auto_fit(start, end, budget)
     for frame in (result.start, result.end):
         assert frame.format == "jpeg" and (frame.width, frame.height) == (3000, 2000)
-    assert sum("full resolution 3000×2000 kept" in change for change in result.changes) == 2
+    assert sum(means(change, "fit_reencoded_kept", after="3000×2000") for change in result.changes) == 2
     assert result.images_size <= budget
 
 
@@ -124,8 +133,11 @@ def test_downscaling_lands_within_ten_percent_under_the_budget(noisy_pngs: tuple
     assert (result.start.width, result.start.height) == (result.end.width, result.end.height)
     assert result.start.width is not None and result.start.width < 3000
     assert check_pair(result.start, result.end) == []
-    assert "downscaled 3000×2000 → " in result.changes[0] and "re-encoded PNG" in result.changes[0]
-    assert "KB" in result.changes[0] and "MB" in result.changes[0]
+    downscaled, encoded = result.changes[:2]
+    assert means(downscaled, "fit_downscaled", before="3000×2000") and named(downscaled, "start")
+    assert means(encoded, "fit_reencoded", format="PNG") and named(encoded, "start")
+    assert str(encoded.values["size"]).endswith("MB") and str(encoded.values["new_size"]).endswith("KB")
+    assert means(result.changes[-1], "fit_total")
     body = {"model": "viduq1", "images": [result.start.image_value(), result.end.image_value()]}
     assert len(orjson.dumps(body)) == len(orjson.dumps({**body, "images": ["", ""]})) + result.images_size
 
@@ -142,7 +154,7 @@ def test_alpha_is_kept(tmp_path: Path) -> None:
     assert out.mode == "RGBA"
     assert ImageStat.Stat(out.getchannel("A")).extrema[0][0] < 10  # still transparent at the top
     assert difference(out.getchannel("A"), picture.getchannel("A")) < 2
-    assert "WebP quality 90 with its transparency" in result.changes[0]
+    assert means(result.changes[0], "fit_target_alpha", format="WebP", quality=90)
 
 
 def test_opaque_alpha_becomes_jpeg(tmp_path: Path) -> None:
@@ -162,7 +174,9 @@ def test_animated_frame_becomes_its_first_frame(tmp_path: Path) -> None:
     result = auto_fit(start, end, 20_000_000)
     assert result.end is end and result.start.n_frames == 1 and check_frame(result.start) == []
     assert difference(decoded(result.start), pictures[0]) < 6
-    assert "kept the first of its 3 frames" in result.changes[0] and "re-encoded WebP" in result.changes[0]
+    first, encoded = result.changes
+    assert means(first, "fit_first_frame", count=3) and named(first, "start")
+    assert means(encoded, "fit_reencoded_kept", format="WebP", after="320×240")
 
 
 def test_cmyk_is_converted_to_rgb_with_its_colours(tmp_path: Path) -> None:
@@ -172,7 +186,7 @@ def test_cmyk_is_converted_to_rgb_with_its_colours(tmp_path: Path) -> None:
     result = auto_fit(start, end, 20_000_000)
     out = decoded(result.start)
     assert out.mode == "RGB" and difference(out, picture) < 8
-    assert "converted CMYK → RGB (no usable colour profile embedded: plain conversion)" in result.changes[0]
+    assert means(result.changes[0], "fit_cmyk_plain") and named(result.changes[0], "start")
 
 
 def test_cmyk_with_a_broken_profile_falls_back_to_plain_conversion(tmp_path: Path) -> None:
@@ -182,7 +196,7 @@ def test_cmyk_with_a_broken_profile_falls_back_to_plain_conversion(tmp_path: Pat
     start, end = load(path, "start"), load(write(tmp_path / "e.jpg", photo(400, 300, 6), "JPEG"), "end")
     result = auto_fit(start, end, 20_000_000)
     assert difference(decoded(result.start), picture) < 8
-    assert "plain conversion" in result.changes[0]
+    assert means(result.changes[0], "fit_cmyk_plain")
 
 
 def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path: Path) -> None:
@@ -192,7 +206,7 @@ def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path: Path) -> None:
     result = auto_fit(start, *squeeze(start))
     out = decoded(result.start)
     assert out.mode == "L" and difference(out, grey8) < 4  # clipped, it would be nearly all white
-    assert "converted 16-bit grey → 8-bit" in result.changes[0]
+    assert means(result.changes[0], "fit_grey16")
 
 
 def test_palette_with_transparency_keeps_it(tmp_path: Path) -> None:
@@ -220,7 +234,7 @@ def test_exif_orientation_is_applied_and_dropped(tmp_path: Path) -> None:
     assert out.size == (750, 1000) and out.getexif().get(0x0112) is None
     upright = ImageOps.exif_transpose(Image.open(io.BytesIO(start.data or b"")))
     assert difference(out, upright) < 4
-    assert "turned upright (EXIF orientation 6)" in result.changes[0]
+    assert means(result.changes[0], "fit_upright", orientation=6) and named(result.changes[0], "start")
 
 
 def test_url_frame_takes_its_share_of_the_budget(tmp_path: Path) -> None:
@@ -239,4 +253,77 @@ def test_an_absurd_budget_is_refused_clearly(noisy_pngs: tuple[Path, Path], budg
     with pytest.raises(InvalidInput) as caught:
         auto_fit(start, end, budget)
     [problem] = caught.value.problems
-    assert problem.field == "frames" and "cannot fit" in problem.message and "URLs" in problem.message
+    assert problem.field == "frames" and problem.key in ("problem_fit_no_room", "problem_fit_too_large")
+    assert problem.values["room"] == budget
+
+
+# --- sizing for the video asked for (issue 14) ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def huge_and_tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Frame, Frame]:
+    """A 3400×3000 start frame and a 320×300 end frame: 10.2 MP against 0.1 MP."""
+    folder = tmp_path_factory.mktemp("sizes")
+    start = load(write(folder / "s.jpg", photo(3400, 3000, 1), "JPEG", quality=80), "start")
+    return start, load(write(folder / "e.jpg", photo(320, 300, 2), "JPEG"), "end")
+
+
+@pytest.mark.parametrize("resolution", ["1080p", "720p", "360p"])
+def test_a_pair_brought_together_is_sized_for_the_video(huge_and_tiny: tuple[Frame, Frame], resolution: str) -> None:
+    """The larger is reduced to what the resolution uses, the smaller enlarged no further than that."""
+    start, end = huge_and_tiny
+    need = resolution_pixels(resolution)
+    result = auto_fit(start, end, 20_000_000, resolution)
+    for frame in (result.start, result.end):
+        assert frame.pixels is not None and 0.9 * need <= frame.pixels <= need
+    assert check_pair(result.start, result.end) == [] and check_frame(result.end) == []
+    reduced = next(c for c in result.changes if c.key == "fit_reduced")
+    enlarged = next(c for c in result.changes if c.key == "fit_enlarged")
+    assert named(reduced, "start") and means(reduced, "fit_reduced", before="3400×3000", resolution=resolution)
+    assert named(enlarged, "end") and means(enlarged, "fit_enlarged", before="320×300", resolution=resolution)
+
+
+def test_1080p_sizes_the_pair_far_under_what_the_start_frame_alone_was(huge_and_tiny: tuple[Frame, Frame]) -> None:
+    start, end = huge_and_tiny
+    result = auto_fit(start, end, 20_000_000, "1080p")
+    assert max(result.start.pixels or 0, result.end.pixels or 0) <= resolution_pixels("1080p")
+    assert result.images_size < start.value_length()  # no 12 MB request for a 1080p video
+
+
+@pytest.mark.parametrize(
+    ("start_size", "end_size", "resolution"),
+    [
+        ((1400, 1000), (700, 500), "1080p"),  # the smaller enlarged to the larger, under the need
+        ((1400, 1000), (700, 500), "360p"),  # the need below both: the larger reduced to the smaller, none grows
+        ((1200, 1000), (1000, 1200), "720p"),  # aspects differ: cropped, then the pixel counts brought together
+        ((640, 480), (2000, 1500), "540p"),  # the end frame is the larger
+    ],
+)
+def test_no_frame_grows_beyond_what_it_had_or_what_the_video_needs(
+    tmp_path: Path, start_size: tuple[int, int], end_size: tuple[int, int], resolution: str
+) -> None:
+    start = load(write(tmp_path / "s.jpg", photo(*start_size, 1), "JPEG"), "start")
+    end = load(write(tmp_path / "e.jpg", photo(*end_size, 2), "JPEG"), "end")
+    result = auto_fit(start, end, 20_000_000, resolution)
+    assert check_pair(result.start, result.end) == []
+    need = resolution_pixels(resolution)
+    for before, after in ((start, result.start), (end, result.end)):
+        assert before.pixels is not None and after.pixels is not None
+        assert after.pixels <= max(before.pixels, min(need, max(start.pixels or 0, end.pixels or 0)))
+        if after.pixels > before.pixels:  # enlarged: only to bring the pair together, never past the need
+            assert after.pixels <= need
+
+
+def test_without_a_resolution_the_largest_video_is_assumed(huge_and_tiny: tuple[Frame, Frame]) -> None:
+    start, end = huge_and_tiny
+    result = auto_fit(start, end, 20_000_000)
+    assert max(result.start.pixels or 0, result.end.pixels or 0) <= resolution_pixels(RESOLUTIONS[-1])
+
+
+def test_a_panorama_start_frame_is_left_to_the_person_and_blamed_on_itself(tmp_path: Path) -> None:
+    start = load(write(tmp_path / "s.jpg", photo(2500, 500, 1), "JPEG"), "start")  # 5:1
+    end = load(write(tmp_path / "e.jpg", photo(1000, 1000, 2), "JPEG"), "end")
+    result = auto_fit(start, end, 20_000_000, "1080p")
+    assert result.start is start and result.end is end and result.changes == []
+    problems = check_frame(result.start) + check_frame(result.end) + check_pair(result.start, result.end)
+    assert [(p.field, p.key) for p in problems] == [("start_frame", "problem_frame_aspect")]

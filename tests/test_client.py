@@ -5,6 +5,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from tests.fakes import FakeTime
 from tests.support.samples import SEED_RESPONSE, SUCCESS_STATUS
-from vidu_ui import __version__
+from vidu_ui import __version__, deadline
 from vidu_ui.client import (
     BACKOFF_CAP,
     RETRY_AFTER_CAP,
@@ -673,6 +674,24 @@ def test_real_socket_no_leak_in_httpcore_logs(caplog: pytest.LogCaptureFixture) 
         server.server_close()
     assert any(r.name.startswith("httpcore") for r in caplog.records)
     assert not [r for r in caplog.records if CANARY in r.getMessage() or CANARY in repr(r.args)]
+
+
+def test_the_deadline_transport_answers_and_fails_as_httpx_does() -> None:
+    """``deadline.transport`` is httpx's behaviour over httpcore's public pool: answers, and httpx's errors."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        with httpx.Client(transport=deadline.transport()) as http_client:
+            assert http_client.get(url).json() == {"seen_auth": False}
+        late = deadline.until(time.monotonic() - 1)
+        with httpx.Client(transport=deadline.transport()) as http_client, late, pytest.raises(httpx.ConnectTimeout):
+            http_client.get(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    with httpx.Client(transport=deadline.transport()) as http_client, pytest.raises(httpx.ConnectError):
+        http_client.get(url)  # nothing listens there now
 
 
 def test_real_refused_connection_create_is_not_outcome_unknown() -> None:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests.corpus import animated_webp, make_bad, one_bit_png, with_orientation
 from tests.images import encode, photo, write
+from tests.support.meaning import keys, means, values
 from vidu_ui.errors import InvalidInput, Problem
 from vidu_ui.frames import (
     MAX_FILE_BYTES,
@@ -26,6 +27,8 @@ from vidu_ui.frames import (
     load_frame,
     pair_problems,
 )
+from vidu_ui.messages import render_problem, say
+from vidu_ui.request import url_problem
 
 
 def refused(source: str | Path, role: str = "start") -> Problem:
@@ -110,44 +113,50 @@ def test_a_picture_past_pillows_own_limit_but_within_ours_loads_without_a_warnin
 
 
 @pytest.mark.parametrize(
-    ("kind", "phrases"),
+    ("kind", "key", "what", "expected"),
     [
-        ("gif", ["GIF", "PNG, JPEG and WebP"]),
-        ("bmp", ["BMP", "PNG, JPEG and WebP"]),
-        ("tiff-named-png", ["TIFF", "whatever its name (.png) says"]),
-        ("svg", ["SVG", "not a picture"]),
-        ("text", ["text file", "whatever its name"]),
-        ("heic", ["HEIC"]),
-        ("binary", ["not an image this app recognises", "whatever its name (.webp) says"]),
-        ("empty", ["empty file (0 bytes)"]),
-        ("truncated-jpeg", ["truncated JPEG"]),
-        ("truncated-png", ["truncated"]),
-        ("bad-crc", ["checksum", "IDAT"]),
-        ("bomb", ["30000×30000", "900 megapixels", "at most 50 megapixels"]),
-        ("webp-bomb", ["16383×16383", "268 megapixels"]),
+        ("gif", "problem_frame_not_image", "frame_kind_other", {"name": "GIF"}),
+        ("bmp", "problem_frame_not_image", "frame_kind_other", {"name": "BMP"}),
+        ("tiff-named-png", "problem_frame_not_image_named", "frame_kind_other", {"name": "TIFF", "suffix": ".png"}),
+        ("svg", "problem_frame_not_image", "frame_kind_svg", {}),
+        ("text", "problem_frame_not_image_named", "frame_kind_text", {"suffix": ".jpg"}),
+        ("heic", "problem_frame_not_image", "frame_kind_heic", {}),
+        ("binary", "problem_frame_not_image_named", "frame_kind_unknown", {"suffix": ".webp"}),
+        ("empty", "problem_frame_empty", None, {"name": "a.png"}),
+        ("truncated-jpeg", "problem_frame_truncated", None, {"kind": "JPEG"}),
+        ("truncated-png", "problem_frame_damaged", "frame_damage_truncated", {"kind": "PNG"}),
+        ("bad-crc", "problem_frame_damaged", "frame_damage_checksum", {"chunk": "IDAT"}),
+        ("bomb", "problem_frame_pixels", None, {"width": 30_000, "height": 30_000, "megapixels": 900, "limit": 50}),
+        ("webp-bomb", "problem_frame_pixels", None, {"width": 16_383, "height": 16_383}),
     ],
 )
-def test_bad_frames_get_a_clear_message(tmp_path: Path, kind: str, phrases: list[str]) -> None:
+def test_bad_frames_get_a_clear_message(
+    tmp_path: Path, kind: str, key: str, what: str | None, expected: dict[str, object]
+) -> None:
     path = make_bad(tmp_path, kind)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no Pillow warning gets through
         problem = refused(path, "end" if kind == "gif" else "start")
-    for phrase in phrases:
-        assert phrase in problem.message
+    found = values(problem)
+    assert problem.key == key and all(found.get(k) == v for k, v in expected.items()), (problem.key, found)
+    assert what is None or what in keys(problem)
+    for lang in ("en", "zh-CN"):
+        assert render_problem(problem, lang)  # every nested phrase exists in both languages
 
 
 def test_a_file_over_fifty_megabytes_is_refused_with_its_size(tmp_path: Path) -> None:
     path = write(tmp_path / "huge.png", photo(64, 64), "PNG")
     with path.open("r+b") as handle:
         handle.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk and no time
-    message = refused(path).message
-    assert "50,000,001 bytes" in message and "at most 50.0 MB (50,000,000 bytes)" in message
+    problem = refused(path)
+    assert means(problem, "problem_frame_too_big", n_bytes=MAX_FILE_BYTES + 1, limit_bytes=MAX_FILE_BYTES)
 
 
 def test_missing_file_and_folder(tmp_path: Path) -> None:
-    assert "was not found" in refused(tmp_path / "nope.png").message
-    assert "folder" in refused(tmp_path).message
-    assert "was not found" in refused("C:\\photos\\start.png").message  # a Windows path, not a scheme
+    assert refused(tmp_path / "nope.png").key == "problem_frame_not_found"
+    assert refused(tmp_path).key == "problem_frame_folder"
+    windows = refused("C:\\photos\\start.png")  # a Windows path, not a scheme
+    assert windows.key == "problem_frame_not_found" and windows.values["path"] == "C:\\photos\\start.png"
 
 
 def test_role_must_be_start_or_end(tmp_path: Path) -> None:
@@ -164,28 +173,40 @@ def test_url_frame_is_checked_not_downloaded() -> None:
     assert frame.image_value() == frame.url and frame.value_length() == len(frame.url)
     assert frame.data is None and check_frame(frame) == []
     assert frame.summary().startswith("URL · example.com")
+    assert frame.summary("zh-CN") == say("zh-CN", "frame_summary_url", host="example.com")
 
 
 @pytest.mark.parametrize(
-    ("source", "phrase"),
+    ("source", "key"),
     [
-        ("file:///etc/passwd", "file: URL"),
-        ("ftp://example.com/a.png", "'ftp:' scheme"),
-        ("data:image/png;base64,AAAA", "data: URI"),
-        ("javascript:alert(1)", "'javascript:' scheme"),
-        ("https://user:secret@example.com/a.png", "user name or password"),
-        ("http:///a.png", "without a host"),
-        ("https://example.com/a b.png", "spaces"),
-        ("https://exämple.com/a.png", "non-ASCII"),
-        ("https://example.com:99999/a.png", "not a valid URL"),
-        ("https://example.com/" + "a" * 2100, "at most 2,048"),
-        ("   ", "is missing"),
+        ("file:///etc/passwd", "problem_frame_file_url"),
+        ("ftp://example.com/a.png", "problem_frame_scheme"),
+        ("data:image/png;base64,AAAA", "problem_frame_data_uri"),
+        ("javascript:alert(1)", "problem_frame_scheme"),
+        ("https://user:secret@example.com/a.png", "problem_url_credentials"),
+        ("http:///a.png", "problem_url_host"),
+        ("https://example.com/a b.png", "problem_frame_url_chars"),
+        ('https://example.com/a"b.png', "problem_frame_url_chars"),
+        ("https://exämple.com/a.png", "problem_frame_url_chars"),
+        ("https://example.com:99999/a.png", "problem_url_port"),
+        ("https://example.com/" + "a" * 2100, "problem_url_long"),
+        ("   ", "problem_frame_missing"),
     ],
 )
-def test_bad_sources_are_refused(source: str, phrase: str) -> None:
+def test_bad_sources_are_refused(source: str, key: str) -> None:
     problem = refused(source, "end")
-    assert phrase in problem.message
-    assert "secret" not in problem.message
+    assert problem.key == key
+    for lang in ("en", "zh-CN"):
+        assert "secret" not in render_problem(problem, lang)
+
+
+def test_a_frame_url_follows_the_one_url_rule() -> None:
+    """frames refuses what ``request.url_problem`` refuses for an image, with the same key: one rule."""
+    for url in ("https://user:secret@example.com/a.png", "http:///a.png", "https://example.com:99999/a.png"):
+        rule = url_problem("end_frame", url, image=True)
+        assert rule is not None and refused(url, "end") == rule
+    scheme = refused("ftp://example.com/a.png", "end")
+    assert scheme.values == {"scheme": "ftp"}
 
 
 # --- rules --------------------------------------------------------------------------------------------------
@@ -196,8 +217,7 @@ def test_extreme_aspect_ratios(tmp_path: Path, size: tuple[int, int], shape: str
     frame = load_frame(write(tmp_path / "a.png", photo(*size), "PNG"), "start")
     [problem] = check_frame(frame)
     assert problem.field == "start_frame"
-    assert f"{size[0]}×{size[1]}" in problem.message and shape in problem.message
-    assert "between 1:4 and 4:1" in problem.message
+    assert means(problem, "problem_frame_aspect", width=size[0], height=size[1], shape=shape)
 
 
 def test_animated_webp_is_flagged(tmp_path: Path) -> None:
@@ -207,7 +227,7 @@ def test_animated_webp_is_flagged(tmp_path: Path) -> None:
     assert frame.n_frames == 3
     [problem] = check_frame(frame)
     assert problem.field == "end_frame"
-    assert "animated" in problem.message and "still images" in problem.message and "first frame" in problem.message
+    assert means(problem, "problem_frame_animated", kind="WebP", count=3)
 
 
 def test_pair_with_aspect_ratio_1_4_is_refused(tmp_path: Path) -> None:
@@ -215,14 +235,22 @@ def test_pair_with_aspect_ratio_1_4_is_refused(tmp_path: Path) -> None:
     end = load_frame(write(tmp_path / "e.jpg", photo(1000, 1200), "JPEG"), "end")
     [problem] = check_pair(start, end)  # same pixel count: only the aspect ratio fails
     assert problem.field == "end_frame"
-    assert "1.44" in problem.message and "0.80–1.25" in problem.message and "auto-fit" in problem.message
+    assert means(problem, "problem_pair_aspect", ratio="1.44", start_width=1200, end_width=1000)
 
 
 def test_pair_check_reads_pixels_too(tmp_path: Path) -> None:
     start = load_frame(write(tmp_path / "s.jpg", photo(1400, 1000), "JPEG"), "start")
     end = load_frame(write(tmp_path / "e.jpg", photo(700, 500), "JPEG"), "end")
     [problem] = check_pair(start, end)  # same aspect ratio, a quarter of the pixels
-    assert "resolution ratio 4.00" in problem.message and "1400×1000" in problem.message
+    assert means(problem, "problem_pair_pixels", ratio="4.00", start_width=1400, start_height=1000, end_width=700)
+
+
+def test_a_panorama_is_the_start_frames_problem_not_the_pairs(tmp_path: Path) -> None:
+    start = load_frame(write(tmp_path / "s.jpg", photo(2500, 500), "JPEG"), "start")  # 5:1
+    end = load_frame(write(tmp_path / "e.jpg", photo(1000, 1000), "JPEG"), "end")
+    assert check_pair(start, end) == []
+    [problem] = check_frame(start) + check_frame(end)
+    assert problem.field == "start_frame" and means(problem, "problem_frame_aspect", width=2500, height=500)
 
 
 def test_exif_rotation_changes_the_verdict(tmp_path: Path) -> None:
@@ -250,10 +278,13 @@ def test_images_size_is_what_the_images_add_to_the_json_body(tmp_path: Path) -> 
 
 @given(st.integers(1, 50_000), st.integers(1, 50_000))
 def test_aspect_rule(width: int, height: int) -> None:
-    message = aspect_problem(width, height)
-    assert (message is None) == (Fraction(1, 4) <= Fraction(width, height) <= 4)
-    if message:
-        assert f"{width}×{height}" in message
+    problem = aspect_problem(width, height)
+    assert (problem is None) == (Fraction(1, 4) <= Fraction(width, height) <= 4)
+    if problem:
+        assert problem.key == "problem_frame_aspect" and (problem.values["width"], problem.values["height"]) == (
+            width,
+            height,
+        )
 
 
 @given(st.tuples(st.integers(1, 9000), st.integers(1, 9000)), st.tuples(st.integers(1, 9000), st.integers(1, 9000)))
@@ -263,7 +294,8 @@ def test_pair_rule(start: tuple[int, int], end: tuple[int, int]) -> None:
     pixels_ok = Fraction(4, 5) <= Fraction(ws * hs, we * he) <= Fraction(5, 4)
     problems = pair_problems(start, end)
     assert len(problems) == (not aspect_ok) + (not pixels_ok)
-    assert all("0.80–1.25" in p for p in problems)
+    expected = {key for key, ok in (("problem_pair_aspect", aspect_ok), ("problem_pair_pixels", pixels_ok)) if not ok}
+    assert {p.key for p in problems} == expected
 
 
 @given(st.binary(max_size=300), st.sampled_from(["png", "jpeg", "webp"]))

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,8 @@ from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
 from vidu_ui.studio import Form, History, Results, Runtime, Studio, Watching
 from vidu_ui.studio.access import key_fingerprint
-from vidu_ui.studio.history import REUSE_FIELDS, STUDIO_TAB, original_frame
-from vidu_ui.studio.results import VIEW_FIELDS
+from vidu_ui.studio.history import COLUMNS, REUSE_FIELDS, STATE_FILTERS, STUDIO_TAB, original_frame
+from vidu_ui.studio.results import VIEW_FIELDS, timeline
 
 KEY = "sk-CANARY-h1st0ry-page"
 
@@ -87,8 +87,10 @@ def form(frames: dict[str, Path], **changes: Any) -> dict[str, Any]:
     return form_values(str(frames["start"]), str(frames["end"]), **{**defaults, **changes})
 
 
-def request(user: str | None = None, headers: dict[str, str] | None = None) -> gr.Request:
-    return gr.Request(username=user, headers=headers or {"accept-language": "en-US,en;q=0.9"})
+def request(
+    user: str | None = None, headers: dict[str, str] | None = None, query: dict[str, str] | None = None
+) -> gr.Request:
+    return gr.Request(username=user, headers=headers or {"accept-language": "en-US,en;q=0.9"}, query_params=query or {})
 
 
 def generate(page: Page, values: dict[str, Any], http: gr.Request | None = None) -> str:
@@ -122,6 +124,8 @@ def states_seen(texts: list[str], messages: dict[str, str]) -> list[str]:
 # --- following a task -----------------------------------------------------------------------------------------
 
 
+# Processing lasts long enough to be seen by a poll every 0.1 s even on a loaded machine.
+@pytest.mark.simulator(api_key=KEY, queue_seconds=0.15, process_seconds=2.0)
 def test_the_page_shows_each_state_then_plays_the_local_copy(page: Page, frames: dict[str, Path]) -> None:
     task_id = generate(page, form(frames, watermark=True))
     shown = follow(page, task_id)
@@ -248,17 +252,16 @@ def test_history_lists_newest_first_and_filters(page: Page, frames: dict[str, Pa
     table, note = page.history.rows("all", "", None, request())
     rows = table["value"]["data"]
     assert [row[-1] for row in rows] == [second, first] and note == ""
-    assert table["value"]["headers"] == [EN[f"col_{c}"] for c in ("created", "state", "model", "prompt")] + [
-        EN["col_credits"],
-        EN["col_task"],
-    ]
-    assert rows[1][1] == EN["state_success"] and rows[1][3] == "A red kite over the dunes"
+    assert table["value"]["headers"] == [EN[f"col_{c}"] for c in COLUMNS]
+    cell = dict(zip(COLUMNS, rows[1], strict=True))
+    assert cell["state"] == EN["state_success"] and cell["prompt"] == "A red kite over the dunes"
+    assert cell["frames"].count('<img src="data:image/jpeg;base64,') == 2  # the two frames, small
     assert [r[-1] for r in page.history.rows("success", "", None, request())[0]["value"]["data"]] == [first]
     assert [r[-1] for r in page.history.rows("all", "SNOW", None, request())[0]["value"]["data"]] == [second]
     assert [r[-1] for r in page.history.rows("all", "viduq2", None, request())[0]["value"]["data"]] == [second]
     empty, note = page.history.rows("failed", "", None, request(headers=ZH_HEADERS))
     assert empty["value"]["data"] == [] and note == ZH["history_none_match"]
-    assert empty["value"]["headers"][0] == ZH["col_created"]
+    assert empty["value"]["headers"][COLUMNS.index("created")] == ZH["col_created"]
 
 
 def test_select_open_and_reuse(page: Page, frames: dict[str, Path]) -> None:
@@ -282,8 +285,12 @@ def test_select_open_and_reuse(page: Page, frames: dict[str, Path]) -> None:
         )
         task_id = generate(page, values)
         row = next(r for r in page.history.rows("all", "", None, request())[0]["value"]["data"] if r[-1] == task_id)
-        picked, line, start_thumb, end_thumb = page.history.select(None, request(), gr.SelectData(None, _row(row)))
+        picked, line, start_thumb, end_thumb, open_, reuse = page.history.select(
+            None, request(), gr.SelectData(None, _row(row))
+        )
         assert picked == task_id and task_id in line and "viduq3-turbo" in line
+        assert f"(?task={task_id})" in line  # the task's link
+        assert open_ == reuse == gr.update(interactive=True)
         assert start_thumb is not None and max(start_thumb.size) <= 256 and end_thumb is not None
 
         before = len([r for r in page.sim.log.snapshot() if r.call == "query"])
@@ -342,7 +349,7 @@ def test_with_sign_in_each_user_sees_only_their_own_tasks(page: Page, frames: di
         lambda: page.history.open(mine, None, bob),
         lambda: page.history.reuse(mine, None, bob),
         lambda: page.results.lookup(mine, None, bob),
-        lambda: page.history.select(None, bob, gr.SelectData(None, _row(["", "", "", "", "", mine]))),
+        lambda: page.history.select(None, bob, gr.SelectData(None, _row([""] * (len(COLUMNS) - 1) + [mine]))),
     ):
         with pytest.raises(gr.Error, match="not in your history"):
             peek()
@@ -371,5 +378,89 @@ def test_visitors_see_the_tasks_of_their_own_key(sim: Simulator, tmp_path: Path,
         table, note = page.history.rows("all", "", None, request())
         assert table["value"]["data"] == [] and note == EN["history_empty"]
         assert statuses(follow(page, task_id, api_key=KEY))
+    finally:
+        close_page(page)
+
+
+# --- a task's link, the filters, the timeline ----------------------------------------------------------------------
+
+
+def test_a_tasks_link_opens_it_for_its_owner_and_for_nobody_else(page: Page, frames: dict[str, Path]) -> None:
+    mine = generate(page, form(frames), request("alice"))
+    assert page.history.linked(request("alice", query={"task": mine})) == (mine, gr.skip())
+    assert page.history.linked(request("alice")) == (gr.skip(), gr.skip())  # no link: nothing changes
+    refusals = []
+    for who, task_id in (("bob", mine), ("bob", "123456789"), ("alice", "123456789"), ("bob", "a/b")):
+        with pytest.raises(gr.Error) as refused:
+            page.history.linked(request(who, query={"task": task_id}))
+        refusals.append(refused.value.message.replace(task_id, "<id>"))
+    assert len(set(refusals)) == 1  # someone else's task reads exactly as an unknown id
+
+
+def test_a_visitors_link_waits_for_their_key(sim: Simulator, tmp_path: Path, frames: dict[str, Path]) -> None:
+    page = open_page(sim, tmp_path / "data", api_key=None)
+    try:
+        task_id = generate(page, form(frames, api_key=KEY))
+        # The page has no key at load: the id goes to Look up, where the visitor's key opens it (theirs only).
+        assert page.history.linked(request(query={"task": task_id})) == (gr.skip(), task_id)
+        assert page.results.lookup(task_id, KEY, request()) == task_id
+        with pytest.raises(gr.Error, match="not in your history"):
+            page.results.lookup(task_id, "another-key", request())
+    finally:
+        close_page(page)
+
+
+def test_the_cancelled_filter_and_every_filter_translated(
+    sim: Simulator, tmp_path: Path, frames: dict[str, Path]
+) -> None:
+    sim.process_seconds = 30.0
+    page = open_page(sim, tmp_path / "data")
+    try:
+        task_id = generate(page, form(frames))
+        page.results.cancel(task_id, None, request())
+        follow(page, task_id)
+        listed = {
+            name: [row[-1] for row in page.history.rows(name, "", None, request())[0]["value"]["data"]]
+            for name in STATE_FILTERS
+        }
+        assert listed["cancelled"] == [task_id] and listed["failed"] == [] and listed["all"] == [task_id]
+    finally:
+        close_page(page)
+    for name in STATE_FILTERS:
+        assert EN[f"filter_{name}"] != ZH[f"filter_{name}"] and name not in ZH[f"filter_{name}"]
+
+
+def test_the_status_shows_the_states_seen_and_no_invented_progress(page: Page, frames: dict[str, Path]) -> None:
+    task_id = generate(page, form(frames))
+    shown = follow(page, task_id)
+    texts = statuses(shown)
+    assert all("%" not in text for text in texts)  # the simulator reports no progress: none is shown
+    steps = [out[VIEW_FIELDS.index("timeline")] for out in shown if isinstance(out[VIEW_FIELDS.index("timeline")], str)]
+    assert all("%" not in text for text in steps)
+    last = steps[-1]
+    for state in ("created", "queueing", "processing", "success"):
+        assert f"✓ {EN[f'state_{state}']}" in last
+    record = page.runtime.store.get(task_id)
+    assert record is not None
+    halfway = replace(record, state="processing", last_status={"state": "processing", "progress": 40})
+    line = timeline(halfway, {}, "zh-CN")
+    assert ZH["progress"].format(progress=40) in line and f"● {ZH['state_processing']}" in line
+    # The Response panel: the latest answer (the last query's), labelled with its time.
+    response = [out[VIEW_FIELDS.index("response")] for out in shown if not _skipped(out[VIEW_FIELDS.index("response")])]
+    assert response[-1]["value"]["state"] == "success"
+    assert response[-1]["label"].startswith(EN["response_query"].split("{")[0])
+
+
+def test_a_visitor_checks_their_key_without_spending(sim: Simulator, tmp_path: Path) -> None:
+    page = open_page(sim, tmp_path / "data", api_key=None)
+    try:
+        before = (sim.credits, sim.create_count)
+        checked = page.studio.check_key(f"  {KEY} ", request(headers=ZH_HEADERS))
+        assert checked.startswith("✓") and ZH["key_ok"] in checked and f"{sim.credits:g}" in checked
+        assert (sim.credits, sim.create_count) == before  # the credits call spends nothing
+        refused = page.studio.check_key("sk-not-this-one", request())
+        assert refused.startswith("⚠") and EN["hint_Unauthorized_visitor"] in refused
+        assert "sk-not-this-one" not in refused
+        assert page.studio.check_key("", request()).startswith("⚠")
     finally:
         close_page(page)

@@ -62,10 +62,8 @@ async def session_calls(url: str, calls: list[tuple[str, dict[str, Any]]]) -> tu
 
 
 def test_an_agent_creates_follows_and_cancels_a_task(running: Running, tmp_path: Path) -> None:
-    # wm_position is left to its default: Gradio 6.31 describes a Radio of whole numbers as {"type": "string",
-    # "enum": [1, 2, 3, 4]}, which no value satisfies, and the MCP server checks arguments against that schema.
-    # The same holds for duration, a Dropdown of whole numbers: both are left to their defaults.
-    form = {name: value for name, value in FORM.items() if name not in ("wm_position", "duration")}
+    # Every option set, the whole numbers among them (duration, wm_position: described as integers, see layout.py).
+    form = {**FORM, "duration": 5, "wm_position": 2, "watermark": True}
     arguments = {**form, "start_image": data_uri("PNG", 21), "end_image": data_uri("JPEG", 22)}
     tools, results = asyncio.run(
         session_calls(
@@ -83,13 +81,17 @@ def test_an_agent_creates_follows_and_cancels_a_task(running: Running, tmp_path:
         assert listed[name].description and "task" in listed[name].description
     assert {"start_image", "end_image", "prompt", "model"} <= set(listed["generate"].inputSchema["properties"])
     assert "api_key" not in listed["generate"].inputSchema["properties"]  # the server's key is used
+    properties = listed["generate"].inputSchema["properties"]
+    for name in ("duration", "wm_position"):
+        assert properties[name]["type"] == "integer" and all(isinstance(v, int) for v in properties[name]["enum"])
 
     task_id, credits, response, *_ = generated(results[0])
     assert task_id.isdigit() and response["task_id"] == task_id and credits == f"{response['credits']:g}"
     created = [r for r in running.sim.log.snapshot() if r.call == "create"]
     assert [r.status for r in created] == [200]  # the simulator decoded both images and accepted them
     assert [image.split(";")[0] for image in created[0].body["images"]] == ["data:image/png", "data:image/jpeg"]
-    assert created[0].body["prompt"] == FORM["prompt"]
+    assert created[0].body["prompt"] == FORM["prompt"] and created[0].body["duration"] == 5
+    assert created[0].body["wm_position"] == 2
 
     status = ast.literal_eval(texts(results[1])[0])
     assert status["task_id"] == task_id and status["state"] in ("created", "queueing")
@@ -115,3 +117,10 @@ def test_an_agent_creates_follows_and_cancels_a_task(running: Running, tmp_path:
 def test_an_unknown_task_is_an_error_for_the_agent(running: Running) -> None:
     _, (result,) = asyncio.run(session_calls(running.url.rstrip("/"), [("task_status", {"task_id": "123456789"})]))
     assert result.isError
+
+
+def test_building_the_page_writes_nothing_beside_the_code(running: Running) -> None:
+    """Gradio writes a ``.pyi`` next to the module of any component subclass: the page has none."""
+    import vidu_ui
+
+    assert not sorted(Path(vidu_ui.__file__).parent.rglob("*.pyi"))

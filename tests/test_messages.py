@@ -159,3 +159,103 @@ def test_a_refused_download_reads_in_each_language(key: str, reason: str, values
         assert title == messages.TEXTS[lang]["title_download_refused"]  # type: ignore[index]
         assert "cdn.example" in happened and advice
     assert render_error(refused, "en", "visitor")[2] == [EN["hint_download_refused_visitor"]]
+
+
+# --- frames and auto-fit (issue 9's leftovers, issue 14's auto-fit) ---------------------------------------------
+
+FRAME_KEY = re.compile(
+    r'"((?:problem_(?:frame|pair|fit|url|body)|frame_kind|frame_damage|frame_summary|fit)_[a-z_0-9]+)"'
+)
+FRAME_SOURCES = ("frames.py", "autofit.py", "request.py", "submit.py")
+
+
+def frame_keys() -> set[str]:
+    """The message keys frames, auto-fit and the URL rule name, read from their source."""
+    return {key for name in FRAME_SOURCES for key in FRAME_KEY.findall((PACKAGE / name).read_text(encoding="utf-8"))}
+
+
+def sample_values(template: str) -> dict[str, object]:
+    """A value for each placeholder: a number where the template formats one (``{n:,}``), else a word."""
+    return {name: 1234.5 if spec else "x" for _, name, spec, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_frames_and_auto_fit_message_exists_in_both_languages() -> None:
+    """Walk every key frames.py, autofit.py and the URL rule use through both languages: none missing, the same
+    placeholders, and each renders."""
+    named = frame_keys()
+    assert len(named) > 50  # the walk found them
+    assert sorted(k for k in named if k not in EN or k not in ZH) == []
+    for key in sorted(named):
+        assert placeholders(EN[key]) == placeholders(ZH[key]), key
+        for lang in ("en", "zh-CN"):
+            assert messages.say(lang, key, **sample_values(EN[key])), (key, lang)
+
+
+def test_frames_and_auto_fit_write_no_sentence_of_their_own() -> None:
+    """Every refusal of a frame, of the pair and of auto-fit is a key (``Problem.of``), never English text."""
+    for name in ("frames.py", "autofit.py", "submit.py"):
+        source = (PACKAGE / name).read_text(encoding="utf-8")
+        assert re.search(r"Problem\(\s*[^)]", source) is None, name
+
+
+ENGLISH = re.compile(r"\b[A-Za-z]{2,}[,;]? [A-Za-z]{2,}[,;]? [A-Za-z]{2,}\b")
+"""Three English words in a row: a sentence (field names, formats and units are single words)."""
+
+
+def cli_zh(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from vidu_ui.cli import app
+
+    result = CliRunner().invoke(app, ["--lang", "zh-CN", "check", *args, "-p", "x"], env={"LC_ALL": "", "LANG": ""})
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stderr
+
+
+def test_a_chinese_reader_of_the_cli_meets_no_english_sentence_about_frames(tmp_path: Path) -> None:
+    from tests.corpus import make_bad
+    from tests.images import photo, write
+
+    start = write(tmp_path / "s.png", photo(700, 500, 1), "PNG")
+    wide = write(tmp_path / "e.png", photo(980, 500, 2), "PNG")  # the aspect 1.4× the start's
+    tiny = write(tmp_path / "t.jpg", photo(320, 300, 3), "JPEG")
+    panorama = write(tmp_path / "p.jpg", photo(2500, 500, 4), "JPEG")
+    gif = make_bad(tmp_path, "gif")
+    code, refused_frame = cli_zh(str(start), str(gif))
+    assert code == 2 and "end_frame:" in refused_frame
+    code, refused_pair = cli_zh(str(start), str(wide))
+    assert code == 2 and "end_frame:" in refused_pair
+    code, blamed = cli_zh(str(panorama), str(start), "--auto-fit")
+    assert code == 2 and "start_frame:" in blamed and "end_frame:" not in blamed
+    code, fitted = cli_zh(str(start), str(tiny), "--auto-fit", "--resolution", "720p", "-m", "viduq2")
+    assert code == 0 and fitted.count("auto-fit:") >= 2
+    for text in (refused_frame, refused_pair, blamed, fitted):
+        english = [line for line in text.splitlines() if ENGLISH.search(line)]
+        assert english == [], english
+    in_english = Problem.of("end_frame", "problem_pair_aspect", **sample_values(EN["problem_pair_aspect"]))
+    assert ENGLISH.search(render_problem(in_english, "en"))  # the check would see an English sentence
+
+
+def test_the_page_says_a_frames_summary_and_auto_fits_changes_in_the_viewers_language(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from tests.corpus import make_bad
+    from tests.images import photo, write
+    from vidu_ui.request import TaskOptions
+    from vidu_ui.studio.handlers import Studio
+    from vidu_ui.submit import prepare
+
+    chinese = SimpleNamespace(headers={"accept-language": "zh-CN,zh;q=0.9"})
+    gif = make_bad(tmp_path, "gif")
+    shown = Studio.frame_summary(str(gif), None, "end", request=chinese)  # type: ignore[arg-type]
+    assert shown.startswith("⚠") and not ENGLISH.search(shown)
+    assert shown != Studio.frame_summary(str(gif), None, "end")  # the English one
+    start = write(tmp_path / "s.png", photo(700, 500, 1), "PNG")
+    end = write(tmp_path / "e.jpg", photo(320, 300, 2), "JPEG")
+    prepared = prepare(start, end, TaskOptions(model="viduq2", prompt="x", resolution="720p"), auto_fit=True)
+    assert prepared.changes
+    studio = object.__new__(Studio)  # describe_changes needs no runtime
+    described = studio.describe_changes(prepared, "zh-CN")
+    assert all(f"- {change.render('zh-CN')}" in described for change in prepared.changes)
+    assert not any(ENGLISH.search(line) for line in described.splitlines()[1:])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,13 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from tests.fakes import FakeTime
 from tests.images import photo, write
 from vidu_ui import reconcile
 from vidu_ui.cli import app
 from vidu_ui.client import ViduClient
 from vidu_ui.errors import APIStatusError, OutcomeUnknownError
+from vidu_ui.follower import Follower
 from vidu_ui.messages import EN, ZH, render_error
 from vidu_ui.request import TaskOptions
 from vidu_ui.settings import Settings
@@ -251,3 +254,41 @@ def test_cli_submit_checks_instead_of_leaving_outcome_unknown(
     assert result.exit_code == 0 and result.stdout == ""
     store = Store.open(Settings.build(data_dir=tmp_path / "data"))
     assert [r.task_id for r in store.list()] == [sim.store.all()[0].id]
+
+
+def test_a_running_follower_reconciles_at_start_and_every_interval(
+    sim: Simulator, frames: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """What the app and ``worker`` run: a follower with ``reconcile_every`` settles at start what a dead process
+    left, and again once the interval has passed on its clock (a fake one: nothing else moves it)."""
+    settings = settings_for(sim, tmp_path, deadline=30.0)
+    store = Store.open(settings)
+    request = request_for(frames)
+    time = FakeTime()
+    changed = threading.Event()
+    store.on_change(lambda _ref: changed.set())
+
+    def billed_without_answer(ref: str) -> str:
+        sent = reconcile.tagged(request, f"vidu-ui:{ref}")
+        store.begin(ref, body=sent.shortened_body(), reference=f"vidu-ui:{ref}")
+        with ViduClient(settings) as client:
+            return client.create(sent.content).task_id  # and the process that sent it died
+
+    def adopted(ref: str, task_id: str) -> None:
+        for _ in range(120):  # bounded: each round waits for the store's change event, a second at most
+            record = store.get_ref(ref)
+            if record is not None and record.task_id == task_id:
+                return
+            changed.wait(1.0)
+            changed.clear()
+        raise AssertionError(f"{ref} was not settled")
+
+    first = billed_without_answer("before-start")
+    with Follower(settings, store, clock=time.clock, keep_videos=False, reconcile_every=60.0) as follower:
+        adopted("before-start", first)
+        second = billed_without_answer("while-running")
+        time.now += 61
+        follower.wake()
+        adopted("while-running", second)
+    assert sorted(r.task_id or "" for r in store.list(unsent=True)) == sorted([first, second])
+    store.close()

@@ -636,7 +636,7 @@ def test_relay_page_tokens_are_opaque_and_checked() -> None:
 def test_relay_switches_over_the_admin_route() -> None:
     with Simulator(api_key=KEY) as sim, httpx.Client(base_url=sim.base_url) as client:
         answer = client.post("/_sim/relay", json={"ids": "uuid", "extra_states": True})
-        assert answer.json() == {"ids": "uuid", "extra_states": True, "page_tokens": False}
+        assert answer.json() == {"ids": "uuid", "extra_states": True, "page_tokens": False, "max_open": None}
         assert sim.relay.ids == "uuid"
         assert client.post("/_sim/relay", json={"ids": "emoji"}).status_code == 400
 
@@ -644,3 +644,23 @@ def test_relay_switches_over_the_admin_route() -> None:
 def _task_for(sim: Simulator) -> Task:
     """A task in the simulator's store, scheduled from now (the server need not run)."""
     return sim.store.create(validate_create(create_body()), 0, time.time())
+
+
+def test_max_open_refuses_creates_beyond_n_unfinished_tasks_with_429() -> None:
+    """A reseller that refuses rather than queues: 429 QuotaExceeded, no task made, nothing charged."""
+    with (
+        Simulator(api_key=KEY, queue_seconds=30, relay=Relay(max_open=2)) as sim,
+        httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Token {KEY}"}) as http,
+    ):
+        balance = sim.credits
+        assert [http.post(CREATE, json=create_body()).status_code for _ in range(3)] == [200, 200, 429]
+        refused = http.post(CREATE, json=create_body())
+        assert (refused.status_code, refused.json()["reason"]) == (429, "QuotaExceeded")
+        assert sim.create_count == 2 and len(sim.store.all()) == 2
+        assert balance - sim.credits == 2 * sim.store.all()[0].credits
+        assert http.get("/ent/v2/credits").json()["remains"][0]["concurrency_limit"] == 2
+        first = sim.store.all()[0]
+        assert http.post(f"/ent/v2/tasks/{first.id}/cancel", json={"id": first.id}).status_code == 200
+        assert http.post(CREATE, json=create_body()).status_code == 200  # a slot freed
+        assert http.post("/_sim/relay", json={"max_open": None}).json()["max_open"] is None
+        assert http.post(CREATE, json=create_body()).status_code == 200

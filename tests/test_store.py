@@ -423,6 +423,38 @@ def test_a_history_from_before_alembic_upgrades_in_place(tmp_path: Path, version
         assert "tasks_state_created" in indexes
 
 
+OLD_HISTORY = Path(__file__).parent / "data" / "history-before-alembic.sqlite3"
+"""Written by the store before Alembic itself (``scripts/make_old_history.py`` run with that code), not rebuilt."""
+
+
+def test_a_history_written_by_the_old_code_upgrades_in_place_nothing_lost(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    path.write_bytes(OLD_HISTORY.read_bytes())
+    with sqlite3.connect(path) as raw:
+        raw.row_factory = sqlite3.Row
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        before = {row["task_id"]: dict(row) for row in raw.execute("SELECT * FROM tasks")}
+    assert len(before) == 4
+    with Store(path) as db:
+        assert [r.task_id for r in db.list()] == ["900004", "900003", "900002", "900001"]
+        assert [r.task_id for r in db.unfinished()] == ["900003", "900004"]
+        done = db.get("900001")
+        assert done is not None and done.state == "success" and done.video_path == "/data/videos/900001.mp4"
+        assert done.user == "ana" and done.frame_sources == ("/uploads/dawn.png", "https://example.com/dusk.jpg")
+        assert done.start_thumbnail is not None and done.start_thumbnail[:3] == b"\xff\xd8\xff"
+        visitor = db.get("900003")
+        assert visitor is not None and visitor.key_kind == "visitor" and visitor.problem
+        db.begin("ref-after-upgrade", body={"model": "viduq1", "prompt": "new"})  # the new schema's write-ahead
+        db.created("ref-after-upgrade", "900005", {"task_id": "900005", "state": "created"})
+    with sqlite3.connect(path) as raw:
+        raw.row_factory = sqlite3.Row
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == SCHEMA_VERSION
+        after = {row["task_id"]: dict(row) for row in raw.execute("SELECT * FROM tasks")}
+    for task_id, old in before.items():  # every old column of every old row, unchanged
+        assert {name: after[task_id][name] for name in old} == old, task_id
+    assert set(after) == {*before, "900005"}
+
+
 def test_a_newer_history_is_refused(tmp_path: Path) -> None:
     path = tmp_path / DB_NAME
     Store(path).close()

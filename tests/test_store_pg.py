@@ -3,10 +3,9 @@ and the advisory lock around migrations. (The store tests on ``db`` in ``test_st
 
 from __future__ import annotations
 
-import threading
-
 import sqlalchemy as sa
 
+from tests.support.threads import at_once
 from tests.support.tracking import status
 from vidu_ui.responses import TaskStatus
 from vidu_ui.settings import Settings
@@ -27,20 +26,8 @@ def test_the_url_setting_chooses_postgresql(postgres_url: str) -> None:
 def test_replicas_open_and_write_at_once(postgres_url: str) -> None:
     """Several stores (as several processes would) migrate once and share the rows."""
     stores: list[Store] = []
-    errors: list[BaseException] = []
-
-    def open_one() -> None:
-        try:
-            stores.append(Store(postgres_url))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_one) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and len(stores) == 4
+    assert at_once(lambda: stores.append(Store(postgres_url)), 4) == []
+    assert len(stores) == 4
     for n, store in enumerate(stores):
         task_id = str(n + 1)
         store.record_submission(

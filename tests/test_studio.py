@@ -302,15 +302,22 @@ def test_service_error_becomes_gr_error_with_hint(studio: Studio, sim: Simulator
     assert caught.value.title == "CreditInsufficient"
 
 
-def test_outcome_unknown_says_not_to_resubmit(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
-    sim.inject(Fault(call="create", status=500))  # no task in the list yet, the window not past: unknown
-    with pytest.raises(gr.Error) as caught:
-        outputs(studio, form_values(images))
-    assert EN["hint_unsettled"] in caught.value.message  # the app keeps looking: not a blind resubmit
-    assert caught.value.title == EN["title_unknown"]
-    sim.inject(Fault(call="create", status=500, create_task=True))  # created: the task list says so at once
-    task_id = outputs(studio, form_values(images))[-1][0]
+def test_no_answer_is_checked_and_answered_not_left_unknown(
+    sim: Simulator, images: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create without an answer: the page says it is checking, then gives the answer from the task list."""
+    said: list[str] = []
+    monkeypatch.setattr(gr, "Info", said.append)
+    settings = Settings.build(api_key=CANARY, base_url=sim.base_url, data_dir=tmp_path / "data", settle_seconds=0)
+    with make_studio(settings) as studio:
+        sim.inject(Fault(call="create", status=500))  # nothing made; the window is past at once (settle_seconds=0)
+        with pytest.raises(gr.Error) as caught:
+            outputs(studio, form_values(images))
+        assert caught.value.title == EN["title_not_created"] and EN["settled_not_created"] in caught.value.message
+        sim.inject(Fault(call="create", status=500, create_task=True))  # made: the task list says so
+        task_id = outputs(studio, form_values(images))[-1][0]
     assert task_id == sim.store.all()[-1].id and sim.create_count == 1
+    assert said == [EN["checking_created"]] * 2
 
 
 def test_a_second_generate_in_the_same_session_is_refused(studio: Studio, images: dict[str, Path]) -> None:

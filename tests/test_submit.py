@@ -69,9 +69,9 @@ def test_auto_fit_makes_an_oversized_pair_fit_and_says_what_changed(
     monkeypatch.setattr(frames, "MAX_BODY_BYTES", 300_000)
     request = prepare(start, end, OPTIONS, auto_fit=True)
     assert request.size <= 300_000
-    assert request.changes[0].startswith("Start frame: re-encoded PNG")
-    assert request.changes[1].startswith("End frame: re-encoded PNG")
-    assert "full resolution 800×600 kept" in request.changes[0]
+    assert request.changes[0].key == "fit_reencoded_kept" and str(request.changes[0]).startswith("Start frame")
+    assert request.changes[1].key == "fit_reencoded_kept" and str(request.changes[1]).startswith("End frame")
+    assert request.changes[0].values["after"] == "800×600"
     assert request.start.format == "jpeg" and request.body["images"][0].startswith("data:image/jpeg;base64,")
 
 

@@ -1,7 +1,11 @@
 """Auto-fit: change as little as possible so that a pair of frames meets the image rules and fits in the request.
 
-1. A pair whose aspect ratios or pixel counts differ too much: the end frame is centre-cropped to the start
-   frame's aspect ratio and resized (Lanczos) to the start frame's size.
+1. A pair whose aspect ratios differ too much: the end frame is centre-cropped to the start frame's aspect ratio.
+   A pair whose pixel counts differ too much (start ÷ end outside 0.80–1.25): both are sized (Lanczos) for the
+   video asked for. The larger is reduced toward the smaller and toward what the chosen resolution uses
+   (``catalogue.resolution_pixels``: about 2.1 MP for 1080p, 0.92 MP for 720p); the smaller is enlarged only as
+   far as that resolution needs, never beyond. Both end at the same pixel count, the resolution's clamped between
+   the two frames' own, so no frame gains pixels it does not need.
 2. An animated frame becomes its first frame; a CMYK frame becomes RGB (through its ICC profile when it has one):
    many decoders show CMYK JPEGs with wrong colours.
 3. Too large for the request: re-encoded at full resolution first, JPEG quality 90 when opaque; with real
@@ -22,12 +26,25 @@ import dataclasses
 import io
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from PIL import Image, ImageCms
 
+from .catalogue import RESOLUTIONS, resolution_pixels
 from .errors import InvalidInput, Problem
-from .frames import DECODES, FORMAT_NAMES, Frame, check_pair, data_uri_length, decode_picture, human_bytes
+from .frames import (
+    DECODES,
+    FORMAT_NAMES,
+    PAIR_MAX,
+    PAIR_MIN,
+    Frame,
+    check_pair,
+    data_uri_length,
+    decode_picture,
+    human_bytes,
+)
+from .messages import Phrase
 
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
@@ -53,8 +70,9 @@ class FitResult:
     start: Frame
     end: Frame
     """The frames to send: the same objects as given when nothing needed changing."""
-    changes: list[str]
-    """One sentence per change, saying what was done, with sizes and bytes before and after."""
+    changes: list[Phrase]
+    """One message per change, naming the frame it is about, with sizes and bytes before and after; said in the
+    reader's language where it is shown (``Phrase.render``)."""
     images_size: int
     """``images_size(start, end)`` of the result: characters the two image strings take in the body."""
 
@@ -80,9 +98,9 @@ class _Work:
     """One file frame on its way through auto-fit."""
 
     frame: Frame
-    notes: list[str] = dataclasses.field(default_factory=list)  # how the picture was prepared
+    notes: list[Phrase] = dataclasses.field(default_factory=list)  # how the picture was prepared
     forced: bool = False  # the original bytes cannot be sent as they are
-    reshaped: bool = False  # cropped or resized to match the start frame
+    reshaped: bool = False  # cropped or resized to match the other frame
     downscaled_from: tuple[int, int] | None = None
     full: _Encoded | None = None  # encoded at the working size
     estimate: int | None = None  # the same, predicted
@@ -124,10 +142,12 @@ class _Slot:
             self.taken = True
 
 
-def auto_fit(start: Frame, end: Frame, budget: int) -> FitResult:
+def auto_fit(start: Frame, end: Frame, budget: int, resolution: str | None = None) -> FitResult:
     """Fix what auto-fit can fix; ``budget`` is the room for the two image strings (see ``images_size``).
 
     For a body built as ``body``, the budget is ``MAX_BODY_BYTES - len(orjson.dumps(body with images ["", ""]))``.
+    ``resolution`` is the video's (``1080p``…), which a pair brought together is sized for; None: the largest any
+    model makes.
     Raises ``InvalidInput`` when nothing makes the images fit. A frame is decoded only when it must be re-encoded,
     at most once, inside ``frames.DECODES``; no picture outlives the call.
     """
@@ -136,14 +156,15 @@ def auto_fit(start: Frame, end: Frame, budget: int) -> FitResult:
     with contextlib.ExitStack() as stack:
         files = [frame for frame in (start, end) if not frame.is_url]
         slot = _Slot(sum(frame.pixels or 0 for frame in files), stack)
-        return _auto_fit(start, end, budget, [_Work(frame, slot=slot) for frame in files])
+        works = [_Work(frame, slot=slot) for frame in files]
+        return _auto_fit(start, end, budget, works, resolution or RESOLUTIONS[-1])
 
 
-def _auto_fit(start: Frame, end: Frame, budget: int, works: list[_Work]) -> FitResult:
+def _auto_fit(start: Frame, end: Frame, budget: int, works: list[_Work], resolution: str) -> FitResult:
     room = budget - sum(frame.value_length() for frame in (start, end) if frame.is_url)
-    changes: list[str] = []
+    changes: list[Phrase] = []
     if len(works) == 2 and check_pair(start, end):
-        changes.append(_match(works[1], start))
+        changes += _match(works[0], works[1], resolution)
     for work in works:
         if work.frame.n_frames > 1 or work.frame.mode == "CMYK":
             work.forced = True
@@ -152,39 +173,69 @@ def _auto_fit(start: Frame, end: Frame, budget: int, works: list[_Work]) -> FitR
         squeezed = _fit(works, room)
     for work in works:
         if work.out is not None:
-            changes.append(_describe(work))
+            changes += _describe(work)
     frames = {frame.role: frame for frame in (start, end)}
     for work in works:
         if work.out is not None:
             frames[work.frame.role] = _as_frame(work.frame, work.out)
     total = frames["start"].value_length() + frames["end"].value_length()
     if squeezed:
-        changes.append(
-            f"The two images now take {human_bytes(total)} of the request (as base64 text); "
-            f"it had room for {human_bytes(budget)}."
-        )
+        changes.append(Phrase.of("fit_total", size=human_bytes(total), room=human_bytes(budget)))
     return FitResult(frames["start"], frames["end"], changes, total)
 
 
-def _match(work: _Work, start: Frame) -> str:
-    """Rule 1: centre-crop the end frame to the start frame's aspect ratio, then resize it to the same size."""
-    assert start.size is not None
-    ws, hs = start.size
-    we, he = work.image.size
-    if we * hs > ws * he:  # wider than the start frame: trim the sides
-        cw, ch = he * ws / hs, float(he)
-    else:
-        cw, ch = float(we), we * hs / ws
-    box = ((we - cw) / 2, (he - ch) / 2, (we + cw) / 2, (he + ch) / 2)
-    work.image = work.image.resize((ws, hs), _LANCZOS, box=box, reducing_gap=3.0)
-    work.forced = work.reshaped = True
-    cropped = (round(cw), round(ch))
-    done = []
-    if cropped != (we, he):
-        done.append(f"centre-cropped {we}×{he} → {cropped[0]}×{cropped[1]}")
-    if cropped != (ws, hs):
-        done.append(f"resized to {ws}×{hs}" if done else f"resized {we}×{he} → {ws}×{hs}")
-    return f"End frame: {' and '.join(done)} to match the start frame (aspect {ws / hs:.2f}, {ws * hs / 1e6:.2f} MP)."
+def _match(first: _Work, second: _Work, resolution: str) -> list[Phrase]:
+    """Rule 1: the end frame centre-cropped to the start frame's aspect ratio when the two differ too much; then,
+    when the pixel counts differ too much, both sized to the same pixel count: the resolution's need, clamped
+    between the two frames' own (the larger reduced, the smaller enlarged at most to that need)."""
+    start, end = first.frame, second.frame
+    assert start.size is not None and end.size is not None
+    (ws, hs), (we, he) = start.size, end.size
+    changes: list[Phrase] = []
+    box = (0.0, 0.0, float(we), float(he))
+    shape = (float(we), float(he))  # the end frame's picture after any crop, in its own pixels
+    end_size = (we, he)
+    if not PAIR_MIN <= Fraction(ws * he, hs * we) <= PAIR_MAX:
+        shape = (he * ws / hs, float(he)) if we * hs > ws * he else (float(we), we * hs / ws)
+        box = ((we - shape[0]) / 2, (he - shape[1]) / 2, (we + shape[0]) / 2, (he + shape[1]) / 2)
+        end_size = (max(1, round(shape[0])), max(1, round(shape[1])))
+        aspect = f"{ws / hs:.2f}"
+        changes.append(Phrase.of("fit_cropped", frame=end.name, before=_dims((we, he)), after=_dims(end_size),
+                                 aspect=aspect))  # fmt: skip
+    cropped = end_size
+    start_size = (ws, hs)
+    if not PAIR_MIN <= Fraction(ws * hs, end_size[0] * end_size[1]) <= PAIR_MAX:
+        need = resolution_pixels(resolution)
+        target = min(max(need, min(ws * hs, shape[0] * shape[1])), max(ws * hs, shape[0] * shape[1]))
+        start_size = _scaled(ws, hs, target)
+        # the end frame takes the start frame's very size when it was cropped to its shape and they meet there
+        end_size = start_size if cropped != (we, he) and start_size == (ws, hs) else _scaled(*shape, target)
+        for work, before, after in ((first, (ws, hs), start_size), (second, cropped, end_size)):
+            if after != before:
+                key = "fit_enlarged" if after[0] * after[1] > before[0] * before[1] else "fit_reduced"
+                changes.append(Phrase.of(key, frame=work.frame.name, before=_dims(before), after=_dims(after),
+                                         megapixels=f"{after[0] * after[1] / 1e6:.2f}", resolution=resolution,
+                                         need=f"{need / 1e6:.2f}"))  # fmt: skip
+    if end_size != (we, he):
+        second.image = second.image.resize(end_size, _LANCZOS, box=box, reducing_gap=3.0)
+        second.forced = second.reshaped = True
+    if start_size != (ws, hs):
+        first.image = first.image.resize(start_size, _LANCZOS, reducing_gap=3.0)
+        first.forced = first.reshaped = True
+    return changes
+
+
+def _scaled(width: float, height: float, pixels: float) -> tuple[int, int]:
+    """``width``×``height`` scaled to at most ``pixels`` pixels (never past them), its shape kept; unchanged when it
+    has them."""
+    if round(width) * round(height) == round(pixels):
+        return round(width), round(height)
+    factor = math.sqrt(pixels / (width * height))
+    return max(1, math.floor(width * factor)), max(1, math.floor(height * factor))
+
+
+def _dims(size: tuple[int, int]) -> str:
+    return f"{size[0]}×{size[1]}"
 
 
 def _fit(works: list[_Work], room: int) -> bool:
@@ -327,31 +378,29 @@ def _resized(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def _cannot_fit(room: int, attempt: tuple[tuple[int, int], int] | None = None) -> InvalidInput:
-    why = "the other fields leave no room for images"
     if attempt is not None and room > 0:
         (width, height), need = attempt
-        why = f"even downscaled to {width}×{height} the frames would take about {need:,} bytes"
-    message = f"cannot fit in the request ({max(0, room):,} bytes left for images): {why}; " + (
-        "give the frames as http(s) URLs instead, or shorten the prompt and payload"
-    )
-    return InvalidInput([Problem("frames", message)])
+        problem = Problem.of("frames", "problem_fit_too_large", room=room, width=width, height=height, need=need)
+    else:
+        problem = Problem.of("frames", "problem_fit_no_room", room=max(0, room))
+    return InvalidInput([problem])
 
 
-def _prepare(frame: Frame, notes: list[str]) -> tuple[Image.Image, bytes | None]:
+def _prepare(frame: Frame, notes: list[Phrase]) -> tuple[Image.Image, bytes | None]:
     """Rule 2 and rule 4: the first frame, 8 bits per channel, RGB/RGBA/L, upright; and the ICC profile to keep."""
     image = decode_picture(frame)
     icc: bytes | None = image.info.get("icc_profile")
     if frame.n_frames > 1:
-        notes.append(f"kept the first of its {frame.n_frames} frames (only still images are accepted)")
+        notes.append(Phrase.of("fit_first_frame", frame=frame.name, count=frame.n_frames))
     grey = image.mode in ("1", "L", "LA", "La", "I", "F") or image.mode.startswith("I;16")
     if image.mode == "CMYK":
         image, how = _cmyk_to_rgb(image, icc)
-        notes.append(f"converted CMYK → RGB {how}")
+        notes.append(Phrase.of(how, frame=frame.name))
         icc = None
     elif image.mode == "I" or image.mode.startswith("I;16"):
         # 16-bit grey: scale 0–65535 onto 0–255 (a plain convert would clip everything above 255 to white)
         image = (image if image.mode == "I" else image.convert("I")).point(lambda v: v / 257).convert("L")
-        notes.append("converted 16-bit grey → 8-bit")
+        notes.append(Phrase.of("fit_grey16", frame=frame.name))
     if image.has_transparency_data:
         image = image.convert("RGBA")
         if image.getchannel("A").getextrema() == (255, 255):  # alpha present but fully opaque
@@ -360,7 +409,7 @@ def _prepare(frame: Frame, notes: list[str]) -> tuple[Image.Image, bytes | None]
         image = image.convert("L" if grey else "RGB")
     if frame.orientation in _TRANSPOSE:
         image = image.transpose(_TRANSPOSE[frame.orientation])
-        notes.append(f"turned upright (EXIF orientation {frame.orientation})")
+        notes.append(Phrase.of("fit_upright", frame=frame.name, orientation=frame.orientation))
     wanted = b"GRAY" if image.mode == "L" else b"RGB "
     return image, icc if icc and icc[16:20] == wanted else None
 
@@ -373,8 +422,8 @@ def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> tuple[Image.Image, st
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             converted = None
         if converted is not None:
-            return converted, "with its embedded colour profile"
-    return image.convert("RGB"), "(no usable colour profile embedded: plain conversion)"
+            return converted, "fit_cmyk_profile"
+    return image.convert("RGB"), "fit_cmyk_plain"
 
 
 def _format_for(image: Image.Image) -> str:
@@ -394,19 +443,23 @@ def _encode(image: Image.Image, icc: bytes | None, fmt: str | None = None) -> _E
     return _Encoded(image, buffer.getvalue(), fmt, quality)
 
 
-def _describe(work: _Work) -> str:
+def _describe(work: _Work) -> list[Phrase]:
+    """What was done to one frame: how its picture was prepared, downscaled, re-encoded; each names the frame."""
     assert work.out is not None and work.frame.format is not None
-    out, (width, height) = work.out, work.out.image.size
-    clauses = list(work.notes)
+    out, name, size = work.out, work.frame.name, work.out.image.size
+    phrases = list(work.notes)
     if work.downscaled_from is not None:
-        (w0, h0) = work.downscaled_from
-        clauses.append(f"downscaled {w0}×{h0} → {width}×{height} to fit the request's size limit")
-    target = FORMAT_NAMES[out.format] + (f" quality {out.quality}" if out.quality else "")
-    target += " with its transparency" if out.image.mode == "RGBA" else ""
-    before = f"{FORMAT_NAMES[work.frame.format]} {human_bytes(len(work.frame.data or b''))}"
-    kept = f", full resolution {width}×{height} kept" if work.downscaled_from is None and not work.reshaped else ""
-    clauses.append(f"re-encoded {before} → {target}, {human_bytes(len(out.data))}{kept}")
-    return f"{work.frame.label}: {'; '.join(clauses)}."
+        phrases.append(Phrase.of("fit_downscaled", frame=name, before=_dims(work.downscaled_from), after=_dims(size)))
+    fmt = FORMAT_NAMES[out.format]
+    target = Phrase.of("fit_target_quality", format=fmt, quality=out.quality) if out.quality else None
+    target = target or Phrase.of("fit_target", format=fmt)
+    if out.image.mode == "RGBA":
+        target = Phrase.of("fit_target_alpha", target=target)
+    kept = work.downscaled_from is None and not work.reshaped
+    before = {"format": FORMAT_NAMES[work.frame.format], "size": human_bytes(len(work.frame.data or b""))}
+    phrases.append(Phrase.of("fit_reencoded_kept" if kept else "fit_reencoded", frame=name, **before, target=target,
+                             new_size=human_bytes(len(out.data)), after=_dims(size)))  # fmt: skip
+    return phrases
 
 
 def _as_frame(frame: Frame, out: _Encoded) -> Frame:

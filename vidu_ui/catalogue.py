@@ -207,3 +207,16 @@ def get_model(name: str) -> Model | None:
 def models_with(option: str) -> tuple[str, ...]:
     """Names of the models on which ``option`` (``audio``, ``bgm``, ``movement_amplitude``, ``off_peak``) applies."""
     return tuple(m.name for m in MODELS if getattr(m, option))
+
+
+def resolution_pixels(resolution: str) -> int:
+    """The pixels a video of ``resolution`` has: its height (``720p``) at 16:9, so 1080p is 1920×1080, about
+    2.1 MP; 720p about 0.92 MP; 540p about 0.52 MP; 360p about 0.23 MP. Auto-fit sizes the frames for it."""
+    height = int(resolution.lower().removesuffix("p"))
+    return height * height * 16 // 9
+
+
+RESOLUTIONS: tuple[str, ...] = tuple(
+    sorted({r for m in MODELS for rule in m.resolution_rules for r in rule.choices}, key=resolution_pixels)
+)
+"""Every resolution a model offers, smallest first; the last is the largest video any model makes."""

@@ -25,6 +25,7 @@ from .request import TASK_STATES, TaskOptions
 
 if TYPE_CHECKING:
     from .client import ViduClient
+    from .downloads import DownloadPolicy
     from .responses import TaskStatus
     from .settings import Settings
     from .store import Store
@@ -143,7 +144,9 @@ def _task_command(*, send: bool) -> Callable[..., None]:
         settings = load_settings()
         prepared = _prepare_or_exit(start, end, TaskOptions(**values), auto_fit, settings.max_pixels)
         if not send:
-            say(f"ok: {prepared.start.summary()} → {prepared.end.summary()}; request body {prepared.size:,} bytes")
+            language = lang()
+            start, end = prepared.start.summary(language), prepared.end.summary(language)
+            say(text(language, "check_ok", start=start, end=end, size=prepared.size))
             return
         from . import reconcile
         from .submit import submit
@@ -186,7 +189,7 @@ def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool,
     for line in problem_lines(list(prepared.warnings), "warning"):
         say(line)
     for change in prepared.changes:
-        say(f"auto-fit: {change}")
+        say(f"auto-fit: {change.render(lang())}")
     return prepared
 
 
@@ -274,7 +277,7 @@ def check_image(files: Annotated[list[Path], typer.Argument(help="Image files to
         except InvalidInput as exc:
             problems = exc.problems
         line["ok"] = not problems
-        line["error"] = "; ".join(p.message for p in problems) or None
+        line["error"] = "; ".join(render_problem(p, lang(), with_field=False) for p in problems) or None
         failed = failed or bool(problems)
         typer.echo(json.dumps(line, ensure_ascii=False))
     if failed:
@@ -480,6 +483,160 @@ def worker() -> None:
     history.close()
 
 
+@app.command("batch")
+def batch_command(
+    manifest: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (header row) or JSONL: start, end, prompt, and any option of the create call by its field name; "
+            "frame paths relative to the manifest's folder",
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and the total estimate; send nothing")
+    ] = False,
+    max_in_flight: Annotated[
+        int | None,
+        typer.Option(
+            "--max-in-flight",
+            min=1,
+            help="Most tasks open at once (default: the account's concurrency_limit from the credits call, else 5)",
+        ),
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow every job to the end and save each video")] = False,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the videos with --wait")] = Path("."),
+    auto_fit: Annotated[
+        bool, typer.Option("--auto-fit/--no-auto-fit", help="Fix frames the service would refuse")
+    ] = False,
+) -> None:
+    """Plan and run many tasks from a manifest, each created exactly once (a rerun sends only what never was).
+
+    Exit 0 when every job succeeded (without --wait: was created), 1 when some failed or were not sent, 2 when the
+    manifest is invalid (line and column named), 3 when some outcome is unknown after reconciliation."""
+    from . import batch
+    from . import manifest as files
+    from .downloads import DownloadPolicy
+    from .follower import Follower
+    from .store import HISTORY_ERRORS
+
+    settings = load_settings()
+    try:
+        specs = files.read_manifest(manifest)
+    except files.ManifestError as exc:
+        fail(EXIT_INVALID, *(f"error: {line}" for line in exc.lines(lang())), text(lang(), "nothing_sent"))
+    plan = batch.plan(
+        batch.batch_id_for(str(manifest.resolve())),
+        specs,
+        name=manifest.name,
+        max_pixels=settings.max_pixels,
+        auto_fit=auto_fit,
+    )
+    show = typer.echo if dry_run else say  # the plan is a dry run's output; a run's is the JSON of its jobs
+    for row in plan.rows(lang()):
+        show(
+            f"{row['job']:>4} {row['key']} {row['label']:10} {row['model'] or '':14} {row['estimate'] or '-':>6}  "
+            f"{row['checks']}  {' '.join(row['prompt'].split())[:60]}"
+        )
+    show(plan.total_line(lang()))
+    if dry_run:
+        say(text(lang(), "batch_dry_run"))
+        return
+    with open_client(settings) as client:
+        if max_in_flight is None:
+            try:
+                limits = [r.concurrency_limit for r in client.credits().remains if r.concurrency_limit]
+            except ViduError:
+                limits = []
+            max_in_flight = min(limits) if limits else 5
+    try:
+        history = Store.open(settings)
+    except HISTORY_ERRORS as exc:
+        fail(EXIT_SERVICE, f"error: the history cannot be opened: {exc}")
+    once = settings.model_copy(update={"create_retries": 0})  # a refusal is waited out by job, in batch.Runner
+    batch.save_plan(history, plan)
+    follower = Follower(settings, history, keep_videos=settings.keep_videos or wait).start()
+    follower.resume()
+    runner = batch.Runner(
+        history,
+        settings,
+        plan.batch_id,
+        lambda: ViduClient(once),
+        max_in_flight=max_in_flight,
+        auto_fit=auto_fit,
+        on_event=say,
+        lang=lang(),
+    )
+    say(text(lang(), "batch_running", jobs=len(plan.jobs), count=max_in_flight))
+    try:
+        statuses = runner.run(until="settled" if wait else "sent")
+    finally:
+        follower.stop()
+    # A bucket's presigned link points at the operator's own storage (possibly on a private address).
+    own = DownloadPolicy(
+        settings.max_video_bytes, allow_http=True, allowed=frozenset({"public", "private", "loopback"})
+    )
+    saved = _save_batch_videos(statuses, output, follower.storage.link, own) if wait else {}
+    rows = files.manifest_rows(statuses, saved)
+    if wait:
+        (output / "manifest.json").write_text(files.manifest_json(rows), encoding="utf-8")
+        (output / "manifest.csv").write_text(files.manifest_csv(rows), encoding="utf-8")
+    history.close()
+    emit(rows)
+    outcomes = [s.outcome for s in statuses]
+    say(
+        text(
+            lang(),
+            "batch_summary",
+            success=outcomes.count("success"),
+            failed=outcomes.count("failed") + outcomes.count("held"),
+            unknown=outcomes.count("unknown") + outcomes.count("sending"),
+            running=outcomes.count("running") + outcomes.count("waiting"),
+        )
+    )
+    verdict = batch.exit_outcome(statuses)
+    if verdict == "unknown":
+        raise typer.Exit(EXIT_UNKNOWN)
+    if verdict == "failed" or (wait and any(o != "success" for o in outcomes)):
+        raise typer.Exit(EXIT_SERVICE)
+
+
+def _save_batch_videos(
+    statuses: list[Any], output: Path, link: Callable[[str], str | None], policy: "DownloadPolicy"
+) -> dict[str, str]:
+    """Copy each succeeded job's saved video into ``output``; returns the file names by job key."""
+    import shutil
+
+    import httpx
+
+    from . import manifest as files
+    from . import tracking
+    from .downloads import DownloadRefused
+
+    output.mkdir(parents=True, exist_ok=True)
+    saved: dict[str, str] = {}
+    for status in statuses:
+        if status.outcome != "success":
+            continue
+        label = status.label or f"#{status.position + 1}"
+        source = files.local_video(status, link)
+        target = output / files.video_name(status)
+        try:
+            if isinstance(source, Path):
+                shutil.copyfile(source, target)
+            elif isinstance(source, str):
+                tracking.download(source, target, policy)
+            else:
+                say(text(lang(), "batch_no_video", job=label, note="-"))
+                continue
+        except (httpx.HTTPError, OSError, DownloadRefused) as exc:
+            say(text(lang(), "batch_no_video", job=label, note=str(exc)))
+            continue
+        saved[status.key] = target.name
+        say(text(lang(), "batch_video", job=label, path=target))
+    return saved
+
+
 @app.command()
 def models() -> None:
     """The model catalogue: durations, resolutions and which options apply."""
@@ -505,6 +662,9 @@ def simulator(
         bool, typer.Option("--extra-states", help="Report scheduling/preparation/canceled, as Vidu's other API")
     ] = False,
     page_tokens: Annotated[bool, typer.Option("--page-tokens", help="Opaque list page tokens")] = False,
+    max_open: Annotated[
+        int | None, typer.Option("--max-open", min=1, help="Refuse creates beyond N unfinished tasks with 429")
+    ] = None,
 ) -> None:
     """Run the local Vidu-compatible simulator: no credits, no network. Ctrl-C stops it."""
     from pydantic import ValidationError
@@ -512,7 +672,9 @@ def simulator(
     from .simulator import Relay, Simulator, serve
 
     try:
-        relay = Relay.model_validate({"ids": ids, "extra_states": extra_states, "page_tokens": page_tokens})
+        relay = Relay.model_validate(
+            {"ids": ids, "extra_states": extra_states, "page_tokens": page_tokens, "max_open": max_open}
+        )
     except ValidationError:
         fail(EXIT_INVALID, "error: --ids must be number, task or uuid")
 

@@ -3,7 +3,9 @@
 httpx's timeouts apply to each read or write separately, so a server that trickles a byte a second never trips
 a 60 s read timeout and can hold a call for many minutes. ``DeadlineBackend`` wraps httpcore's network
 backend: each connect, read and write gets at most the time left before the deadline set with ``until``, and
-fails with httpcore's own timeout error once it has passed, which httpx maps to the usual ``httpx.*Timeout``.
+fails with httpcore's own timeout error once it has passed, which ``DeadlineTransport`` turns into the usual
+``httpx.*Timeout``. Everything here is httpx's and httpcore's public API: a ``httpcore.ConnectionPool`` takes a
+network backend as an argument, and ``DeadlineTransport`` is an ``httpx.BaseTransport`` over such a pool.
 """
 
 from __future__ import annotations
@@ -98,15 +100,84 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def transport() -> httpx.HTTPTransport:
-    """httpx's own transport, its connection pool using ``DeadlineBackend``.
+_ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
+    httpcore.TimeoutException: httpx.TimeoutException,
+    httpcore.ConnectTimeout: httpx.ConnectTimeout,
+    httpcore.ReadTimeout: httpx.ReadTimeout,
+    httpcore.WriteTimeout: httpx.WriteTimeout,
+    httpcore.PoolTimeout: httpx.PoolTimeout,
+    httpcore.NetworkError: httpx.NetworkError,
+    httpcore.ConnectError: httpx.ConnectError,
+    httpcore.ReadError: httpx.ReadError,
+    httpcore.WriteError: httpx.WriteError,
+    httpcore.ProxyError: httpx.ProxyError,
+    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
+    httpcore.ProtocolError: httpx.ProtocolError,
+    httpcore.LocalProtocolError: httpx.LocalProtocolError,
+    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
+}
+"""httpcore's errors as httpx names them (the most specific class of an error's own that is listed wins)."""
 
-    httpx 0.28 takes no network backend argument, so the pool's backend is set after construction; the test
-    suite's trickle cases fail loudly if a future httpx moves it.
-    """
-    result = httpx.HTTPTransport(verify=tls_context())
-    pool = result._pool
-    if not hasattr(pool, "_network_backend"):
-        raise RuntimeError("this httpx/httpcore version keeps no _network_backend on its pool")
-    pool._network_backend = DeadlineBackend()
-    return result
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        mapped = next((_ERRORS[kind] for kind in type(exc).__mro__ if kind in _ERRORS), None)
+        if mapped is None:
+            raise
+        raise mapped(str(exc)) from exc
+
+
+class _Body(httpx.SyncByteStream):
+    """A response body read from httpcore, its errors as httpx's."""
+
+    def __init__(self, inner: Iterable[bytes]) -> None:
+        self._inner = inner
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors():
+            yield from self._inner
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+class DeadlineTransport(httpx.BaseTransport):
+    """What ``httpx.HTTPTransport`` does (HTTP/1.1, the same connection limits, one TLS context), over a
+    ``httpcore.ConnectionPool`` whose network backend is ``DeadlineBackend``."""
+
+    def __init__(self) -> None:
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=tls_context(),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=DeadlineBackend(),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        url = httpcore.URL(
+            scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port, target=request.url.raw_path
+        )
+        sent = httpcore.Request(
+            request.method, url, headers=request.headers.raw, content=request.stream, extensions=request.extensions
+        )
+        with _as_httpx_errors():
+            answer = self._pool.handle_request(sent)
+        assert isinstance(answer.stream, Iterable)
+        return httpx.Response(
+            answer.status, headers=answer.headers, stream=_Body(answer.stream), extensions=answer.extensions
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def transport() -> httpx.BaseTransport:
+    """The transport of every call to the service: httpx's behaviour, each socket operation within the deadline."""
+    return DeadlineTransport()

@@ -145,6 +145,8 @@ class _Claimed:
     follow_since: float
     polls: int
     download_attempts: int
+    due: float
+    """The row's ``follow_at`` when claimed: a later one when the job ends means a hint came meanwhile."""
 
 
 def _wake_future(future: asyncio.Future[None]) -> None:
@@ -472,7 +474,14 @@ class Follower:
         """Take up to ``limit`` due rows: this follower's until the lease lapses (one transaction)."""
         if limit <= 0:
             return []
-        columns = (tasks.c.task_id, tasks.c.job, tasks.c.follow_since, tasks.c.polls, tasks.c.download_attempts)
+        columns = (
+            tasks.c.task_id,
+            tasks.c.job,
+            tasks.c.follow_since,
+            tasks.c.polls,
+            tasks.c.download_attempts,
+            tasks.c.follow_at,
+        )
         with self.store.write() as conn:
             rows = conn.execute(
                 sa.select(*columns)
@@ -499,6 +508,7 @@ class Follower:
                 r.follow_since or now,
                 r.polls,
                 r.download_attempts,
+                r.follow_at,
             )
             for r in rows
         ]
@@ -525,9 +535,17 @@ class Follower:
             self._working.discard(claimed.task_id)
             poked = claimed.task_id in self._poked
             self._poked.discard(claimed.task_id)
-        if poked and delay is not None and values.get("job", claimed.job) == "query":
+        query_next = delay is not None and values.get("job", claimed.job) == "query"
+        if poked and query_next:
             delay = 0.0
-        follow_at = None if delay is None else self._clock() + max(0.0, delay)
+        follow_at: Any = None if delay is None else self._clock() + max(0.0, delay)
+        if query_next:
+            # A hint poked the task in another process while this job ran (a callback reached another replica):
+            # the row's due time moved since the claim. Keep the earlier time, so that the hint is not lost.
+            follow_at = sa.case(
+                (sa.and_(tasks.c.follow_at != claimed.due, tasks.c.follow_at < follow_at), tasks.c.follow_at),
+                else_=follow_at,
+            )
         with self.store.write() as conn:
             conn.execute(
                 tasks.update()

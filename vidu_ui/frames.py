@@ -32,12 +32,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from .errors import InvalidInput, Problem
+from .messages import Lang, Phrase, say
+from .request import url_problem
 from .settings import DEFAULT_MAX_MEGAPIXELS
 
 if TYPE_CHECKING:
@@ -48,13 +50,11 @@ MAX_BODY_BYTES = 20_000_000  # the whole HTTP body, decimal
 THUMBNAIL_SIDE = 256
 """Longest side of a frame's thumbnail in the history, in pixels."""
 MAX_PIXELS = int(DEFAULT_MAX_MEGAPIXELS * 1_000_000)  # the default budget; ``Settings.max_pixels`` sets another
-MAX_URL_LENGTH = 2048
 ASPECT_MIN, ASPECT_MAX = Fraction(1, 4), Fraction(4, 1)  # width ÷ height of each frame
 PAIR_MIN, PAIR_MAX = Fraction(4, 5), Fraction(5, 4)  # start ÷ end, for aspect ratios and for pixel counts
 
 ROLES = ("start", "end")
 FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP"}
-ACCEPTED = "a PNG, JPEG or WebP image"
 _PLUGINS: dict[str, type[ImageFile.ImageFile]] = {
     "png": PngImagePlugin.PngImageFile,
     "jpeg": JpegImagePlugin.JpegImageFile,
@@ -63,20 +63,15 @@ _PLUGINS: dict[str, type[ImageFile.ImageFile]] = {
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _NAME_CLAIMS = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters at least: "C:\..." is a Windows path
-_HTTP = re.compile(r"^https?://", re.IGNORECASE)
 _ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
-_SCHEME_MESSAGES = {
-    "data": "is a data: URI; give the image file itself (the app builds the data URI) or an http(s) URL",
-    "file": "is a file: URL; give the file's path instead, or upload the file",
-}
-# What other files are, by their first bytes (lower-cased), for formats Pillow has no plugin for.
+# What other files are, by their first bytes (lower-cased), for formats Pillow has no plugin for: message keys.
 _SIGNATURES = {
-    b"%pdf": "a PDF document",
-    b"pk\x03\x04": "a ZIP archive",
-    b"<svg": "an SVG drawing (text, not a picture)",
-    b"<!doctype html": "a web page (HTML)",
-    b"<html": "a web page (HTML)",
-    b"<?xml": "an XML text file",
+    b"%pdf": "frame_kind_pdf",
+    b"pk\x03\x04": "frame_kind_zip",
+    b"<svg": "frame_kind_svg",
+    b"<!doctype html": "frame_kind_html",
+    b"<html": "frame_kind_html",
+    b"<?xml": "frame_kind_xml",
 }
 
 
@@ -113,7 +108,13 @@ class Frame:
 
     @property
     def label(self) -> str:
-        return f"{self.role.capitalize()} frame"
+        """The frame's name as a person reads it ("Start frame"), in English; ``name`` for any language."""
+        return str(self.name)
+
+    @property
+    def name(self) -> Phrase:
+        """The frame's name as a message value: "Start frame", "首帧"…"""
+        return frame_name(self.role)
 
     @property
     def mime(self) -> str | None:
@@ -149,12 +150,12 @@ class Frame:
         assert self.data is not None and self.format is not None
         return f"data:image/{self.format};base64,{base64.b64encode(self.data).decode('ascii')}"
 
-    def summary(self) -> str:
+    def summary(self, lang: Lang = "en") -> str:
         """A short line for under the frame: "JPEG · 1920×1080 · 1.2 MB"."""
         if self.url is not None:
-            return f"URL · {urlsplit(self.url).hostname} · downloaded by the service"
+            return say(lang, "frame_summary_url", host=urlsplit(self.url).hostname)
         assert self.data is not None and self.format is not None
-        animated = [f"animated, {self.n_frames} frames"] if self.n_frames > 1 else []
+        animated = [say(lang, "frame_summary_animated", count=self.n_frames)] if self.n_frames > 1 else []
         parts = [FORMAT_NAMES[self.format], f"{self.width}×{self.height}", *animated, human_bytes(len(self.data))]
         return " · ".join(parts)
 
@@ -186,8 +187,15 @@ def _check_role(role: str) -> None:
         raise ValueError(f"role must be 'start' or 'end', not {role!r}")
 
 
-def _fail(role: str, message: str) -> InvalidInput:
-    return InvalidInput([Problem(f"{role}_frame", message)])
+def frame_name(role: str) -> Phrase:
+    """A frame's name as a message value ("Start frame" / "首帧"): the page's own labels."""
+    _check_role(role)
+    return Phrase.of(f"{role}_frame")
+
+
+def _fail(role: str, key: str, **values: Any) -> InvalidInput:
+    """The frame is refused: ``key`` (a message key) says why, in the reader's language."""
+    return InvalidInput([Problem.of(f"{role}_frame", key, **values)])
 
 
 def load_frame(
@@ -204,58 +212,38 @@ def load_frame(
     if isinstance(source, str):
         text = source.strip()
         if not text:
-            raise _fail(role, f"is missing: choose {ACCEPTED} file or give an http(s) URL")
-        if _HTTP.match(text):
-            return Frame(role=role, source=source, url=_checked_url(text, role))
-        scheme = _SCHEME.match(text)
-        if scheme:
-            name = scheme.group(1).lower()
-            default = f"uses the '{name}:' scheme; give {ACCEPTED} file or an http:// or https:// URL"
-            raise _fail(role, _SCHEME_MESSAGES.get(name, default))
+            raise _fail(role, "problem_frame_missing")
+        if _SCHEME.match(text):  # a URL: the one URL rule (request.py), for an image; the service downloads it
+            problem = url_problem(f"{role}_frame", text, image=True)
+            if problem is not None:
+                raise InvalidInput([problem])
+            return Frame(role=role, source=source, url=text)
     return _load_file(Path(source), role, max_pixels, defer)
-
-
-def _checked_url(url: str, role: str) -> str:
-    example = "give one such as https://example.com/start.png"
-    if len(url) > MAX_URL_LENGTH:
-        raise _fail(role, f"is a URL of {len(url):,} characters; at most {MAX_URL_LENGTH:,} are accepted")
-    if not url.isascii() or not url.isprintable() or any(ch in url for ch in ' "\\<>'):
-        raise _fail(role, "is a URL with spaces, quotes or non-ASCII characters; percent-encode them (%20 …)")
-    try:
-        parts = urlsplit(url)
-        host, _port = parts.hostname, parts.port
-    except ValueError:
-        raise _fail(role, f"is not a valid URL; {example}") from None
-    if not host:
-        raise _fail(role, f"is a URL without a host name; {example}")
-    if parts.username is not None or parts.password is not None:
-        raise _fail(role, "is a URL with a user name or password in it; remove the credentials")
-    return url
 
 
 def _load_file(path: Path, role: str, max_pixels: int, defer: bool = False) -> Frame:
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
-            raise _fail(role, f"is a folder, not an image file: {path}")
+            raise _fail(role, "problem_frame_folder", path=str(path))
         if not stat.S_ISREG(info.st_mode):
-            raise _fail(role, f"is not a regular file: {path}")
+            raise _fail(role, "problem_frame_not_file", path=str(path))
         _check_file_size(info.st_size, path, role)
         data = path.read_bytes()
     except FileNotFoundError:
-        raise _fail(role, f"was not found: {path}") from None
+        raise _fail(role, "problem_frame_not_found", path=str(path)) from None
     except OSError as exc:
-        raise _fail(role, f"cannot be read ({exc.strerror or exc}): {path}") from None
+        raise _fail(role, "problem_frame_unreadable", error=str(exc.strerror or exc), path=str(path)) from None
     _check_file_size(len(data), path, role)  # it may have changed since stat()
     return _decode(data, str(path), role, max_pixels, defer)
 
 
 def _check_file_size(n: int, path: Path, role: str) -> None:
     if n == 0:
-        raise _fail(role, f"is an empty file (0 bytes): {path.name}; choose {ACCEPTED}")
+        raise _fail(role, "problem_frame_empty", name=path.name)
     if n > MAX_FILE_BYTES:
-        limit = f"{human_bytes(MAX_FILE_BYTES)} ({MAX_FILE_BYTES:,} bytes)"
-        raise _fail(role, f"is {human_bytes(n)} ({n:,} bytes); at most {limit} per image is accepted: save it smaller")
+        limit, limit_bytes = human_bytes(MAX_FILE_BYTES), MAX_FILE_BYTES
+        raise _fail(role, "problem_frame_too_big", size=human_bytes(n), n_bytes=n, limit=limit, limit_bytes=limit_bytes)
 
 
 def sniff_image(head: bytes) -> str | None:
@@ -267,26 +255,26 @@ def sniff_image(head: bytes) -> str | None:
     return "webp" if head[:4] == b"RIFF" and head[8:12] == b"WEBP" else None
 
 
-def _describe(head: bytes) -> str:
+def _describe(head: bytes) -> Phrase:
     """What a file that is not PNG, JPEG or WebP is, as far as its first bytes tell."""
     if head[4:8] == b"ftyp":
-        return "an AVIF image" if head[8:12] == b"avif" else "a HEIC/HEIF photo or an MP4-family video"
+        return Phrase.of("frame_kind_avif" if head[8:12] == b"avif" else "frame_kind_heic")
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith(b"<?xml") and b"<svg" in text:
-        return _SIGNATURES[b"<svg"]
+        return Phrase.of(_SIGNATURES[b"<svg"])
     for signature, what in _SIGNATURES.items():
         if text.startswith(signature):
-            return what
+            return Phrase.of(what)
     Image.init()
     for name in Image.ID:  # Pillow's own registry of formats, each with its signature test
         if _pillow_accepts(name, head[:16]):
-            return f"{'an' if name[0] in 'AEIOU' else 'a'} {name} image"
+            return Phrase.of("frame_kind_other", name=name)
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 3:  # not just a character cut in two by the end of the sample
-            return "not an image this app recognises"
-    return "a text file"
+            return Phrase.of("frame_kind_unknown")
+    return Phrase.of("frame_kind_text")
 
 
 def _pillow_accepts(name: str, head: bytes) -> bool:
@@ -304,9 +292,10 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int, defer: bool = Fa
     fmt = sniff_image(data[:16])
     if fmt is None:
         suffix = Path(name).suffix
-        despite = f", whatever its name ({suffix}) says" if suffix.lower() in _NAME_CLAIMS else ""
         what = _describe(data[:1024])
-        raise _fail(role, f"is {what}{despite}; only PNG, JPEG and WebP are accepted: convert it to one of those")
+        if suffix.lower() in _NAME_CLAIMS:
+            raise _fail(role, "problem_frame_not_image_named", what=what, suffix=suffix)
+        raise _fail(role, "problem_frame_not_image", what=what)
     kind = FORMAT_NAMES[fmt]
     try:
         width, height = _header_size(data, fmt)
@@ -318,7 +307,7 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int, defer: bool = Fa
             _check_pixels(width, height, max_pixels, role)
             damage = _png_damage(data, image, inflate=not defer) if fmt == "png" else None
         if damage:
-            raise _fail(role, f"is a damaged {kind} file ({damage}); export or download it again")
+            raise _fail(role, "problem_frame_damaged", kind=kind, damage=damage)
         mode = image.mode
         n_frames = int(getattr(image, "n_frames", 1))
         orientation = _orientation(image, data, fmt)
@@ -374,17 +363,14 @@ def check_data(frame: Frame) -> Frame:
     damage = _png_damage(frame.data, image)
     image.close()
     if damage:
-        raise _fail(frame.role, f"is a damaged PNG file ({damage}); export or download it again")
+        raise _fail(frame.role, "problem_frame_damaged", kind=FORMAT_NAMES["png"], damage=damage)
     return replace(frame, inflated=True)
 
 
 def _check_pixels(width: int, height: int, max_pixels: int, role: str) -> None:
     if width * height > max_pixels:
-        raise _fail(
-            role,
-            f"is {width}×{height}, {width * height / 1e6:,.0f} megapixels; at most {max_pixels / 1e6:,.0f} "
-            "megapixels are accepted (VIDU_UI_MAX_MEGAPIXELS: larger pictures can exhaust memory): scale it down",
-        )
+        megapixels, limit = width * height / 1e6, max_pixels / 1e6
+        raise _fail(role, "problem_frame_pixels", width=width, height=height, megapixels=megapixels, limit=limit)
 
 
 def _header_size(data: bytes, fmt: str) -> tuple[int, int]:
@@ -413,10 +399,10 @@ def _webp_size(data: bytes) -> tuple[int, int]:
 def _damaged(role: str, kind: str, exc: Exception) -> InvalidInput:
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, (Image.DecompressionBombError, MemoryError)):
-        return _fail(role, f"is a {kind} file too large to decode safely ({detail}); scale it down first")
+        return _fail(role, "problem_frame_bomb", kind=kind, detail=detail)
     if isinstance(exc, EOFError) or "truncated" in detail:
-        return _fail(role, f"is a truncated {kind} file: it ends before the picture does; export or download it again")
-    return _fail(role, f"is a damaged {kind} file that cannot be decoded ({detail}); export it again as {ACCEPTED}")
+        return _fail(role, "problem_frame_truncated", kind=kind)
+    return _fail(role, "problem_frame_undecodable", kind=kind, detail=detail)
 
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type
@@ -424,7 +410,7 @@ _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), 
 _INFLATE_STEP = 1 << 20  # inflated in pieces of this size, never kept
 
 
-def _png_damage(data: bytes, image: Image.Image, *, inflate: bool = True) -> str | None:
+def _png_damage(data: bytes, image: Image.Image, *, inflate: bool = True) -> Phrase | None:
     """Walks the PNG chunks checking every CRC (Pillow skips the image data's), then inflates the image data in
     pieces, counting the bytes: a damaged or short stream is found without holding the pixels. None when well."""
     view, pos, end = memoryview(data), len(_PNG_MAGIC), len(data)
@@ -435,14 +421,14 @@ def _png_damage(data: bytes, image: Image.Image, *, inflate: bool = True) -> str
         if stop + 4 > end:
             break
         if zlib.crc32(view[pos + 4 : stop]) != int.from_bytes(view[stop : stop + 4], "big"):
-            return f"bad checksum in its {kind.decode('latin-1')} chunk"
+            return Phrase.of("frame_damage_checksum", chunk=kind.decode("latin-1"))
         if kind == b"IDAT":
             idat.append(view[pos + 8 : stop])
         if kind == b"IEND":
             # anything after IEND is ignored
             return _inflate_damage(idat, _png_data_size(data, image)) if inflate else None
         pos = stop + 4
-    return "truncated: it ends before the picture does"
+    return Phrase.of("frame_damage_truncated")
 
 
 def _png_data_size(data: bytes, image: Image.Image) -> int:
@@ -460,7 +446,7 @@ def _png_data_size(data: bytes, image: Image.Image) -> int:
     return total
 
 
-def _inflate_damage(chunks: list[memoryview], expected: int) -> str | None:
+def _inflate_damage(chunks: list[memoryview], expected: int) -> Phrase | None:
     inflater, produced = zlib.decompressobj(), 0
     try:
         for chunk in chunks:
@@ -469,30 +455,30 @@ def _inflate_damage(chunks: list[memoryview], expected: int) -> str | None:
                 produced += len(inflater.decompress(pending, _INFLATE_STEP))
                 pending = inflater.unconsumed_tail
                 if produced > expected:
-                    return "its image data is longer than the picture"
+                    return Phrase.of("frame_damage_data_long")
         while not inflater.eof and (piece := inflater.decompress(b"", _INFLATE_STEP)):
             produced += len(piece)
     except zlib.error as exc:
-        return f"its image data cannot be decompressed ({exc})"
+        return Phrase.of("frame_damage_inflate", error=str(exc))
     if not inflater.eof or produced < expected:
-        return "truncated: its image data ends before the picture does"
+        return Phrase.of("frame_damage_data_short")
     return None
 
 
-def _webp_damage(data: bytes) -> str | None:
+def _webp_damage(data: bytes) -> Phrase | None:
     """Walks the RIFF chunks: a file shorter than it says, or a chunk running past the end, is truncated."""
     declared = int.from_bytes(data[4:8], "little") + 8
     if declared > len(data):
-        return "truncated: it ends before the picture does"
+        return Phrase.of("frame_damage_truncated")
     pos, seen = 12, set()
     while pos + 8 <= declared:
         kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
         if pos + 8 + size > declared:
-            return "truncated: it ends before the picture does"
+            return Phrase.of("frame_damage_truncated")
         seen.add(kind)
         pos += 8 + size + (size & 1)
     if not seen & {b"VP8 ", b"VP8L", b"ANMF"}:
-        return "it holds no picture"
+        return Phrase.of("frame_damage_no_picture")
     return None
 
 
@@ -609,32 +595,29 @@ def _show(ratio: Fraction, *limits: Fraction) -> str:
     return f"{float(ratio):.4f}" if any(text == f"{float(x):.2f}" and ratio != x for x in limits) else text
 
 
-def aspect_problem(width: int, height: int) -> str | None:
+def aspect_problem(width: int, height: int, field: str = "frame") -> Problem | None:
     """Why a frame of this size breaks the 1:4–4:1 aspect rule, or None when it does not."""
     ratio = Fraction(width, height)
     if ASPECT_MIN <= ratio <= ASPECT_MAX:
         return None
     shape = f"{_show(ratio, ASPECT_MAX)}:1" if width >= height else f"1:{_show(1 / ratio, 1 / ASPECT_MIN)}"
-    return f"is {width}×{height}, an aspect ratio of {shape}; it must be between 1:4 and 4:1: crop it"
+    return Problem.of(field, "problem_frame_aspect", width=width, height=height, shape=shape)
 
 
-def pair_problems(start: tuple[int, int], end: tuple[int, int]) -> list[str]:
+def pair_problems(start: tuple[int, int], end: tuple[int, int], field: str = "end_frame") -> list[Problem]:
     """Why the end frame does not match the start frame: start ÷ end aspect and pixels, each within 0.8–1.25."""
     (ws, hs), (we, he) = start, end
     problems = []
     aspects, pixels = Fraction(ws * he, hs * we), Fraction(ws * hs, we * he)
+    sizes = {"start_width": ws, "start_height": hs, "end_width": we, "end_height": he}
     if not PAIR_MIN <= aspects <= PAIR_MAX:
-        problems.append(
-            f"is {we}×{he} (aspect {we / he:.2f}) against the start frame's {ws}×{hs} (aspect {ws / hs:.2f}): "
-            f"start ÷ end aspect ratio {_show(aspects, PAIR_MIN, PAIR_MAX)}, and 0.80–1.25 is accepted; "
-            "turn on auto-fit, or crop the end frame to the start frame's shape"
-        )
+        shapes = {"start_aspect": f"{ws / hs:.2f}", "end_aspect": f"{we / he:.2f}"}
+        ratio = _show(aspects, PAIR_MIN, PAIR_MAX)
+        problems.append(Problem.of(field, "problem_pair_aspect", **sizes, **shapes, ratio=ratio))
     if not PAIR_MIN <= pixels <= PAIR_MAX:
-        problems.append(
-            f"has {we * he / 1e6:.2f} MP against the start frame's {ws * hs / 1e6:.2f} MP: start ÷ end resolution "
-            f"ratio {_show(pixels, PAIR_MIN, PAIR_MAX)}, and 0.80–1.25 is accepted; turn on auto-fit, "
-            f"or resize the end frame to the start frame's {ws}×{hs}"
-        )
+        counts = {"start_mp": f"{ws * hs / 1e6:.2f}", "end_mp": f"{we * he / 1e6:.2f}"}
+        ratio = _show(pixels, PAIR_MIN, PAIR_MAX)
+        problems.append(Problem.of(field, "problem_pair_pixels", **sizes, **counts, ratio=ratio))
     return problems
 
 
@@ -642,25 +625,27 @@ def check_frame(frame: Frame) -> list[Problem]:
     """The rules one frame must meet on its own: aspect ratio, and a still picture. URL frames are not sized."""
     if frame.size is None:
         return []
-    messages = [aspect_problem(*frame.size)]
+    problems = [aspect_problem(*frame.size, frame.field)]
     if frame.n_frames > 1:
         kind = FORMAT_NAMES.get(frame.format or "", "image")
-        messages.append(
-            f"is an animated {kind} ({frame.n_frames} frames); only still images are accepted: "
-            "auto-fit would use its first frame"
-        )
-    return [Problem(frame.field, message) for message in messages if message]
+        problems.append(Problem.of(frame.field, "problem_frame_animated", kind=kind, count=frame.n_frames))
+    return [problem for problem in problems if problem is not None]
 
 
 def check_pair(start: Frame, end: Frame) -> list[Problem]:
-    """The rules the pair must meet together; only when both frames are files (a URL's size is unknown here)."""
+    """The rules the pair must meet together; only when both frames are files (a URL's size is unknown here),
+    and only when each frame meets the aspect rule on its own: a 5:1 panorama is the start frame's problem,
+    which ``check_frame`` names, not the end frame's."""
     if start.size is None or end.size is None:
         return []
-    return [Problem(end.field, message) for message in pair_problems(start.size, end.size)]
+    if aspect_problem(*start.size) or aspect_problem(*end.size):
+        return []
+    return pair_problems(start.size, end.size, end.field)
 
 
-def auto_fit(start: Frame, end: Frame, budget: int) -> FitResult:
-    """Make the pair acceptable and fit ``budget`` (see ``images_size``); the work is in ``autofit.py``."""
+def auto_fit(start: Frame, end: Frame, budget: int, resolution: str | None = None) -> FitResult:
+    """Make the pair acceptable for a video of ``resolution`` and fit ``budget`` (see ``images_size``); the work
+    is in ``autofit.py``."""
     from .autofit import auto_fit as fit  # imported here: autofit builds on this module
 
-    return fit(start, end, budget)
+    return fit(start, end, budget, resolution)

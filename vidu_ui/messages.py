@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Literal
 
 from .catalogue import MODELS, MOVEMENT_AMPLITUDES, WM_POSITIONS
@@ -86,6 +88,17 @@ EN: dict[str, str] = {
     "history_pick": "Click a row to select a task.",
     "history_open": "Open",
     "history_reuse": "Reuse settings",
+    "col_frames": "Frames",
+    "task_link": "[Link to this task]({link})",
+    "link_needs_key": "Enter your API key, then press Enter in Look up to open task {task_id}.",
+    "seconds_short": "{seconds} s",
+    "response_create": "Response to the create call, {time}",
+    "response_query": "Latest response from the service, {time}",
+    "sign_out": "Sign out",
+    "check_key": "Check key",
+    "key_ok": "The service accepted this key (nothing was spent).",
+    "key_credits_line": "{kind}: {credits} credits left",
+    "key_credits_unknown": "The service accepted this key but did not say how many credits are left.",
     "filter_all": "All",
     "filter_unfinished": "Not finished",
     # --- the create request's fields (label and help) ---------------------------------------------------------
@@ -219,6 +232,85 @@ EN: dict[str, str] = {
     "problem_no_key_visitor": "no API key: paste your Vidu API key",
     "problem_no_key_operator": "no API key: set VIDU_API_KEY or paste your key",
     "problem_key_chars": "the key contains spaces, line breaks or non-ASCII characters; paste it again",
+    # --- the frames (frames.py): a refused frame, a refused pair, what a frame is -----------------------------
+    "problem_frame_missing": "is missing: choose a PNG, JPEG or WebP image file or give an http(s) URL",
+    "problem_frame_scheme": "uses the '{scheme}:' scheme; give a PNG, JPEG or WebP image file or an http:// or "
+    "https:// URL",
+    "problem_frame_data_uri": "is a data: URI; give the image file itself (the app builds the data URI) or an "
+    "http(s) URL",
+    "problem_frame_file_url": "is a file: URL; give the file's path instead, or upload the file",
+    "problem_frame_url_chars": "is a URL with spaces, quotes or non-ASCII characters; percent-encode them (%20 …)",
+    "problem_frame_folder": "is a folder, not an image file: {path}",
+    "problem_frame_not_file": "is not a regular file: {path}",
+    "problem_frame_not_found": "was not found: {path}",
+    "problem_frame_unreadable": "cannot be read ({error}): {path}",
+    "problem_frame_empty": "is an empty file (0 bytes): {name}; choose a PNG, JPEG or WebP image",
+    "problem_frame_too_big": "is {size} ({n_bytes:,} bytes); at most {limit} ({limit_bytes:,} bytes) per image is "
+    "accepted: save it smaller",
+    "problem_frame_not_image": "is {what}; only PNG, JPEG and WebP are accepted: convert it to one of those",
+    "problem_frame_not_image_named": "is {what}, whatever its name ({suffix}) says; only PNG, JPEG and WebP are "
+    "accepted: convert it to one of those",
+    "problem_frame_pixels": "is {width}×{height}, {megapixels:,.0f} megapixels; at most {limit:,.0f} megapixels are "
+    "accepted (VIDU_UI_MAX_MEGAPIXELS: larger pictures can exhaust memory): scale it down",
+    "problem_frame_damaged": "is a damaged {kind} file ({damage}); export or download it again",
+    "problem_frame_bomb": "is a {kind} file too large to decode safely ({detail}); scale it down first",
+    "problem_frame_truncated": "is a truncated {kind} file: it ends before the picture does; export or download it "
+    "again",
+    "problem_frame_undecodable": "is a damaged {kind} file that cannot be decoded ({detail}); export it again as a "
+    "PNG, JPEG or WebP image",
+    "problem_frame_aspect": "is {width}×{height}, an aspect ratio of {shape}; it must be between 1:4 and 4:1: crop it",
+    "problem_frame_animated": "is an animated {kind} ({count} frames); only still images are accepted: auto-fit "
+    "would use its first frame",
+    "problem_pair_aspect": "is {end_width}×{end_height} (aspect {end_aspect}) against the start frame's "
+    "{start_width}×{start_height} (aspect {start_aspect}): start ÷ end aspect ratio {ratio}, and 0.80–1.25 is "
+    "accepted; turn on auto-fit, or crop the end frame to the start frame's shape",
+    "problem_pair_pixels": "is {end_width}×{end_height} ({end_mp} MP) against the start frame's "
+    "{start_width}×{start_height} ({start_mp} MP): start ÷ end resolution ratio {ratio}, and 0.80–1.25 is "
+    "accepted; turn on auto-fit, or resize the larger frame toward the other's size",
+    "problem_body_too_large": "the request would be {size}, {over} over the service's {limit} limit (images travel "
+    "as base64, a third larger); turn on auto-fit or use smaller frames",
+    "frame_kind_avif": "an AVIF image",
+    "frame_kind_heic": "a HEIC/HEIF photo or an MP4-family video",
+    "frame_kind_pdf": "a PDF document",
+    "frame_kind_zip": "a ZIP archive",
+    "frame_kind_svg": "an SVG drawing (text, not a picture)",
+    "frame_kind_html": "a web page (HTML)",
+    "frame_kind_xml": "an XML text file",
+    "frame_kind_other": "an image in the {name} format",
+    "frame_kind_unknown": "not an image this app recognises",
+    "frame_kind_text": "a text file",
+    "frame_damage_checksum": "bad checksum in its {chunk} chunk",
+    "frame_damage_truncated": "truncated: it ends before the picture does",
+    "frame_damage_data_long": "its image data is longer than the picture",
+    "frame_damage_inflate": "its image data cannot be decompressed ({error})",
+    "frame_damage_data_short": "truncated: its image data ends before the picture does",
+    "frame_damage_no_picture": "it holds no picture",
+    "frame_summary_url": "URL · {host} · downloaded by the service",
+    "frame_summary_animated": "animated, {count} frames",
+    "check_ok": "ok: {start} → {end}; request body {size:,} bytes",
+    # --- auto-fit (autofit.py): what it changed, each naming its frame -----------------------------------------
+    "fit_cropped": "{frame}: centre-cropped {before} → {after} to the start frame's aspect ratio ({aspect})",
+    "fit_reduced": "{frame}: reduced {before} → {after} ({megapixels} MP), toward the other frame and the "
+    "{resolution} video's {need} MP",
+    "fit_enlarged": "{frame}: enlarged {before} → {after} ({megapixels} MP) to bring the pair's pixel counts "
+    "together; never beyond the {resolution} video's {need} MP",
+    "fit_first_frame": "{frame}: kept the first of its {count} frames (only still images are accepted)",
+    "fit_cmyk_profile": "{frame}: converted CMYK → RGB with its embedded colour profile",
+    "fit_cmyk_plain": "{frame}: converted CMYK → RGB (no usable colour profile embedded: plain conversion)",
+    "fit_grey16": "{frame}: converted 16-bit grey → 8-bit",
+    "fit_upright": "{frame}: turned upright (EXIF orientation {orientation})",
+    "fit_downscaled": "{frame}: downscaled {before} → {after} to fit the request's size limit",
+    "fit_reencoded": "{frame}: re-encoded {format} {size} → {target}, {new_size}",
+    "fit_reencoded_kept": "{frame}: re-encoded {format} {size} → {target}, {new_size}, full resolution {after} kept",
+    "fit_target": "{format}",
+    "fit_target_quality": "{format} quality {quality}",
+    "fit_target_alpha": "{target} with its transparency",
+    "fit_total": "The two images now take {size} of the request (as base64 text); it had room for {room}.",
+    "problem_fit_no_room": "cannot fit in the request ({room:,} bytes left for images): the other fields leave no "
+    "room for images; give the frames as http(s) URLs instead, or shorten the prompt and payload",
+    "problem_fit_too_large": "cannot fit in the request ({room:,} bytes left for images): even downscaled to "
+    "{width}×{height} the frames would take about {need:,} bytes; give the frames as http(s) URLs instead, or "
+    "shorten the prompt and payload",
     "warning_off_peak": "relays document off-peak only for {models} with sound on; the service may refuse it or "
     "run the task at the normal price",
     # --- what a reason (an error's or a failed task's) means and what to do -------------------------------------------
@@ -308,6 +400,72 @@ EN: dict[str, str] = {
     "<task id>`, or open it from History); if the service keeps naming such a link, ask the provider.",
     "hint_download_refused_visitor": "Nothing was kept. Open the task from History again for a fresh link; if it "
     "keeps failing, tell the operator of this page.",
+    # --- batches (batch.py; the CLI's ``batch`` and the page's Batch tab) ------------------------------------------
+    "batch_checks_ok": "ok",
+    "batch_total": "{jobs} job(s), {ready} ready to send; total {credits} credits (an estimate: the service bills "
+    "the real amount)",
+    "batch_unpriced": "{count} job(s) have no public price and are not counted.",
+    "batch_manifest_at": "line {line}, column {column}: {problem}",
+    "batch_manifest_unreadable": "the manifest cannot be read ({error})",
+    "batch_manifest_not_json": "not a JSON object ({error})",
+    "batch_manifest_extra_values": "more values than the header has columns",
+    "batch_manifest_unknown_column": "not a column of a batch manifest; the columns are: {columns}",
+    "batch_manifest_missing_column": "the header lacks this required column",
+    "batch_manifest_missing_value": "is required",
+    "batch_manifest_not_text": "must be a file path or an http(s) URL",
+    "batch_manifest_empty": "the manifest has no jobs",
+    "batch_job_invalid": "{job}: not sent: {problems}",
+    "batch_job_refused": "{job}: refused: {error}",
+    "batch_job_created": "{job}: created task {task_id}",
+    "batch_job_later": "{job}: the service is busy (nothing was created or charged); trying again within {seconds} s",
+    "batch_dry_run": "dry run: nothing was sent",
+    "batch_running": "sending {jobs} job(s), at most {count} open at once",
+    "batch_summary": "{success} succeeded, {failed} failed or not sent, {unknown} outcome unknown, {running} not "
+    "finished yet",
+    "batch_video": "{job}: video saved: {path}",
+    "batch_no_video": "{job}: the task succeeded but its video was not saved: {note}",
+    "tab_batch": "Batch",
+    "batch_mode": "Build the plan from",
+    "batch_mode_prompts": "One pair, several prompts",
+    "batch_mode_storyboard": "A storyboard (frames in order)",
+    "batch_mode_pairs": "Many pairs (by file name or order)",
+    "batch_files": "Frames: a storyboard's, or pairs (shot1_start.png, shot1_end.png…)",
+    "batch_loop": "Loop",
+    "batch_loop_info": "One pair: the end frame is the start frame; a storyboard: a last shot back to the first frame",
+    "batch_prompts": "Prompts",
+    "batch_prompts_info": "One per line; for a storyboard or pairs, line i is shot i's (the last line for the rest)",
+    "batch_models": "Models",
+    "batch_seeds": "Seeds per prompt",
+    "batch_first_seed": "First seed",
+    "batch_plan": "Plan",
+    "batch_jobs": "Jobs",
+    "batch_run": "Run",
+    "batch_cancel": "Cancel all",
+    "batch_download": "Download all (zip)",
+    "batch_results": "Results",
+    "batch_archive": "Videos and manifest",
+    "batch_col_job": "#",
+    "batch_col_label": "Shot",
+    "batch_col_model": "Model",
+    "batch_col_seed": "Seed",
+    "batch_col_prompt": "Prompt",
+    "batch_col_estimate": "Credits (est.)",
+    "batch_col_checks": "Checks / state",
+    "batch_need_prompt": "Write at least one prompt.",
+    "batch_need_model": "Choose at least one model.",
+    "batch_need_pair": "Add a start and an end frame (or turn on Loop).",
+    "batch_need_files": "Upload the frames: at least two.",
+    "batch_too_many": "That plan has more than {limit} jobs; use the command line's `batch` for larger ones.",
+    "batch_plan_first": "Build a plan first.",
+    "batch_server_key": "Batches run with the server's key; this page uses each visitor's own key.",
+    "batch_cancelled": "Cancel all: jobs not sent are held; {count} task(s) asked to cancel.",
+    "batch_outcome_waiting": "waiting",
+    "batch_outcome_sending": "sending",
+    "batch_outcome_running": "running",
+    "batch_outcome_success": "succeeded",
+    "batch_outcome_failed": "failed",
+    "batch_outcome_unknown": "outcome unknown",
+    "batch_outcome_held": "not sent",
 }
 
 ZH: dict[str, str] = {
@@ -370,6 +528,17 @@ ZH: dict[str, str] = {
     "history_pick": "点击一行以选择任务。",
     "history_open": "打开",
     "history_reuse": "复用设置",
+    "col_frames": "画面",
+    "task_link": "[此任务的链接]({link})",
+    "link_needs_key": "请先输入你的 API 密钥，然后在“查询任务”中按回车打开任务 {task_id}。",
+    "seconds_short": "{seconds} 秒",
+    "response_create": "创建请求的响应，{time}",
+    "response_query": "服务的最新响应，{time}",
+    "sign_out": "退出登录",
+    "check_key": "检查密钥",
+    "key_ok": "服务接受了此密钥（未消耗积分）。",
+    "key_credits_line": "{kind}：剩余 {credits} 积分",
+    "key_credits_unknown": "服务接受了此密钥，但没有说明剩余积分。",
     "filter_all": "全部",
     "filter_unfinished": "未完成",
     "field_model": "模型",
@@ -495,6 +664,77 @@ ZH: dict[str, str] = {
     "problem_no_key_visitor": "没有 API 密钥：请粘贴你的 Vidu API 密钥",
     "problem_no_key_operator": "没有 API 密钥：请设置 VIDU_API_KEY 或粘贴密钥",
     "problem_key_chars": "密钥包含空格、换行或非 ASCII 字符；请重新粘贴",
+    "problem_frame_missing": "缺失：请选择 PNG、JPEG 或 WebP 图片文件，或填写 http(s) URL",
+    "problem_frame_scheme": "使用了“{scheme}:”协议；请提供 PNG、JPEG 或 WebP 图片文件，或 http:// 或 https:// URL",
+    "problem_frame_data_uri": "是 data: URI；请直接提供图片文件（应用会生成 data URI），或 http(s) URL",
+    "problem_frame_file_url": "是 file: URL；请改为填写文件路径，或上传文件",
+    "problem_frame_url_chars": "是包含空格、引号或非 ASCII 字符的 URL；请对它们进行百分号编码（%20 …）",
+    "problem_frame_folder": "是文件夹，不是图片文件：{path}",
+    "problem_frame_not_file": "不是普通文件：{path}",
+    "problem_frame_not_found": "找不到：{path}",
+    "problem_frame_unreadable": "无法读取（{error}）：{path}",
+    "problem_frame_empty": "是空文件（0 字节）：{name}；请选择 PNG、JPEG 或 WebP 图片",
+    "problem_frame_too_big": "大小为 {size}（{n_bytes:,} 字节）；每张图片最多接受 {limit}（{limit_bytes:,} 字节）："
+    "请保存为更小的文件",
+    "problem_frame_not_image": "是{what}；只接受 PNG、JPEG 和 WebP：请转换为其中一种格式",
+    "problem_frame_not_image_named": "是{what}，不论文件名（{suffix}）如何；只接受 PNG、JPEG 和 WebP："
+    "请转换为其中一种格式",
+    "problem_frame_pixels": "尺寸为 {width}×{height}，{megapixels:,.0f} 百万像素；最多接受 {limit:,.0f} 百万像素"
+    "（VIDU_UI_MAX_MEGAPIXELS：更大的图片可能耗尽内存）：请缩小",
+    "problem_frame_damaged": "是损坏的 {kind} 文件（{damage}）；请重新导出或下载",
+    "problem_frame_bomb": "是过大、无法安全解码的 {kind} 文件（{detail}）；请先缩小",
+    "problem_frame_truncated": "是不完整的 {kind} 文件：文件在画面结束前就结束了；请重新导出或下载",
+    "problem_frame_undecodable": "是无法解码的损坏 {kind} 文件（{detail}）；请重新导出为 PNG、JPEG 或 WebP 图片",
+    "problem_frame_aspect": "尺寸为 {width}×{height}，宽高比 {shape}；宽高比必须在 1:4 到 4:1 之间：请裁剪",
+    "problem_frame_animated": "是动态 {kind}（{count} 帧）；只接受静态图片：自动适配会使用它的第一帧",
+    "problem_pair_aspect": "为 {end_width}×{end_height}（宽高比 {end_aspect}），首帧为 {start_width}×{start_height}"
+    "（宽高比 {start_aspect}）：首帧 ÷ 尾帧的宽高比之比为 {ratio}，只接受 0.80–1.25；请开启“自动适配画面”，"
+    "或把尾帧裁剪成首帧的形状",
+    "problem_pair_pixels": "为 {end_width}×{end_height}（{end_mp} 百万像素），首帧为 {start_width}×{start_height}"
+    "（{start_mp} 百万像素）：首帧 ÷ 尾帧的像素数之比为 {ratio}，只接受 0.80–1.25；请开启“自动适配画面”，"
+    "或把较大的一帧缩小到接近另一帧的尺寸",
+    "problem_body_too_large": "请求将达到 {size}，超出服务 {limit} 的上限 {over}（图片以 base64 传输，会大三分之一）；"
+    "请开启“自动适配画面”或使用更小的画面",
+    "frame_kind_avif": "AVIF 图片",
+    "frame_kind_heic": "HEIC/HEIF 照片或 MP4 类视频",
+    "frame_kind_pdf": "PDF 文档",
+    "frame_kind_zip": "ZIP 压缩包",
+    "frame_kind_svg": "SVG 矢量图（文本，不是图片）",
+    "frame_kind_html": "网页（HTML）",
+    "frame_kind_xml": "XML 文本文件",
+    "frame_kind_other": "{name} 格式的图片",
+    "frame_kind_unknown": "本应用无法识别的文件",
+    "frame_kind_text": "文本文件",
+    "frame_damage_checksum": "{chunk} 数据块校验和错误",
+    "frame_damage_truncated": "不完整：文件在画面结束前就结束了",
+    "frame_damage_data_long": "图像数据比画面更长",
+    "frame_damage_inflate": "图像数据无法解压（{error}）",
+    "frame_damage_data_short": "不完整：图像数据在画面结束前就结束了",
+    "frame_damage_no_picture": "不包含画面",
+    "frame_summary_url": "URL · {host} · 由服务下载",
+    "frame_summary_animated": "动态图，{count} 帧",
+    "check_ok": "通过：{start} → {end}；请求体 {size:,} 字节",
+    "fit_cropped": "{frame}：居中裁剪 {before} → {after}，与首帧的宽高比（{aspect}）一致",
+    "fit_reduced": "{frame}：缩小 {before} → {after}（{megapixels} 百万像素），接近另一帧和 {resolution} "
+    "视频所需的 {need} 百万像素",
+    "fit_enlarged": "{frame}：放大 {before} → {after}（{megapixels} 百万像素），使两帧像素数接近；"
+    "不超过 {resolution} 视频所需的 {need} 百万像素",
+    "fit_first_frame": "{frame}：保留了 {count} 帧中的第一帧（只接受静态图片）",
+    "fit_cmyk_profile": "{frame}：已按内嵌色彩配置文件把 CMYK 转为 RGB",
+    "fit_cmyk_plain": "{frame}：已把 CMYK 转为 RGB（没有可用的内嵌色彩配置文件：直接转换）",
+    "fit_grey16": "{frame}：已把 16 位灰度转为 8 位",
+    "fit_upright": "{frame}：已按 EXIF 方向（{orientation}）摆正",
+    "fit_downscaled": "{frame}：缩小 {before} → {after}，以符合请求的大小上限",
+    "fit_reencoded": "{frame}：重新编码 {format} {size} → {target}，{new_size}",
+    "fit_reencoded_kept": "{frame}：重新编码 {format} {size} → {target}，{new_size}，保留完整分辨率 {after}",
+    "fit_target": "{format}",
+    "fit_target_quality": "{format}（质量 {quality}）",
+    "fit_target_alpha": "{target}，保留透明度",
+    "fit_total": "两张图片现在占请求的 {size}（base64 文本）；可用空间为 {room}。",
+    "problem_fit_no_room": "无法放入请求（图片可用 {room:,} 字节）：其他字段已占满空间；请改用 http(s) URL 提供画面，"
+    "或缩短提示词和透传参数",
+    "problem_fit_too_large": "无法放入请求（图片可用 {room:,} 字节）：即使缩小到 {width}×{height}，画面仍约需 "
+    "{need:,} 字节；请改用 http(s) URL 提供画面，或缩短提示词和透传参数",
     "warning_off_peak": "中转服务的文档说明错峰生成仅适用于开启声音的 {models}；服务可能拒绝，或按正常价格运行任务",
     "hint_BadRequest": "服务认为请求格式有误；请检查选项后重试。",
     "hint_FieldLacking": "缺少必填字段；请补全后重试。",
@@ -589,6 +829,69 @@ ZH: dict[str, str] = {
     "model_viduq2-pro-fast": "viduq2-pro-fast — q2-pro 最快版本，仅 720p 或 1080p",
     "model_viduq1-classic": "viduq1-classic — 经典 q1 风格；5 秒 1080p",
     "model_vidu2_0": "vidu2.0 — 2.0 模型：4 秒（最高 1080p）或 8 秒（720p）",
+    "batch_checks_ok": "通过",
+    "batch_total": "共 {jobs} 个任务，{ready} 个可发送；合计 {credits} 积分（估算值，实际以服务扣费为准）",
+    "batch_unpriced": "{count} 个任务的模型没有公开价格，未计入合计。",
+    "batch_manifest_at": "第 {line} 行，{column} 列：{problem}",
+    "batch_manifest_unreadable": "无法读取清单文件（{error}）",
+    "batch_manifest_not_json": "不是 JSON 对象（{error}）",
+    "batch_manifest_extra_values": "值的数量多于表头的列数",
+    "batch_manifest_unknown_column": "不是批量清单的列；可用的列：{columns}",
+    "batch_manifest_missing_column": "表头缺少这一必需列",
+    "batch_manifest_missing_value": "必须填写",
+    "batch_manifest_not_text": "必须是文件路径或 http(s) 网址",
+    "batch_manifest_empty": "清单中没有任务",
+    "batch_job_invalid": "{job}：未发送：{problems}",
+    "batch_job_refused": "{job}：被拒绝：{error}",
+    "batch_job_created": "{job}：已创建任务 {task_id}",
+    "batch_job_later": "{job}：服务繁忙（未创建任务，也未扣费）；{seconds} 秒内重试",
+    "batch_dry_run": "试运行：没有发送任何请求",
+    "batch_running": "正在发送 {jobs} 个任务，同时最多 {count} 个未完成",
+    "batch_summary": "{success} 个成功，{failed} 个失败或未发送，{unknown} 个结果未知，{running} 个尚未完成",
+    "batch_video": "{job}：视频已保存：{path}",
+    "batch_no_video": "{job}：任务成功，但视频未保存：{note}",
+    "tab_batch": "批量",
+    "batch_mode": "计划来源",
+    "batch_mode_prompts": "一对画面，多条描述",
+    "batch_mode_storyboard": "分镜（按顺序的画面）",
+    "batch_mode_pairs": "多对画面（按文件名或顺序配对）",
+    "batch_files": "画面：分镜的各帧，或成对的画面（shot1_start.png、shot1_end.png…）",
+    "batch_loop": "循环",
+    "batch_loop_info": "一对画面：尾帧即首帧；分镜：再加一个回到第一帧的镜头",
+    "batch_prompts": "描述",
+    "batch_prompts_info": "每行一条；分镜或多对画面时，第 i 行用于第 i 个镜头（其余用最后一行）",
+    "batch_models": "模型",
+    "batch_seeds": "每条描述的种子数",
+    "batch_first_seed": "起始种子",
+    "batch_plan": "生成计划",
+    "batch_jobs": "任务",
+    "batch_run": "运行",
+    "batch_cancel": "全部取消",
+    "batch_download": "全部下载（zip）",
+    "batch_results": "结果",
+    "batch_archive": "视频与清单",
+    "batch_col_job": "#",
+    "batch_col_label": "镜头",
+    "batch_col_model": "模型",
+    "batch_col_seed": "种子",
+    "batch_col_prompt": "描述",
+    "batch_col_estimate": "积分（估算）",
+    "batch_col_checks": "检查 / 状态",
+    "batch_need_prompt": "请至少写一条描述。",
+    "batch_need_model": "请至少选择一个模型。",
+    "batch_need_pair": "请添加首帧和尾帧（或打开“循环”）。",
+    "batch_need_files": "请上传画面：至少两张。",
+    "batch_too_many": "该计划超过 {limit} 个任务；更大的批量请用命令行的 `batch`。",
+    "batch_plan_first": "请先生成计划。",
+    "batch_server_key": "批量任务使用服务器的密钥；本页面使用每位访客自己的密钥。",
+    "batch_cancelled": "全部取消：未发送的任务已保留不发；已请求取消 {count} 个任务。",
+    "batch_outcome_waiting": "等待中",
+    "batch_outcome_sending": "发送中",
+    "batch_outcome_running": "运行中",
+    "batch_outcome_success": "成功",
+    "batch_outcome_failed": "失败",
+    "batch_outcome_unknown": "结果未知",
+    "batch_outcome_held": "未发送",
 }
 
 # Texts made from the catalogue: their English is the catalogue's own words.
@@ -627,8 +930,30 @@ def cli_language(option: str | None = None, environ: Mapping[str, str] | None = 
 
 
 def say(lang: Lang, key: str, **values: Any) -> str:
-    """The text of ``key`` in ``lang``, its ``{placeholders}`` filled in."""
-    return TEXTS[lang][key].format(**values)
+    """The text of ``key`` in ``lang``, its ``{placeholders}`` filled in (a ``Phrase`` value in ``lang`` too)."""
+    return TEXTS[lang][key].format(**{k: v.render(lang) if isinstance(v, Phrase) else v for k, v in values.items()})
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A text not yet in words: a message key and its values, said in the reader's language when shown.
+
+    What the core reports (auto-fit's changes, a frame's kind inside a problem) is a ``Phrase``, so the CLI and the
+    page say it in their reader's language; a value may itself be a ``Phrase`` (``frame_kind_pdf`` inside
+    ``problem_frame_not_image``). ``str()`` is the English text, for logs."""
+
+    key: str
+    values: dict[str, Any] = dataclass_field(default_factory=dict, hash=False)
+
+    @classmethod
+    def of(cls, key: str, **values: Any) -> Phrase:
+        return cls(key, values)
+
+    def render(self, lang: Lang = "en") -> str:
+        return say(lang, self.key, **self.values)
+
+    def __str__(self) -> str:
+        return self.render("en")
 
 
 def has(key: str) -> bool:

@@ -135,6 +135,7 @@ def send(
     sleep: Callable[[float], None] | None = None,
     now: Callable[[], float] = time.time,
     lang: Lang = "en",
+    job_key: str | None = None,
 ) -> tuple[str, CreatedTask]:
     """Write the record ahead, send the create once, record its answer; returns the row's ``ref`` and the task.
 
@@ -143,7 +144,7 @@ def send(
     ``sleep`` (the CLI) the list is read again every few seconds until the answer is known: ``NotCreated`` when
     no task was made, ``Unsettled`` when several could be it. Without ``sleep`` (the page) one look is taken and
     ``Unsettled`` raised if it did not settle; the row stays for ``reconcile``. Any other error means nothing
-    was created: the row is removed, the error raised.
+    was created: the row is removed, the error raised. ``job_key`` ties the row to a batch job (``vidu_ui.batch``).
     """
     ref = uuid.uuid4().hex
     reference = None
@@ -159,6 +160,7 @@ def send(
         end_image=request.end.thumbnail or request.end.data,
         user=user,
         key_kind=key_kind,
+        job_key=job_key,
     )
     try:
         task = client.create(request.content)

@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 
 from .catalogue import DEFAULT_MODEL, MODEL_NAMES, MOVEMENT_AMPLITUDES, WM_POSITIONS, Model, get_model, models_with
 from .errors import InvalidInput, Problem
+from .messages import Phrase
 
 PROMPT_MAX = 2000
 PAYLOAD_MAX = 1_048_576
@@ -194,11 +195,24 @@ def task_path(template: str, task_id: str) -> str:
     return template.replace("{task_id}", quote(checked_task_id(task_id), safe=""))
 
 
-def url_problem(field: str, value: str) -> Problem | None:
+_IMAGE_SCHEMES = {"data": "problem_frame_data_uri", "file": "problem_frame_file_url"}
+"""Schemes a person gives for a frame by mistake, each with its own advice."""
+
+
+def url_problem(field: str, value: str, *, image: bool = False) -> Problem | None:
     """The one URL rule: an http(s) URL with a host and a valid port, no credentials, no spaces or control
-    characters, at most 2048 characters."""
+    characters, at most 2048 characters.
+
+    ``image``: a frame given as a URL. Its scheme is judged first, with advice for a frame (a ``data:`` URI, a
+    ``file:`` URL); and it must be plain ASCII without quotes, backslashes or angle brackets, as the request's
+    size is counted on the assumption that JSON writes it as it is (``frames.images_size``)."""
+    scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+    if image and scheme not in ("http", "https"):
+        return Problem.of(field, _IMAGE_SCHEMES.get(scheme, "problem_frame_scheme"), scheme=scheme)
     if len(value) > URL_MAX:
         return Problem.of(field, "problem_url_long", length=len(value), limit=URL_MAX)
+    if image and (not value.isascii() or not value.isprintable() or any(ch in value for ch in ' "\\<>')):
+        return Problem.of(field, "problem_frame_url_chars")
     if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
         return Problem.of(field, "problem_url_spaces")
     try:
@@ -207,7 +221,8 @@ def url_problem(field: str, value: str) -> Problem | None:
     except ValueError:
         return Problem.of(field, "problem_url_invalid")
     if parts.scheme.lower() not in ("http", "https"):
-        return Problem.of(field, "problem_url_scheme", scheme=f"'{parts.scheme}:'" if parts.scheme else "no scheme")
+        named = f"'{parts.scheme}:'" if parts.scheme else Phrase.of("problem_url_no_scheme")
+        return Problem.of(field, "problem_url_scheme", scheme=named)
     if not host:
         return Problem.of(field, "problem_url_host")
     if parts.username is not None or parts.password is not None:

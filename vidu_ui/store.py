@@ -47,7 +47,7 @@ from PIL import Image
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from . import frames
-from .responses import FINISHED_STATES, TaskStatus
+from .responses import CANCELLED_CODE, CANCELLED_STATES, FINISHED_STATES, TaskStatus
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -149,6 +149,8 @@ class TaskRecord:
     """For ``needs_look``: the service's tasks that could be this one (id, state, created_at, payload)."""
     last_status: dict[str, Any] | None = field(default=None, repr=False)
     """The last query's answer (image data cut short): its ``progress`` and ``blocked_resources`` for showing."""
+    job_key: str | None = None
+    """The batch job this task was created for (``vidu_ui.batch``); None for a single task."""
 
     @property
     def finished(self) -> bool:
@@ -280,8 +282,9 @@ tasks = sa.Table(
     sa.Column("lease_owner", sa.Text),
     sa.Column("lease_until", sa.Float),
     sa.Column("download_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("job_key", sa.Text),
 )
-"""The history's one table, as the newest migration leaves it (``vidu_ui/migrations/versions``)."""
+"""The history's tasks table, as the newest migration leaves it (``vidu_ui/migrations/versions``)."""
 
 callback_nonces = sa.Table(
     "callback_nonces",
@@ -385,6 +388,7 @@ def _record(row: sa.RowMapping) -> TaskRecord:
         fingerprint=row["fingerprint"],
         candidates=tuple(json.loads(row["candidates"])) if row["candidates"] else (),
         last_status=json.loads(row["last_status"]) if row["last_status"] else None,
+        job_key=row["job_key"],
     )
 
 
@@ -523,6 +527,16 @@ class Store:
                 self._listener = threading.Thread(target=self._listen, name="vidu-store-listen", daemon=True)
                 self._listener.start()
 
+    def notify(self, ref: str) -> None:
+        """Call the change hooks (every process's, on PostgreSQL) for a change made outside ``tasks`` (a batch's
+        job rows, ``vidu_ui.batch``)."""
+        self._changed(ref)
+
+    def off_change(self, hook: Callable[[str], None]) -> None:
+        """Stop calling ``hook`` (given to ``on_change`` before)."""
+        with self._hooks_lock, contextlib.suppress(ValueError):
+            self._hooks.remove(hook)
+
     def _changed(self, ref: str) -> None:
         if self.dialect == "postgresql":
             with contextlib.suppress(sa.exc.SQLAlchemyError), self.engine.begin() as conn:
@@ -608,11 +622,13 @@ class Store:
         end_image: bytes | None = None,
         user: str | None = None,
         key_kind: KeyKind = "server",
+        job_key: str | None = None,
     ) -> None:
         """The write-ahead record: the create of ``body`` is about to be sent (state ``sending``).
 
         ``body`` without its images; ``reference`` is what the app put in its ``payload`` (or None);
-        ``content_fingerprint`` the exact bytes' SHA-256. On the disk (or committed) when this returns.
+        ``content_fingerprint`` the exact bytes' SHA-256; ``job_key`` the batch job it is for (``vidu_ui.batch``).
+        On the disk (or committed) when this returns.
         """
         now = self._clock()
         with self.write() as conn:
@@ -632,6 +648,7 @@ class Store:
                     reference=reference,
                     fingerprint=content_fingerprint,
                     updated_at=now,
+                    job_key=job_key,
                 )
             )
         self._changed(ref)
@@ -875,7 +892,8 @@ class Store:
 
         ``user``: only that user's tasks, unless ``shared`` (everyone's history is visible); with ``user=None``
         (sign-in off) every task is listed. ``state``: only tasks in that state (``unfinished`` matches every
-        state that may still change). ``text``: a case-insensitive match in the prompt, model or task id.
+        state that may still change; ``cancelled`` every spelling of a cancelled task, which ``failed`` leaves out).
+        ``text``: a case-insensitive match in the prompt, model or task id.
         ``unsent``: also the records without a task id (a create not answered, or not created). ``limit`` is
         capped at 1000.
         """
@@ -884,8 +902,16 @@ class Store:
             where.append(tasks.c.task_id.is_not(None))
         if user is not None and not shared:
             where.append(tasks.c.user == user)
+        cancelled = sa.or_(
+            tasks.c.state.in_(sorted(CANCELLED_STATES)),
+            sa.and_(tasks.c.state == "failed", tasks.c.err_code == CANCELLED_CODE),
+        )
         if state == "unfinished":
             where.append(tasks.c.state.not_in(_inline(FINAL_STATES)))
+        elif state == "cancelled":  # however the service spells it (``responses.outcome``)
+            where.append(cancelled)
+        elif state == "failed":  # failed, not cancelled
+            where.append(sa.and_(tasks.c.state == "failed", sa.func.coalesce(tasks.c.err_code, "") != CANCELLED_CODE))
         elif state:
             where.append(tasks.c.state == state)
         if text and text.strip():

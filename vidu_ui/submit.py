@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from . import frames
+from .catalogue import get_model
 from .errors import APIStatusError, InvalidInput, Problem
 from .frames import Frame
+from .messages import Phrase
 from .request import DATA_URI_KEEP, TaskOptions, build_body, check, shortened_uri
 
 if TYPE_CHECKING:
@@ -38,8 +40,9 @@ class PreparedRequest:
     """The exact JSON bytes to send; ``len(content)`` is the body size the service sees."""
     start: Frame
     end: Frame
-    changes: tuple[str, ...] = ()
-    """What auto-fit changed, one sentence each; empty when the frames went as they were."""
+    changes: tuple[Phrase, ...] = ()
+    """What auto-fit changed, one message each (``Phrase.render`` in the reader's language); empty when the frames
+    went as they were."""
     auto_fit: bool = False
     """Auto-fit prepared these frames (whether or not it changed them)."""
     warnings: tuple[Problem, ...] = ()
@@ -159,9 +162,9 @@ def prepare(
         raise InvalidInput(problems)
 
     budget = _image_budget(fields)
-    changes: tuple[str, ...] = ()
+    changes: tuple[Phrase, ...] = ()
     if auto_fit:
-        fitted = frames.auto_fit(start_frame, end_frame, budget)
+        fitted = frames.auto_fit(start_frame, end_frame, budget, video_resolution(fields))
         start_frame, end_frame, changes = fitted.start, fitted.end, tuple(fitted.changes)
         start_frame, end_frame = load_checked(start_frame, end_frame)
     problems = frame_checks(start_frame, end_frame)
@@ -172,16 +175,8 @@ def prepare(
     content = encode_body(fields, start_frame, end_frame)
     if len(content) > frames.MAX_BODY_BYTES:
         over = len(content) - frames.MAX_BODY_BYTES
-        raise InvalidInput(
-            [
-                Problem(
-                    "frames",
-                    f"the request would be {megabytes(len(content))}, {megabytes(over)} over the service's "
-                    f"{megabytes(frames.MAX_BODY_BYTES)} limit (images travel as base64, a third larger); "
-                    "turn on auto-fit or use smaller frames",
-                )
-            ]
-        )
+        sizes = {"size": megabytes(len(content)), "over": megabytes(over), "limit": megabytes(frames.MAX_BODY_BYTES)}
+        raise InvalidInput([Problem.of("frames", "problem_body_too_large", **sizes)])
     return PreparedRequest(
         fields=fields,
         content=content,
@@ -191,6 +186,16 @@ def prepare(
         auto_fit=auto_fit,
         warnings=tuple(checked.warnings),
     )
+
+
+def video_resolution(fields: dict[str, Any]) -> str | None:
+    """The resolution of the video asked for (auto-fit sizes the frames for it): the one chosen, else the model's
+    default at the chosen duration; None for a model the catalogue does not know."""
+    chosen = fields.get("resolution")
+    if isinstance(chosen, str):
+        return chosen
+    model = get_model(str(fields.get("model")))
+    return model.default_resolution_for(fields.get("duration")) if model is not None else None
 
 
 def load_checked(start: Frame, end: Frame) -> tuple[Frame, Frame]:

@@ -18,6 +18,7 @@ from gradio_client import handle_file
 import app
 from vidu_ui.simulator import Simulator
 from vidu_ui.studio import StudioBlocks
+from vidu_ui.studio.form import SAMPLE_VALUES
 
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's Chromium: Playwright drives it; ``playwright install`` is never run."""
@@ -59,9 +60,11 @@ def os_port(host: str = "127.0.0.1") -> int:
 
 
 @contextlib.contextmanager
-def launched(build: Callable[[int], StudioBlocks], **options: Any) -> Iterator[tuple[StudioBlocks, str]]:
-    """The page ``build(port)`` makes, launched on 127.0.0.1 with the options ``app.py`` uses; yields it and its
-    URL, and closes it afterwards.
+def launched(
+    build: Callable[[int], StudioBlocks], *, gradio: dict[str, Any] | None = None, **options: Any
+) -> Iterator[tuple[StudioBlocks, str]]:
+    """The page ``build(port)`` makes, launched on 127.0.0.1 with the options ``app.py`` uses (``gradio``: further
+    arguments of Gradio's ``launch``, such as ``max_threads``); yields it and its URL, and closes it afterwards.
 
     Gradio needs a port number up front (with port 0 it would announce port 0), and the demo settings name the
     app's own address, so the port comes from the OS just before the page is built. Should another process take
@@ -75,6 +78,7 @@ def launched(build: Callable[[int], StudioBlocks], **options: Any) -> Iterator[t
         try:
             page.launch(
                 **app.ServeOptions(host="127.0.0.1", port=port, **options).launch_kwargs(),
+                **(gradio or {}),
                 prevent_thread_lock=True,
                 quiet=True,
             )
@@ -114,28 +118,8 @@ class Running:
     data_dir: Path
 
 
-FORM: dict[str, Any] = {
-    "start_url": "",
-    "end_url": "",
-    "prompt": "A slow dolly shot from dawn to dusk",
-    "model": "viduq1",
-    "duration": 5,
-    "resolution": "1080p",
-    "seed": 0,
-    "movement_amplitude": "auto",
-    "is_rec": False,
-    "bgm": False,
-    "audio": False,
-    "off_peak": False,
-    "watermark": False,
-    "wm_position": 3,
-    "wm_url": "",
-    "meta_data": "",
-    "payload": "",
-    "callback_url": "",
-    "auto_fit": True,
-}
-"""Generate's values other than the two frames: a valid viduq1 request."""
+FORM: dict[str, Any] = SAMPLE_VALUES
+"""Generate's values other than the two frames: a valid viduq1 request (``vidu_ui.studio.form``)."""
 
 
 def arguments(start: Path | str, end: Path | str, **changes: Any) -> dict[str, Any]:

@@ -239,6 +239,7 @@ class AppProcess:
             GRADIO_TEMP_DIR=str(temp_dir),
             VIDU_POLL_INTERVAL="0.3",
             VIDU_POLL_MAX_INTERVAL="1",
+            VIDU_UI_SETTLE_SECONDS="0",  # a create without an answer is settled at the first look at the task list
             GRADIO_ANALYTICS_ENABLED="False",
             PYTHONUNBUFFERED="1",
             **environ,
@@ -571,7 +572,7 @@ def _browser_side(chromium: Browser, side: Side, start: Path, end: Path, found: 
         # What the page shows, by message key (the status line's state, the error toast's title).
         ("success", lambda: None, EN["state_success"]),
         ("task fails", lambda: side.sim.fail_next("CreationPolicyViolation"), EN["state_failed"]),
-        ("500", lambda: side.sim.inject(Fault(call="create", status=500)), EN["title_unknown"]),
+        ("500", lambda: side.sim.inject(Fault(call="create", status=500)), EN["title_not_created"]),
     ]
     if not side.visitor:
         flows.append(("401", lambda: side.sim.inject(Fault(call="create", status=401)), "Unauthorized"))

@@ -111,8 +111,9 @@ class Findings:
         if self.fuzz is None:
             return [NOT_RUN]
         return [
-            f"- schemathesis against `/gradio_api/openapi.json` in demo mode (seed 1): {self.fuzz.summary}; "
-            f"exit {self.fuzz.exit_code}.",
+            f"- schemathesis against `/gradio_api/openapi.json` in demo mode (coverage and fuzzing phases, "
+            f"deterministic generation; checks: no 5xx, no traceback text in an answer, every answer readable): "
+            f"{self.fuzz.summary}; exit {self.fuzz.exit_code}.",
             f"- Server log and stderr: {self.fuzz.tracebacks} errors or tracebacks (was: 2,053 tracebacks in a 120 s "
             "run).",
         ]
@@ -176,8 +177,14 @@ class Findings:
                 "",
                 *self.fuzzing(),
                 "",
-                "Tests: `tests/test_fuzz.py` (the three cases it found pinned in the default tier; the fuzzer in the",
-                "slow tier).",
+                "Fixed at their cause: a malformed call on the upload and v2 call routes is a 400; the stream of an",
+                "event not held (unknown, or already delivered) is a 404 before it starts, never a stream left open",
+                "or broken; too few values for an event are the caller's error (a 400 where Gradio checks before",
+                "queueing, else the event's error message), with no traceback printed",
+                "(`vidu_ui/studio/gradio_guard.py`).",
+                "",
+                "Tests: `tests/test_fuzz.py` (the cases it found pinned in the default tier; the fuzzer, bounded by",
+                "its case count, in the slow tier).",
                 "",
             ]
         )

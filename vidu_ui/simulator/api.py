@@ -189,6 +189,9 @@ class Api(abc.ABC):
             balance = self.store.balance(now)
             if balance < cost:
                 raise Rejection("CreditInsufficient", f"this task costs {cost} credits; the balance is {balance}")
+            limit = self.store.relay.max_open
+            if limit is not None and self.store.open_count(now) >= limit:
+                raise Rejection("QuotaExceeded", f"at most {limit} unfinished tasks at once; try again later", 429)
             task = self.store.create(request, cost, now)
             self.create_count += 1
         echoed: list[str] = []
@@ -233,7 +236,7 @@ class Api(abc.ABC):
         remain = {
             "type": "simulator",
             "credit_remain": self.store.balance(now),
-            "concurrency_limit": CONCURRENCY,
+            "concurrency_limit": self.store.relay.max_open or CONCURRENCY,
             "current_concurrency": states.count("processing"),
             "queue_count": states.count("queueing") + states.count("created"),
         }

@@ -73,7 +73,7 @@ class Simulator(Api):
     Unauthenticated admin calls: ``GET /_sim/health``, ``GET /_sim/requests``, ``GET|POST|DELETE /_sim/faults``,
     ``POST /_sim/fail_next`` (``{"err_code": …}``), ``POST /_sim/finish`` (``{"task_id": …}``),
     ``POST /_sim/credits`` (``{"credits": n}``), ``POST /_sim/reset``, ``POST /_sim/relay`` (``{"ids": "uuid",
-    "extra_states": true, "page_tokens": true}``: behave like the relays in front of the API, see
+    "extra_states": true, "page_tokens": true, "max_open": 2}``: behave like the relays in front of the API, see
     ``tasks.Relay``). The key is compared, never logged or shown.
     """
 

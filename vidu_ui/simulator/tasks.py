@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .validate import CreateRequest
 
@@ -36,7 +36,10 @@ class Relay(BaseModel):
     - ``extra_states``: a queued task reads ``scheduling`` for the second half of its wait and ``preparation``
       for the first fifth of its processing; a cancelled task reads ``canceled``; a cancel is refused once the
       task is scheduled ("task state is scheduled, can not cancel");
-    - ``page_tokens``: the list call's ``next_page_token`` is an opaque token, not an offset.
+    - ``page_tokens``: the list call's ``next_page_token`` is an opaque token, not an offset;
+    - ``max_open``: at most this many unfinished tasks (created, queueing, processing) at once; a create beyond
+      them is refused with 429 ``QuotaExceeded`` (no task, nothing charged), as resellers that refuse rather
+      than queue do; the credits call then says it as ``concurrency_limit``. None: every create is queued.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -44,6 +47,7 @@ class Relay(BaseModel):
     ids: Literal["number", "task", "uuid"] = "number"
     extra_states: bool = False
     page_tokens: bool = False
+    max_open: int | None = Field(None, ge=1)
 
 
 def price(request: CreateRequest) -> int:
@@ -224,6 +228,11 @@ class TaskStore:
     def set_balance(self, credits: int, now: float) -> None:
         with self.lock:
             self._granted = credits + self.spent(now)
+
+    def open_count(self, now: float) -> int:
+        """Tasks not finished at ``now`` (what ``Relay.max_open`` bounds)."""
+        with self.lock:
+            return sum(1 for t in self._tasks.values() if t.state_at(now, self.queue_seconds) in UNFINISHED)
 
     def create(self, request: CreateRequest, cost: int, now: float) -> Task:
         """Record a task (the caller checked the balance under ``lock``) and schedule it."""

@@ -49,11 +49,14 @@ def offer(start: gr.Image, end: gr.Image, prompt: gr.Textbox) -> int:
     many pairs are offered."""
     pairs = load()
     if pairs:
-        gr.Examples(
+        shown = gr.Examples(
             [[str(p.start), str(p.end), p.prompt] for p in pairs],
             [start, end, prompt],
             cache_examples=False,
             api_visibility="private",
             elem_id="vu-examples",
         )
+        # The table's headers would be the inputs' labels, which the browser does not translate there (it would
+        # show their raw translation keys): the pictures and the prompt speak for themselves.
+        shown.dataset.headers = []
     return len(pairs)

@@ -36,6 +36,18 @@ _HELP = {
 }
 
 
+def api_values(**options: Any) -> dict[str, Any]:
+    """Generate's values as an API caller sends them, by input name, but for the key and the two frame files: the
+    request's ``options`` by field name (the others at the page's defaults, ``request.form_values``), no frame
+    URLs, auto-fit on."""
+    values = {"start_url": "", "end_url": "", **request.form_values(options), "auto_fit": True}
+    return {name: values[name] for name in FORM_FIELDS if name in values}
+
+
+SAMPLE_VALUES: dict[str, Any] = api_values(model="viduq1", prompt="A slow dolly shot from dawn to dusk", audio=False)
+"""A valid viduq1 Generate: the one the test suite and the benchmark send (they may not import each other)."""
+
+
 def image_path(value: ImageValue) -> str | None:
     """The path of an uploaded frame: the original bytes Gradio stored, never re-encoded."""
     if isinstance(value, dict):

@@ -1,5 +1,12 @@
-"""The one place this app reaches into Gradio's private parts; ``tests/test_limits.py`` and
-``tests/test_gradio_guard.py`` fail when they change.
+"""The one place this app reaches into Gradio's private parts. ``check`` runs at import and raises
+``GradioChanged``, naming the installed version, when one of them is not as written for (``WRITTEN_FOR``);
+``tests/test_gradio_guard.py`` asserts each of them, and what the app relies on them for, so an upgrade of
+Gradio fails there first.
+
+Gradio keeps the last value of every input in the session (for its "deep links"); a visitor's key must live only
+in the request that carries it. ``forget_inputs`` blanks those values (``SessionState._update_value_in_config``,
+the same call Gradio uses to keep them), and ``StudioBlocks.preprocess_data`` calls it once each event has read
+its inputs.
 
 Gradio builds its uvicorn server itself (``gradio.http_server.start_server``) from a fixed ``uvicorn.Config``:
 no way to choose the HTTP protocol or its limits through ``launch()``. uvicorn, left alone, waits forever for a
@@ -15,32 +22,116 @@ schemathesis, ``tests/test_fuzz.py``):
   ``upload_id``, an ``AttributeError``) from its multipart handling;
 - ``GET /gradio_api/call/<name>/<event id>`` (and ``/queue/data``) for an event it does not hold (or no longer
   holds, a moment after the stream started): a 404 raised after the event stream has started, so the client
-  gets a broken stream and the log a traceback.
+  gets a broken stream and the log a traceback; for an event already finished and delivered, a stream that
+  never sends anything until the client gives up;
+- an event given fewer values than it has inputs (``POST /gradio_api/call/<name>`` with a short ``data``): a
+  ``ValueError`` its queue prints with a traceback.
 
 ``CLIENT_ERRORS`` turns the first two into a 400 on those routes only (anywhere else the error stays a 500: a
-bug); ``StreamGuard`` answers 404 before the stream starts when Gradio's queue does not hold the event, and
-ends the stream cleanly when it goes away later.
+bug); ``StreamGuard`` answers 404 before the stream starts when Gradio's queue does not hold the event (or no
+longer holds it), and ends the stream cleanly when it goes away later; ``count_inputs`` (called by
+``StudioBlocks.validate_inputs``) makes too few values the caller's error: a 400 where Gradio checks before
+queueing (endpoints with a validator), else the event's error message, and no traceback either way.
 """
 
 from __future__ import annotations
 
+import inspect
 import types
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
+import gradio
 import gradio.http_server as http_server
 import uvicorn
+from gradio.blocks import Blocks
+from gradio.state_holder import SessionState
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .limits import GuardedH11Protocol
 
-__all__ = ["CLIENT_ERRORS", "StreamGuard", "install", "installed"]
+__all__ = [
+    "CLIENT_ERRORS",
+    "WRITTEN_FOR",
+    "GradioChanged",
+    "StreamGuard",
+    "check",
+    "component_id",
+    "count_inputs",
+    "forget_inputs",
+    "install",
+    "installed",
+]
 
 API = "/gradio_api"
 _MALFORMED_ON = (f"{API}/upload", f"{API}/call/v2/")
+
+WRITTEN_FOR = "6.31.0"
+"""The Gradio version this module was written for (requirements.txt pins it)."""
+
+SIGNATURES: dict[str, tuple[object, str, tuple[str, ...]]] = {
+    "SessionState._update_value_in_config": (SessionState, "_update_value_in_config", ("self", "key", "value")),
+    "Blocks.preprocess_data": (Blocks, "preprocess_data", ("self", "block_fn", "inputs", "state", "explicit_call")),
+    "Blocks.validate_inputs": (Blocks, "validate_inputs", ("self", "block_fn", "inputs")),
+}
+"""The private (or undocumented) functions used here: their owner, name and parameters."""
+QUEUE_MAPS = ("event_ids_to_events", "pending_event_ids_session", "pending_messages_per_session")
+"""The maps of Gradio's queue (``Blocks._queue``) that ``StreamGuard`` reads."""
+
+
+class GradioChanged(RuntimeError):
+    """Gradio's private parts are not as this module was written for."""
+
+
+def changed(what: str) -> GradioChanged:
+    return GradioChanged(
+        f"gradio {gradio.__version__}: {what} is not as vidu_ui/studio/gradio_guard.py expects (written for gradio "
+        f"{WRITTEN_FOR}); review that module, and tests/test_gradio_guard.py, before using this version"
+    )
+
+
+def check() -> None:
+    """Raise ``GradioChanged`` unless every private function used here exists with the parameters expected, and
+    Gradio's server module still builds its server from ``uvicorn``."""
+    for name, (owner, attribute, parameters) in SIGNATURES.items():
+        function = getattr(owner, attribute, None)
+        if not callable(function) or tuple(inspect.signature(function).parameters) != parameters:
+            raise changed(f"{name}{parameters}")
+    if not isinstance(getattr(http_server, "uvicorn", None), types.ModuleType):
+        raise changed("gradio.http_server.uvicorn")
+
+
+check()
+
+
+def component_id(component: object) -> int:
+    """A component's id in Gradio's session state (``Block._id``)."""
+    key = getattr(component, "_id", None)
+    if not isinstance(key, int):
+        raise changed("Block._id")
+    return key
+
+
+def count_inputs(block_fn: Any, inputs: list[Any]) -> None:
+    """Refuse an event given fewer values than it has inputs, as the caller's mistake: a ``gr.Error`` naming the
+    counts, printed nowhere (Gradio's own check raises a ``ValueError``, which its queue prints with a traceback,
+    listing the values)."""
+    wanted = len(block_fn.inputs)
+    if len(inputs) < wanted:
+        raise gradio.Error(f"malformed request: {wanted} values expected, {len(inputs)} given", print_exception=False)
+
+
+def forget_inputs(state: SessionState | None, block_fn: Any, secret: Collection[int]) -> None:
+    """Blank the value the session ``state`` keeps of each input of ``block_fn`` whose id is in ``secret``."""
+    if state is None or not secret:
+        return
+    for block in block_fn.inputs:
+        key = component_id(block)
+        if key in secret and key in state.config_values:
+            state._update_value_in_config(key, "")
 
 
 class _GuardedConfig(uvicorn.Config):
@@ -60,8 +151,7 @@ def install() -> None:
     """Make every server Gradio starts from now on use ``GuardedH11Protocol``. Safe to call again."""
     if installed():
         return
-    if not isinstance(getattr(http_server, "uvicorn", None), types.ModuleType):
-        raise RuntimeError("gradio.http_server no longer uses uvicorn as this app expects; see gradio_guard.py")
+    check()
     shim = types.ModuleType("uvicorn", "uvicorn, with Config serving HTTP through limits.GuardedH11Protocol")
     shim.__dict__.update({k: v for k, v in vars(uvicorn).items() if not k.startswith("__")})
     shim.Config = _GuardedConfig  # type: ignore[attr-defined]
@@ -150,12 +240,16 @@ class StreamGuard:
         queue = getattr(blocks, "_queue", None)
         if queue is None:
             return True  # not Gradio's app as this module knows it: let Gradio answer
-        session = name
+        if not all(isinstance(getattr(queue, name, None), dict) for name in QUEUE_MAPS):
+            raise changed(f"Blocks._queue's {', '.join(QUEUE_MAPS)}")
+        session: str | None = name
         if kind == "event":
+            # An event is held while queued or running, and once finished until its last message is delivered;
+            # after that its session's stream would wait for messages that never come.
             event = queue.event_ids_to_events.get(name)
             if event is not None:
                 session = event.session_hash
             else:
                 pending = queue.pending_event_ids_session.items()
-                session = next((s for s, ids in pending if name in ids), name)
-        return session in queue.pending_messages_per_session
+                session = next((s for s, ids in pending if name in ids), None)
+        return session is not None and session in queue.pending_messages_per_session

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Generator
+import time
+from collections.abc import Callable, Generator
 from dataclasses import astuple, dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..callbacks import callback_url_for
 from ..catalogue import get_model
 from ..client import ViduClient
 from ..errors import InvalidInput, Problem, ViduError
-from ..messages import Lang, Reader, render_error, render_problem, say
+from ..messages import Lang, Reader, language_of, render_error, render_problem, say
 from ..preview import file_name, snippets
 from ..request import (
     MODEL_DEPENDENT,
@@ -37,7 +38,7 @@ from ..request import (
 from ..responses import CreatedTask
 from ..settings import Settings
 from ..submit import PreparedRequest, prepare
-from .access import Viewer
+from .access import Viewer, header
 from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none, url_problem
 from .prepared import PreparedCache, request_key
 from .runtime import Runtime
@@ -102,22 +103,36 @@ class Studio:
 
     @staticmethod
     def frame_summary(
-        image: ImageValue, url: str | None = None, role: str = "start", max_pixels: int = frames.MAX_PIXELS
+        image: ImageValue,
+        url: str | None = None,
+        role: str = "start",
+        max_pixels: int = frames.MAX_PIXELS,
+        request: gr.Request | None = None,
     ) -> str:
-        """Format, pixel size and file size of a frame, or the reason it cannot be used."""
+        """Format, pixel size and file size of a frame, or the reason it cannot be used, in the viewer's language."""
+        lang = language_of(header(request, "accept-language"))
         refused = url_problem(role, url) if image_path(image) is None else None
         if refused is not None:
-            return "⚠ " + refused.message
+            return "⚠ " + render_problem(refused, lang, with_field=False)
         source = image_path(image) or text_or_none(url)
         if source is None:
             return ""
         try:
             frame = frames.load_frame(source, role, max_pixels=max_pixels)
         except InvalidInput as exc:
-            return "⚠ " + "; ".join(p.message for p in exc.problems)
+            return "⚠ " + "; ".join(render_problem(p, lang, with_field=False) for p in exc.problems)
         problems = frames.check_frame(frame)
-        summary = frame.summary()
-        return summary + "".join(f"  \n⚠ {p.message}" for p in problems)
+        summary = frame.summary(lang)
+        return summary + "".join(f"  \n⚠ {render_problem(p, lang, with_field=False)}" for p in problems)
+
+    def frame_summarizer(self, role: str) -> Callable[..., str]:
+        """``frame_summary`` for one frame's inputs, as an event function Gradio hands the request (for the
+        viewer's language): a ``functools.partial`` would hide the parameter's type from it."""
+
+        def summarise(image: ImageValue, url: str | None = None, request: gr.Request | None = None) -> str:
+            return self.frame_summary(image, url, role, self.settings.max_pixels, request)
+
+        return summarise
 
     @staticmethod
     def character_count(prompt: str | None) -> str:
@@ -178,6 +193,27 @@ class Studio:
     @staticmethod
     def release_button() -> dict[str, Any]:
         return gr.update(interactive=True, value=t("generate"))
+
+    def check_key(self, api_key: str | None, request: gr.Request | None = None) -> str:
+        """A visitor's key checked with the credits call (which spends nothing): the credits it has left."""
+        viewer = Viewer.of(self.settings, request, api_key)
+        key = (api_key or "").strip() if isinstance(api_key, str) else ""
+        if not key:
+            return "⚠ " + say(viewer.lang, "problem_no_key_visitor")
+        try:
+            with ViduClient(self.settings_for(key)) as client:
+                answer = client.credits()
+        except ViduError as exc:
+            title, happened, advice = render_error(exc, viewer.lang, self.reader())
+            return "⚠ " + " ".join([f"**{title}**:", happened.rstrip(".") + ".", *advice])
+        lines = [
+            say(viewer.lang, "key_credits_line", kind=line.type or "—", credits=f"{line.credit_remain:g}")
+            for line in answer.remains
+            if line.credit_remain is not None
+        ]
+        if not lines:
+            return say(viewer.lang, "key_credits_unknown")
+        return "✓ " + say(viewer.lang, "key_ok") + "  \n" + "  \n".join(lines)
 
     # --- checks, preview, generate --------------------------------------------------------------------------
 
@@ -258,16 +294,18 @@ class Studio:
             gr.Warning(say(lang, "warning", text=render_problem(warning, lang)))
         return prepared
 
-    def describe_changes(self, request: PreparedRequest) -> str:
+    def describe_changes(self, request: PreparedRequest, lang: Lang = "en") -> str:
+        """What auto-fit changed, each change naming its frame, in the viewer's language."""
         if not request.changes:
             return t("no_changes")
-        return f"**{t('changes')}**\n" + "\n".join(f"- {change}" for change in request.changes)
+        return f"**{t('changes')}**\n" + "\n".join(f"- {change.render(lang)}" for change in request.changes)
 
     def preview(self, form: Form, request: gr.Request | None = None) -> tuple[str, str, str]:
         """What auto-fit changes and the exact request, without sending anything."""
-        prepared = self.prepare(form, Viewer.of(self.settings, request, form.api_key).lang)
+        lang = Viewer.of(self.settings, request, form.api_key).lang
+        prepared = self.prepare(form, lang)
         curl, python = self.snippets(form, prepared)
-        return self.describe_changes(prepared), curl, python
+        return self.describe_changes(prepared, lang), curl, python
 
     def snippets(self, form: Form, prepared: PreparedRequest) -> tuple[str, str]:
         """The request as cURL and Python, reading the frames from files named as the form's."""
@@ -282,7 +320,10 @@ class Studio:
 
     def send(self, form: Form, request: PreparedRequest, viewer: Viewer) -> CreatedTask:
         """Send once, with a client built for this request from this visitor's (or the server's) key; the task is
-        filed under this viewer before it leaves (``reconcile.send``), so no answer never means a lost task."""
+        filed under this viewer before it leaves (``reconcile.send``), so no answer never means a lost task. Without
+        an answer the viewer is told "checking whether the task was created…" and this waits for the service's task
+        list to tell (``settings.settle_seconds`` at most, with this request's key, which a visitor's may be): the
+        answer is the task, "not created, nothing charged", or "needs a look"."""
         try:
             with ViduClient(self.settings_for(form.api_key)) as client:
                 _, task = reconcile.send(
@@ -293,6 +334,7 @@ class Studio:
                     user=viewer.user,
                     key_kind=viewer.owner.kind,
                     on_unknown=lambda text: gr.Info(text),
+                    sleep=time.sleep,
                     lang=viewer.lang,
                 )
                 return task
@@ -319,7 +361,7 @@ class Studio:
             yield (gr.skip(),) * 6 + (gr.update(interactive=False, value=t("generating")),)
             prepared = self.prepare(form, viewer.lang)
             curl, python = self.snippets(form, prepared)
-            changes = self.describe_changes(prepared)
+            changes = self.describe_changes(prepared, viewer.lang)
             yield ("", "", None, changes, curl, python, gr.skip())
             task = self.send(form, prepared, viewer)
             self.record(form, prepared, task, viewer)

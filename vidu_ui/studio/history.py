@@ -8,10 +8,12 @@ and the page says so: the history keeps only thumbnails, which are too small to 
 
 from __future__ import annotations
 
+import base64
 import io
 import time
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 from gradio.utils import get_upload_folder, is_in_or_equal
@@ -20,6 +22,7 @@ from PIL import Image
 from .. import request
 from ..callbacks import callback_url_for
 from ..messages import say, state_text
+from ..request import task_id_problem
 from ..store import TaskRecord
 from .access import Viewer
 from .form import FRAME_FIELDS
@@ -27,11 +30,29 @@ from .handlers import Studio
 from .media import is_url
 from .results import Results
 
-__all__ = ["COLUMNS", "REUSE_FIELDS", "STATE_FILTERS", "STUDIO_TAB", "History"]
+__all__ = [
+    "COLUMNS",
+    "COLUMN_TYPES",
+    "COLUMN_WIDTHS",
+    "LINK_PARAMETER",
+    "REUSE_FIELDS",
+    "STATE_FILTERS",
+    "STUDIO_TAB",
+    "History",
+]
 
 STUDIO_TAB, HISTORY_TAB = "studio", "history"
-COLUMNS = ("created", "state", "model", "prompt", "credits", "task")
-STATE_FILTERS = ("all", "unfinished", "created", "queueing", "processing", "success", "failed")
+COLUMNS = ("frames", "state", "prompt", "created", "model", "credits", "task")
+"""The table's columns, what a phone shows first leftmost (the rest scrolls inside the table's box)."""
+COLUMN_WIDTHS = {"frames": 116, "state": 130, "prompt": 260, "created": 150, "model": 130, "credits": 80, "task": 200}
+"""Pixels: fixed, so that a narrow window scrolls the table in its box instead of wrapping headers letter by
+letter; ids and dates never wrap."""
+COLUMN_TYPES: dict[str, Literal["str", "html"]] = {"frames": "html"}
+STATE_FILTERS = ("all", "unfinished", "created", "queueing", "processing", "success", "failed", "cancelled")
+LINK_PARAMETER = "task"
+"""A task's link is the page's address with ``?task=<id>``: it opens the task for a viewer who may see it."""
+MINI_SIDE = 96
+"""The longest side of a frame's picture in a table row (the stored thumbnail, smaller)."""
 REUSE_FIELDS: tuple[str, ...] = (*request.NAMES, "estimate", *FRAME_FIELDS)
 """The form inputs "Reuse settings" fills (every field of the request, the estimate, the frames), in the order
 of its outputs (then the tabs)."""
@@ -42,6 +63,36 @@ def _thumbnail(data: bytes | None) -> Image.Image | None:
         return None
     with Image.open(io.BytesIO(data)) as img:
         return img.convert("RGB")
+
+
+@lru_cache(maxsize=2048)
+def _mini(data: bytes) -> str:
+    """A stored thumbnail made small for a table row, as a data URI (the table is sent as one JSON value)."""
+    with Image.open(io.BytesIO(data)) as opened:
+        small = opened.convert("RGB")
+    small.thumbnail((MINI_SIDE, MINI_SIDE))
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def frames_cell(record: TaskRecord) -> str:
+    """The two frames of a row as small pictures (HTML); empty when the history has no thumbnails (the CLI's or a
+    looked-up task)."""
+    pictures = [f'<img src="{_mini(data)}" alt="">' for data in (record.start_thumbnail, record.end_thumbnail) if data]
+    return f'<span class="vu-frames">{"".join(pictures)}</span>' if pictures else ""
+
+
+def task_link(task_id: str) -> str:
+    """The task's link, relative to the page (it works behind a reverse proxy's prefix too)."""
+    return f"?{LINK_PARAMETER}={task_id}"
+
+
+def linked_task(request: gr.Request | None) -> str | None:
+    """The task id a page was opened for (``?task=<id>``), or None."""
+    params = getattr(request, "query_params", None) if request is not None else None
+    value = params.get(LINK_PARAMETER) if params is not None else None
+    return str(value).strip() or None if value else None
 
 
 def original_frame(source: str | None) -> tuple[str | None, str] | None:
@@ -86,24 +137,50 @@ class History:
         if record.err_code and record.err_code != "UserCancelled":
             state += f" · {record.err_code}"
         credits = "" if record.credits is None else f"{record.credits:g}"
-        return [summary["created_at"], state, record.model or "—", summary["prompt"] or "—", credits, record.task_id]
+        cells = {
+            "frames": frames_cell(record),
+            "state": state,
+            "prompt": summary["prompt"] or "—",
+            "created": summary["created_at"],
+            "model": record.model or "—",
+            "credits": credits,
+            "task": record.task_id,
+        }
+        return [cells[name] for name in COLUMNS]
 
-    def select(
-        self, api_key: str | None, request: gr.Request, evt: gr.SelectData
-    ) -> tuple[str, str, Image.Image | None, Image.Image | None]:
-        """A clicked row: its task id, a one-line summary and the frames' thumbnails."""
+    def select(self, api_key: str | None, request: gr.Request, evt: gr.SelectData) -> tuple[Any, ...]:
+        """A clicked row: its task id, a one-line summary with the task's link, the frames' thumbnails, and Open
+        and Reuse enabled (they stay disabled until a row is selected)."""
         row = evt.row_value if isinstance(evt.row_value, list) else []
-        task_id = str(row[-1]) if row else ""
+        task_id = str(row[COLUMNS.index("task")]) if len(row) == len(COLUMNS) else ""
         if not task_id:
-            return "", "", None, None
+            return "", "", None, None, gr.update(interactive=False), gr.update(interactive=False)
         viewer = self.results.viewer(request, api_key)
         record = viewer.visible(self.store, task_id)
         state = state_text(viewer.lang, record.state, record.err_code)
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
         line = say(viewer.lang, "selected", task_id=task_id, created=created, model=record.model or "—", state=state)
+        line += " · " + say(viewer.lang, "task_link", link=task_link(task_id))
         if record.prompt:
             line += "  \n" + record.prompt
-        return task_id, line, _thumbnail(record.start_thumbnail), _thumbnail(record.end_thumbnail)
+        enabled = gr.update(interactive=True)
+        return task_id, line, _thumbnail(record.start_thumbnail), _thumbnail(record.end_thumbnail), enabled, enabled
+
+    def linked(self, request: gr.Request) -> tuple[Any, Any]:
+        """On page load: the task of the page's link (``?task=<id>``) for a viewer who may see it, shown like an
+        opened task; anyone else gets the words an unknown id gets (``Viewer.visible``). A visitor with their own
+        key has not entered it yet when the page loads: the id waits in Look up, with a note."""
+        task_id = linked_task(request)
+        if task_id is None:
+            return gr.skip(), gr.skip()
+        viewer = self.results.viewer(request)
+        if task_id_problem(task_id) is not None:
+            raise gr.Error(say(viewer.lang, "not_yours", task_id=task_id[:128]), print_exception=False)
+        if self.studio.visitor_key and viewer.user is None:
+            gr.Info(say(viewer.lang, "link_needs_key", task_id=task_id))
+            return gr.skip(), task_id
+        self.results.refresh(viewer.visible(self.store, task_id), viewer)
+        return task_id, gr.skip()
 
     def open(self, task_id: str | None, api_key: str | None, request: gr.Request) -> tuple[str, Any]:
         """Query the task again (fresh links, the confirmed state), then show it on the Studio tab."""

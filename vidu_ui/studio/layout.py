@@ -7,7 +7,7 @@ visible word is a translation key (``messages.py``); ``I18N`` is the page's tran
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import gradio as gr
 
@@ -16,11 +16,23 @@ from ..messages import EN, TRANSLATIONS, model_key
 from ..request import FIELDS, Field, ModelView, model_view
 from . import examples
 from .handlers import Studio
-from .history import COLUMNS, STATE_FILTERS
+from .history import COLUMN_TYPES, COLUMN_WIDTHS, COLUMNS, STATE_FILTERS
 
 I18N = gr.I18n(**TRANSLATIONS)
 Named = dict[str, Any]
 """Components by name."""
+
+
+C = TypeVar("C", gr.Dropdown, gr.Radio)
+
+
+def whole_numbers(component: C) -> C:
+    """A dropdown or radio of whole numbers (duration, the watermark's position), described to API and MCP clients
+    as integers: Gradio describes every dropdown and radio as text, with an enum of numbers no text matches. (Its
+    own ``api_info`` is replaced on this instance: a subclass would make Gradio write a ``.pyi`` beside this file.)"""
+    described = component.api_info
+    setattr(component, "api_info", lambda: {**described(), "type": "integer"})  # noqa: B010 - an instance's method
+    return component
 
 
 def _choices(spec: Field, view: ModelView) -> list[Any]:
@@ -51,10 +63,12 @@ def option_input(spec: Field, view: ModelView) -> gr.components.Component:
         low, high = spec.bounds or (None, None)
         return gr.Number(value, precision=0, minimum=low, maximum=high, **common)
     if spec.widget == "radio":
-        return gr.Radio(_choices(spec, view), value=value, **common)
+        radio = gr.Radio(_choices(spec, view), value=value, **common)
+        return whole_numbers(radio) if spec.kind == "int" else radio
     if spec.widget == "dropdown":
         choices = _choices(spec, view)
-        return gr.Dropdown(choices=choices, value=value, interactive=len(choices) > 1, **common)
+        dropdown = gr.Dropdown(choices=choices, value=value, interactive=len(choices) > 1, **common)
+        return whole_numbers(dropdown) if spec.kind == "int" else dropdown
     placeholder = I18N("prompt_placeholder") if spec.required else None
     return gr.Textbox(value, lines=spec.lines, max_lines=max(spec.lines * 3, 1), placeholder=placeholder, **common)
 
@@ -72,6 +86,9 @@ def form_column(studio: Studio, model: Model) -> Named:
             type="password",
             elem_id="vu-api-key",
         )
+        with gr.Row(elem_classes=["vu-key-check"]):
+            c["check_key"] = gr.Button(I18N("check_key"), size="sm", scale=0, min_width=120, elem_id="vu-check-key")
+            c["key_credits"] = gr.Markdown(elem_classes=["vu-empty"], elem_id="vu-key-credits")
     else:
         c["api_key"] = gr.State(None)
     with gr.Row(equal_height=True):
@@ -93,9 +110,9 @@ def form_column(studio: Studio, model: Model) -> Named:
                     placeholder=I18N("url_placeholder"),
                     elem_id=f"vu-{role}-url",
                 )
-    c["swap"] = gr.Button(I18N("swap"), size="sm", variant="secondary")
+    c["swap"] = gr.Button(I18N("swap"), size="sm", variant="secondary", elem_id="vu-swap")
     main = [spec for spec in FIELDS if not spec.advanced]
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_classes=["vu-model-row"]):
         for spec in main:
             if spec.widget == "dropdown":
                 c[spec.name] = option_input(spec, view)
@@ -134,6 +151,7 @@ def result_column() -> Named:
     c: Named = {}
     gr.Markdown("### " + I18N("result"))
     c["status"] = gr.Markdown(I18N("result_empty"), elem_classes=["vu-status"], elem_id="vu-status")
+    c["timeline"] = gr.Markdown(elem_classes=["vu-timeline"], elem_id="vu-timeline")
     c["video"] = gr.Video(
         label=I18N("result_video"),
         interactive=False,
@@ -159,7 +177,7 @@ def result_column() -> Named:
                 str(I18N("download_watermarked")), visible=False, size="md", elem_id="vu-download-wm"
             )
             c["cancel"] = gr.Button(I18N("cancel"), visible=False, variant="stop", size="md", elem_id="vu-cancel")
-    with gr.Row():
+    with gr.Row(elem_classes=["vu-id-row"]):
         c["task_id"] = gr.Textbox(
             label=I18N("task_id"), interactive=False, buttons=["copy"], scale=3, elem_id="vu-task-id"
         )
@@ -172,7 +190,9 @@ def result_column() -> Named:
         elem_id="vu-lookup",
     )
     c["changes"] = gr.Markdown(elem_classes=["vu-empty"], elem_id="vu-changes")
-    c["response"] = gr.JSON(label=I18N("response"), open=False, buttons=["copy"], elem_id="vu-response")
+    c["response"] = gr.JSON(
+        label=I18N("response"), open=False, buttons=["copy"], elem_id="vu-response", elem_classes=["vu-json"]
+    )
     with gr.Accordion(I18N("request_preview"), open=False, elem_id="vu-request"):
         gr.Markdown(I18N("request_preview_info"), elem_classes=["vu-empty"])
         with gr.Tabs():
@@ -214,15 +234,16 @@ def history_tab() -> Named:
     c["note"] = gr.Markdown(elem_classes=["vu-empty"], elem_id="vu-history-note")
     c["table"] = gr.Dataframe(
         headers=[EN[f"col_{name}"] for name in COLUMNS],  # in the viewer's language once loaded
-        datatype="str",
+        datatype=[COLUMN_TYPES.get(name, "str") for name in COLUMNS],
         interactive=False,
         wrap=True,
-        max_height=420,
-        column_widths=["16%", "12%", "13%", "33%", "8%", "18%"],
+        max_height=520,
+        column_widths=[f"{COLUMN_WIDTHS[name]}px" for name in COLUMNS],
         label=I18N("history_tasks"),
         elem_id="vu-history-table",
+        elem_classes=["vu-history-table"],
     )
-    with gr.Row(elem_id="vu-history-selected"):
+    with gr.Row(elem_id="vu-history-selected", elem_classes=["vu-history-selected"]):
         c["start_thumb"] = gr.Image(
             label=I18N("start_frame"),
             interactive=False,
@@ -241,12 +262,15 @@ def history_tab() -> Named:
             buttons=[],
             elem_id="vu-thumb-end",
         )
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, elem_classes=["vu-history-detail"]):
             c["selected_text"] = gr.Markdown(I18N("history_pick"), elem_id="vu-history-summary")
             c["selected"] = gr.Textbox(
                 label=I18N("history_selected"), interactive=False, elem_id="vu-history-selected-id"
             )
             with gr.Row():
-                c["open"] = gr.Button(I18N("history_open"), variant="primary", elem_id="vu-history-open")
-                c["reuse"] = gr.Button(I18N("history_reuse"), elem_id="vu-history-reuse")
+                # Enabled once a row is selected (``History.select``): never a button that does nothing.
+                c["open"] = gr.Button(
+                    I18N("history_open"), variant="primary", interactive=False, elem_id="vu-history-open"
+                )
+                c["reuse"] = gr.Button(I18N("history_reuse"), interactive=False, elem_id="vu-history-reuse")
     return c

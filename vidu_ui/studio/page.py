@@ -1,4 +1,5 @@
-"""The page: two tabs (Studio and History) laid out in ``layout.py``, each event wired to a handler.
+"""The page: three tabs (Studio, History, Batch) laid out in ``layout.py`` (Batch: ``batch.py``), each event
+wired to a handler.
 
 Handlers: the form's in ``handlers.py``, the result view's (follow, cancel, look up) in ``results.py``, the
 History tab's in ``history.py``. Events that wait (Generate, following a task, opening one) have no concurrency
@@ -8,7 +9,6 @@ limit: one visitor never waits for another's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +19,7 @@ from ..catalogue import DEFAULT_MODEL, get_model
 from ..frames import MAX_FILE_BYTES
 from ..messages import TRANSLATIONS
 from ..settings import Settings
+from . import batch as batch_page
 from . import mcp_tools
 from .form import FORM_FIELDS, SessionGuard, form_function
 from .handlers import SYNC_OUTPUTS, Studio
@@ -35,7 +36,7 @@ THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="violet", neutral_hue
     button_primary_text_color="white",
 )
 CSS = """
-.gradio-container { max-width: 1360px !important; margin: 0 auto !important; }
+.gradio-container { width: 100% !important; max-width: min(1360px, 100%) !important; margin: 0 auto !important; }
 #vu-header { align-items: center; gap: 12px; padding: 4px 2px 10px;
   border-bottom: 1px solid var(--border-color-primary); }
 #vu-header h1 { margin: 0; font-size: 1.6rem; letter-spacing: -0.01em; }
@@ -51,8 +52,40 @@ CSS = """
 #vu-output { position: sticky; top: 12px; }
 .vu-empty { color: var(--body-text-color-subdued); padding: 4px; }
 .vu-status { padding: 10px 14px; border-radius: 10px; background: var(--block-background-fill);
-  border: 1px solid var(--border-color-primary); min-height: 3.2em; }
+  border: 1px solid var(--border-color-primary); min-height: 3.2em; scroll-margin-top: 12px; }
 .vu-status p { margin: 2px 0; }
+.vu-timeline { font-size: 0.86rem; color: var(--body-text-color-subdued); padding: 0 6px; }
+.vu-step { white-space: nowrap; }
+.vu-model-row #vu-model { flex: 2 1 260px !important; }
+/* Nothing is wider than the window: a flex child may shrink below its content, long values wrap or scroll
+   inside their own box, and ids and reason codes never break mid-word. */
+.gradio-container .column, .gradio-container .row > * { min-width: 0; }
+.gradio-container .tabitem { min-width: 0; }
+.gradio-container .prose { overflow-wrap: anywhere; }
+.gradio-container .prose code, .vu-nowrap { overflow-wrap: normal; word-break: keep-all; white-space: nowrap; }
+.vu-json .json-holder, .vu-json > div:last-child { overflow-x: auto; max-height: 420px; overflow-y: auto; }
+.vu-json .line .content { white-space: pre-wrap; overflow-wrap: anywhere; }
+#vu-examples .table-wrap { overflow-x: auto; }
+#vu-examples table { table-layout: fixed; width: 100%; }
+#vu-examples td { white-space: normal; overflow-wrap: break-word; }
+#vu-examples td:nth-child(3) { width: 50%; text-align: left; }
+#vu-task-id textarea, #vu-task-id input, #vu-history-selected-id textarea, #vu-history-selected-id input {
+  white-space: pre; overflow-x: auto; }
+.vu-history-table .table-wrap, .vu-history-table .virtual-table-viewport { overflow-x: auto; }
+.vu-history-table th, .vu-history-table td { word-break: keep-all; overflow-wrap: normal; hyphens: none; }
+.vu-frames { display: inline-flex; gap: 4px; }
+.vu-frames img { width: 48px; height: 32px; object-fit: cover; border-radius: 4px;
+  border: 1px solid var(--border-color-primary); }
+.vu-signout { text-align: right; font-size: 0.9rem; }
+@media (max-width: 640px) {
+  .gradio-container { padding-left: 8px !important; padding-right: 8px !important; }
+  #vu-header h1 { font-size: 1.3rem; }
+  #vu-output { position: static; }
+  .vu-model-row .block { flex: 1 1 40% !important; }
+  .vu-model-row #vu-model, .vu-id-row .block { flex: 1 1 100% !important; }
+  #vu-thumb-start, #vu-thumb-end { flex: 1 1 40% !important; min-width: 0 !important; }
+  .vu-history-selected > .vu-history-detail { flex-basis: 100% !important; }
+}
 """
 
 
@@ -107,6 +140,13 @@ def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | N
             with gr.Column(scale=4, min_width=280):
                 gr.Markdown(I18N(mode_key), elem_classes=mode_class.split())
                 gr.Markdown(I18N("service") + f": `{host}`", elem_classes=["vu-host"])
+                # Gradio's own /logout ends the session; shown only to a signed-in user (``_signed_in``).
+                sign_out = gr.Markdown(
+                    "[" + I18N("sign_out") + "](logout)",
+                    visible=False,
+                    elem_classes=["vu-signout"],
+                    elem_id="vu-sign-out",
+                )
         with gr.Tabs(selected=STUDIO_TAB, elem_id="vu-tabs") as tabs:
             with gr.Tab(I18N("tab_studio"), id=STUDIO_TAB, elem_id="vu-tab-studio"), gr.Row(equal_height=False):
                 with gr.Column(scale=7, min_width=420):
@@ -115,14 +155,28 @@ def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | N
                     r = result_column()
             with gr.Tab(I18N("tab_history"), id=HISTORY_TAB, elem_id="vu-tab-history") as history_tab_item:
                 h = history_tab()
+            with gr.Tab(I18N("tab_batch"), id="batch", elem_id="vu-tab-batch"):
+                b = batch_page.batch_tab()
         if studio.visitor_key:
-            page.secret_inputs.add(f["api_key"]._id)
+            page.keep_secret(f["api_key"])
         generate = _wire_form(studio, f, r, guard)
         show = _wire_results(results, f, r, watching, generate)
         _wire_history(history, f, r, h, tabs, history_tab_item, page, generate, show)
+        batch_page.wire(batch_page.BatchTab(runtime), b, gr.State(None))
+        page.load(_signed_in, None, sign_out, **QUICK)
+        if studio.visitor_key:
+            f["check_key"].click(studio.check_key, f["api_key"], f["key_credits"], **WAITS)
         mcp_tools.register(results)  # the API (and MCP) endpoints besides generate: task_status, cancel_task
     return page
 
+
+def _signed_in(request: gr.Request) -> dict[str, Any]:
+    """The sign-out link shows when sign-in is on (a signed-in user: ``request.username``)."""
+    return gr.update(visible=bool(getattr(request, "username", None)))
+
+
+SCROLL_TO_STATUS = "() => document.getElementById('vu-status')?.scrollIntoView({behavior: 'smooth', block: 'nearest'})"
+"""After Generate sent the task: its status in view (on a phone it sits below the form)."""
 
 QUICK: dict[str, Any] = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
 WAITS: dict[str, Any] = {"concurrency_limit": None, "api_visibility": "private"}
@@ -135,7 +189,7 @@ Then = Callable[[Dependency], Dependency]
 def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.State) -> Dependency:
     for role in ("start", "end"):
         image, url, summary = f[f"{role}_image"], f[f"{role}_url"], f[f"{role}_summary"]
-        summarise = partial(studio.frame_summary, role=role, max_pixels=studio.settings.max_pixels)
+        summarise = studio.frame_summarizer(role)
         image.change(summarise, [image, url], summary, preprocess=False, **QUICK)
         url.change(summarise, [image, url], summary, **QUICK)
     frames = [f["start_image"], f["end_image"], f["start_url"], f["end_url"]]
@@ -176,6 +230,7 @@ def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.S
     # After an error too: the button was disabled by the handler's first yield. Gradio 6.31 runs ``then`` only
     # after a success, so the failure case needs its own listener.
     generate.then(studio.release_button, None, f["generate"], **QUICK)
+    generate.success(None, None, None, js=SCROLL_TO_STATUS, **QUICK)
     generate.failure(studio.release_button, None, f["generate"], **QUICK)
     return generate
 
@@ -190,8 +245,7 @@ def _wire_results(
     # (Gradio's default, "once", would drop it and leave the old task on the page); ``Watching`` ends the old one.
     options: dict[str, Any] = {
         "trigger_mode": "multiple",
-        "show_progress": "minimal",
-        "show_progress_on": [r["status"]],
+        "show_progress": "hidden",  # the status says where the task is, as the service reports it
         "postprocess": False,
         **WAITS,
     }
@@ -226,9 +280,10 @@ def _wire_history(
     h["table"].select(
         history.select,
         [f["api_key"]],
-        [h["selected"], h["selected_text"], h["start_thumb"], h["end_thumb"]],
+        [h["selected"], h["selected_text"], h["start_thumb"], h["end_thumb"], h["open"], h["reuse"]],
         show_progress="hidden",
         **WAITS,
     )
     show(h["open"].click(history.open, [h["selected"], f["api_key"]], [r["task_id"], tabs], **WAITS))
+    show(page.load(history.linked, None, [r["task_id"], r["lookup"]], **WAITS))  # a task's link: ``?task=<id>``
     h["reuse"].click(history.reuse, [h["selected"], f["api_key"]], [*(f[name] for name in REUSE_FIELDS), tabs], **WAITS)

@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 
 from ..errors import InvalidInput, ViduError
-from ..messages import Reader, reason_hint, render_error, render_problem, say, state_text
+from ..messages import Lang, Reader, reason_hint, render_error, render_problem, say, state_text
 from ..request import task_id_problem
 from ..responses import TaskStatus, outcome
 from ..storage import is_bucket_location
@@ -29,11 +29,62 @@ __all__ = ["VIEW_FIELDS", "Results", "Watching"]
 
 log = logging.getLogger("vidu_ui.studio")
 
-VIEW_FIELDS = ("status", "video", "cover", "download", "download_watermarked", "credits", "cancel")
+VIEW_FIELDS = (
+    "status",
+    "timeline",
+    "video",
+    "cover",
+    "download",
+    "download_watermarked",
+    "credits",
+    "cancel",
+    "response",
+)
 """The outputs of every event that shows a task, in this order."""
 TICK = 1.0
 """Seconds between refreshes of the elapsed time while a task runs."""
-_PROGRESS = {"created": 0.05, "queueing": 0.15, "running": 0.2, "processing": 0.4, "success": 0.95}
+STEPS = ("created", "queueing", "processing")
+"""The documented states a task goes through before its end, in order (``vidu-api.md``)."""
+
+
+def timeline(record: TaskRecord, seen: dict[str, float], lang: Lang) -> str:
+    """The task's states so far as a line: each documented step passed (✓), the one it is in (●), those to come
+    (○), then its end; with the seconds since it was sent at which this view first saw each state (none for a
+    state passed before the view began), and the service's ``progress`` when it gave one. Nothing invented."""
+    shown = outcome(record.state, record.err_code)
+    current = STEPS.index(shown) if shown in STEPS else len(STEPS)
+    parts = []
+    for index, step in enumerate(STEPS):
+        mark = "✓" if index < current else "●" if index == current else "○"
+        text = f"{mark} {say(lang, f'state_{step}')}"
+        if step in seen and index <= current:
+            text += " " + say(lang, "seconds_short", seconds=max(0, round(seen[step] - record.created_at)))
+        parts.append(text)
+    if record.finished:
+        end = "cancelled" if shown == "cancelled" else record.state if record.state in ("success", "failed") else ""
+        if end:
+            text = f"{'✓' if end == 'success' else '✕'} {say(lang, f'state_{end}')}"
+            if end in seen:
+                text += " " + say(lang, "seconds_short", seconds=max(0, round(seen[end] - record.created_at)))
+            parts.append(text)
+    elif shown == "running":
+        parts.append("● " + state_text(lang, record.state))
+    else:
+        parts.append("○ " + say(lang, "state_success"))
+    line = " → ".join(f'<span class="vu-step">{part}</span>' for part in parts)  # a step never breaks
+    progress = (record.last_status or {}).get("progress")
+    if not record.finished and isinstance(progress, int | float) and not isinstance(progress, bool):
+        line += " · " + say(lang, "progress", progress=f"{min(max(progress, 0), 100):g}")
+    return line
+
+
+def latest_answer(record: TaskRecord, lang: Lang) -> dict[str, Any]:
+    """The Response panel: the service's latest answer about the task (its last query, else the create's), labelled
+    with when it came."""
+    answer = record.last_status or record.create_response or None
+    moment = time.strftime("%H:%M:%S", time.localtime(record.updated_at if record.last_status else record.created_at))
+    key = "response_query" if record.last_status else "response_create"
+    return gr.update(value=answer, label=say(lang, key, time=moment))
 
 
 class Watching:
@@ -75,14 +126,6 @@ class Results:
         _title, happened, advice = render_error(exc, viewer.lang, self.reader())
         return " ".join([happened.rstrip(".") + ".", *advice])
 
-    @staticmethod
-    def progress_of(record: TaskRecord) -> float:
-        """How far the task is for Gradio's progress bar: the service's ``progress`` when it gave one."""
-        reported = (record.last_status or {}).get("progress")
-        if isinstance(reported, int | float) and not isinstance(reported, bool) and not record.finished:
-            return min(max(float(reported), 0.0), 100.0) / 100
-        return _PROGRESS.get(outcome(record.state, record.err_code), 1.0)
-
     # --- one task, as the page shows it ----------------------------------------------------------------------
 
     def local_copy(self, path: str | None) -> str | None:
@@ -93,7 +136,12 @@ class Results:
         return self.runtime.stage.publish(path) if path else None
 
     def status_text(
-        self, record: TaskRecord, viewer: Viewer, following: bool, local: str | None, remote: str | None
+        self,
+        record: TaskRecord,
+        viewer: Viewer,
+        following: bool,
+        local: str | None,
+        remote: str | None,
     ) -> str:
         """The state in words: elapsed time while running, why it failed, where the video plays from."""
         lang = viewer.lang
@@ -102,9 +150,6 @@ class Results:
         if not record.finished:
             seconds = max(0, round(time.time() - record.created_at))
             lines[0] += " · " + say(lang, "elapsed", seconds=seconds)
-            progress = last.get("progress")
-            if isinstance(progress, int | float) and not isinstance(progress, bool):
-                lines[0] += " · " + say(lang, "progress", progress=f"{min(max(progress, 0), 100):g}")
             lines.append(say(lang, "following" if following else "not_followed"))
         elif outcome(record.state, record.err_code) == "cancelled":
             lines.append(say(lang, "cancelled_note"))
@@ -130,7 +175,14 @@ class Results:
             lines.append(say(lang, "problem", problem=record.problem))
         return "  \n".join(lines)
 
-    def view(self, record: TaskRecord, viewer: Viewer, *, following: bool | None = None) -> tuple[Any, ...]:
+    def view(
+        self,
+        record: TaskRecord,
+        viewer: Viewer,
+        *,
+        following: bool | None = None,
+        seen: dict[str, float] | None = None,
+    ) -> tuple[Any, ...]:
         """The outputs named in ``VIEW_FIELDS`` for ``record``, for an event with ``postprocess=False``.
 
         Call only once ``viewer.may_see(record)``: the saved video is published for Gradio to serve here. The
@@ -154,12 +206,14 @@ class Results:
 
         return (
             self.status_text(record, viewer, following, local, remote),
+            timeline(record, seen or {}, viewer.lang),
             file_value(video, name, "video/mp4") if video else None,
             shown(cover, f"{record.task_id}.jpg", "image/jpeg"),
             shown(local, name, "video/mp4"),
             shown(watermarked, f"{record.task_id}.watermarked.mp4", "video/mp4"),
             "—" if record.credits is None else f"{record.credits:g}",
             gr.update(visible=not record.finished),
+            latest_answer(record, viewer.lang),
         )
 
     # --- following ---------------------------------------------------------------------------------------------
@@ -170,11 +224,11 @@ class Results:
         api_key: str | None,
         watching: Watching | None,
         request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way of asking for a progress tracker
     ) -> AsyncIterator[tuple[Any, ...]]:
         """Show the task now and after each change until it is finished (and its video saved), or until the
         page shows another task. Waiting holds no thread: the store's change event wakes it."""
-        if not task_id:
+        if not task_id:  # no task to show (a page opened without a task's link): leave the view as it is
+            yield (gr.skip(),) * len(VIEW_FIELDS)
             return
         viewer = self.viewer(request, api_key)
         record = viewer.visible(self.store, task_id)
@@ -182,6 +236,7 @@ class Results:
         token = watching.show(task_id)
         deadline = time.monotonic() + self.settings.poll_max_wait + 120
         last: tuple[Any, ...] | None = None
+        seen: dict[str, float] = {}  # when this view first saw each state (the timeline's times)
         while True:
             if not watching.current(token):
                 # The page shows another task now. Gradio shows an event's last output again when the event ends,
@@ -193,10 +248,12 @@ class Results:
                 # The tracker saves a task's last state before it stops following it: read that, not the record
                 # taken before it finished (under load the two can cross).
                 record = self.store.get(task_id) or record
-            shown = self.view(record, viewer, following=following)
+            state = outcome(record.state, record.err_code)
+            if state not in seen and (last is not None or state == "created"):  # reached before the view: no time
+                seen[state] = record.created_at if state == "created" else record.updated_at
+            shown = self.view(record, viewer, following=following, seen=seen)
             yield shown if last is None else tuple(gr.skip() if a == b else a for a, b in zip(shown, last, strict=True))
             last = shown
-            progress(self.progress_of(record), desc=state_text(viewer.lang, record.state, record.err_code))
             done = record.finished and not following
             if done or not following or time.monotonic() > deadline:
                 return

@@ -154,8 +154,9 @@ class StudioBlocks(gr.Blocks):
     """The page, whose ``launch`` also serves ``/healthz`` and ``/vidu/callback`` and runs the tracker.
 
     A visitor's key must live only in the request that carries it. Gradio keeps every input's last value in the
-    session (for its "deep links", written to disk on request), so the inputs named in ``secret_inputs`` are
-    blanked there once each event has read them, and the deep-link route is refused.
+    session (for its "deep links", written to disk on request), so the inputs named with ``keep_secret`` are
+    blanked there once each event has read them (``gradio_guard.forget_inputs``), and the deep-link route is
+    refused.
     """
 
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
@@ -163,14 +164,19 @@ class StudioBlocks(gr.Blocks):
         self.runtime = runtime
         self.secret_inputs: set[int] = set()
 
+    def keep_secret(self, component: gr.components.Component) -> None:
+        """The value of ``component`` lives only in the event that reads it, never in the session."""
+        self.secret_inputs.add(gradio_guard.component_id(component))
+
+    def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
+        gradio_guard.count_inputs(block_fn, inputs)
+        super().validate_inputs(block_fn, inputs)
+
     async def preprocess_data(
         self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False
     ) -> list[Any]:
         processed: list[Any] = await super().preprocess_data(block_fn, inputs, state, explicit_call)
-        if state is not None:
-            for block in block_fn.inputs:
-                if block._id in self.secret_inputs and block._id in state.config_values:
-                    state._update_value_in_config(block._id, "")
+        gradio_guard.forget_inputs(state, block_fn, self.secret_inputs)
         return processed
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:

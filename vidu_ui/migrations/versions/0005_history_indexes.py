@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"  # TEMPORARY: "0004" once the batches migration (0004_batches) is on main
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,84 @@
+"""Gradio's private parts that ``vidu_ui/studio/gradio_guard.py`` uses, asserted one by one: these fail when a
+Gradio upgrade changes them, before the app misbehaves."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import types
+from typing import Any
+
+import gradio as gr
+import gradio.http_server as http_server
+import pytest
+from gradio.blocks import Blocks
+from gradio.queueing import Queue
+from gradio.state_holder import SessionState
+
+from vidu_ui.studio import gradio_guard
+
+SECRET = "sk-guard-secret"
+
+
+def test_the_private_functions_have_the_parameters_the_guard_was_written_for() -> None:
+    assert tuple(inspect.signature(SessionState._update_value_in_config).parameters) == ("self", "key", "value")
+    assert tuple(inspect.signature(Blocks.preprocess_data).parameters) == (
+        "self",
+        "block_fn",
+        "inputs",
+        "state",
+        "explicit_call",
+    )
+    assert isinstance(http_server.uvicorn, types.ModuleType)
+    gradio_guard.check()
+
+
+def test_a_changed_function_is_named_with_the_installed_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    def moved(self: SessionState, key: int, value: Any, extra: bool = False) -> None:
+        pass
+
+    monkeypatch.setattr(SessionState, "_update_value_in_config", moved)
+    with pytest.raises(gradio_guard.GradioChanged) as info:
+        gradio_guard.check()
+    assert gr.__version__ in str(info.value) and "_update_value_in_config" in str(info.value)
+    monkeypatch.delattr(SessionState, "_update_value_in_config")
+    with pytest.raises(gradio_guard.GradioChanged):
+        gradio_guard.check()
+
+
+def page_with_a_key() -> tuple[Blocks, gr.Textbox, Any]:
+    with gr.Blocks() as page:
+        key = gr.Textbox()
+        prompt = gr.Textbox()
+        gr.Button().click(lambda k, p: p, [key, prompt], prompt)
+    block_fn = next(iter(page.fns.values()))
+    return page, key, block_fn
+
+
+def test_gradio_keeps_each_input_in_the_session_and_the_guard_blanks_the_secret_one() -> None:
+    """What ``forget_inputs`` is for: Gradio's own ``preprocess_data`` keeps the key in the session's
+    ``config_values`` (its deep links); after ``forget_inputs`` only the other input is kept."""
+    page, key, block_fn = page_with_a_key()
+    state = SessionState(page)
+    asyncio.run(page.preprocess_data(block_fn, [SECRET, "a prompt"], state))
+    kept = [config["props"].get("value") for config in state.config_values.values() if "props" in config]
+    assert SECRET in kept and "a prompt" in kept
+    assert gradio_guard.component_id(key) in state.config_values
+    gradio_guard.forget_inputs(state, block_fn, {gradio_guard.component_id(key)})
+    kept = [config["props"].get("value") for config in state.config_values.values() if "props" in config]
+    assert SECRET not in kept and "a prompt" in kept
+
+
+def test_a_component_without_its_id_is_named() -> None:
+    with pytest.raises(gradio_guard.GradioChanged, match=r"Block\._id"):
+        gradio_guard.component_id(object())
+
+
+def test_the_queue_holds_the_maps_the_stream_guard_reads() -> None:
+    """``StreamGuard`` reads three maps of Gradio's queue (``Blocks._queue``) to tell a held event from an unknown
+    one; a launched page's queue is checked too (``tests/test_fuzz.py``)."""
+    page, _, _ = page_with_a_key()
+    page.queue()
+    assert isinstance(page._queue, Queue)
+    for name in gradio_guard.QUEUE_MAPS:
+        assert isinstance(getattr(page._queue, name), dict), name

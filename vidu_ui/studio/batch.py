@@ -1,0 +1,357 @@
+"""The Batch tab: build a plan from what people have, see its checks and total estimate, run it, collect the videos.
+
+A thin layer over ``vidu_ui.batch``: the plans, keys, runs and cancels are the engine's; this module turns the
+tab's inputs into ``JobSpec``s (``specs_for``, plain Python), and the engine's job rows into a table, a gallery
+and a zip. Ways to build a plan, all × the chosen models × a number of seeds:
+
+- **prompts**: one pair, several prompts (one per line); "loop" makes the end frame the start frame;
+- **storyboard**: frames in order (by file name), shot *i* from frame *i* to frame *i+1*; "loop" adds a shot from
+  the last frame back to the first;
+- **pairs**: many pairs at once, matched by file name (``shot3_start.png`` with ``shot3_end.png``; also
+  ``-first``/``-last``, ``_a``/``_b``), or else by order (1st with 2nd, 3rd with 4th…).
+
+Prompts for storyboards and pairs: line *i* for shot *i* (the last line for the rest). The plan lives in the
+tab's ``gr.State`` (its batch id and jobs); the batch id comes from the viewer and the plan's content, so the
+same plan run again sends only what was never created. Runs use the server's key (a visitor's own key is not
+held for a batch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import tempfile
+import threading
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from .. import batch, manifest
+from ..batch import JobSpec, JobStatus
+from ..catalogue import DEFAULT_MODEL, MODEL_NAMES
+from ..client import ViduClient
+from ..errors import ViduError
+from ..follower import KeyOwner
+from ..messages import Lang, say
+from .access import Viewer
+from .layout import I18N
+from .runtime import Runtime
+
+__all__ = ["MODES", "BatchTab", "batch_tab", "pairs_by_name", "specs_for", "storyboard_pairs"]
+
+MODES = ("prompts", "storyboard", "pairs")
+MAX_SEEDS = 20
+MAX_JOBS = 200
+"""The largest plan the page builds (a manifest on the command line has no such bound)."""
+TABLE_COLUMNS = ("job", "label", "model", "seed", "prompt", "estimate", "checks")
+"""The plan table's columns; while running, the last one says each job's state and task id."""
+_ROLE = re.compile(r"^(?P<stem>.*?)[-_ ]?(?P<role>start|end|first|last|a|b)$", re.IGNORECASE)
+_FIRST = {"start", "first", "a"}
+
+
+def _natural(path: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", Path(path).name)]
+
+
+def storyboard_pairs(frames: Sequence[str], loop: bool = False) -> list[tuple[str, str]]:
+    """Shot *i* from frame *i* to frame *i+1*, frames ordered by file name; ``loop``: and back to the first."""
+    ordered = sorted(frames, key=_natural)
+    shots = list(itertools.pairwise(ordered))
+    if loop and len(ordered) > 1:
+        shots.append((ordered[-1], ordered[0]))
+    return shots
+
+
+def pairs_by_name(files: Sequence[str]) -> list[tuple[str, str]]:
+    """Pairs matched by name (``shot3_start``/``shot3_end``…) when every file has a partner, else by order."""
+    found: dict[str, dict[str, str]] = {}
+    for path in files:
+        match = _ROLE.match(Path(path).stem)
+        if match is None:
+            break
+        role = "start" if match["role"].lower() in _FIRST else "end"
+        found.setdefault(match["stem"].lower(), {})[role] = path
+    else:
+        if found and all(len(roles) == 2 for roles in found.values()):
+            return [(found[k]["start"], found[k]["end"]) for k in sorted(found, key=_natural)]
+    return [(files[i], files[i + 1]) for i in range(0, len(files) - 1, 2)]
+
+
+def specs_for(
+    mode: str,
+    *,
+    start: str | None,
+    end: str | None,
+    files: Sequence[str],
+    prompts: Sequence[str],
+    models: Sequence[str],
+    seeds: int,
+    first_seed: int,
+    loop: bool,
+) -> list[JobSpec]:
+    """The jobs the tab's inputs describe (module docstring); raises ``ValueError`` with a message key."""
+    lines = [p.strip() for p in prompts if p.strip()]
+    if not lines:
+        raise ValueError("batch_need_prompt")
+    if not models:
+        raise ValueError("batch_need_model")
+    if mode == "prompts":
+        if not start or not (end or loop):
+            raise ValueError("batch_need_pair")
+        shots = [((start, start if loop else end or start), prompt) for prompt in lines]
+    else:
+        pairs = storyboard_pairs(files, loop) if mode == "storyboard" else pairs_by_name(files)
+        if not pairs:
+            raise ValueError("batch_need_files")
+        shots = [(pair, lines[min(i, len(lines) - 1)]) for i, pair in enumerate(pairs)]
+    count = max(1, min(int(seeds), MAX_SEEDS))
+    specs = [
+        JobSpec(pair[0], pair[1], {"prompt": prompt, "model": model, "seed": first_seed + n}, f"shot {i + 1}")
+        for i, (pair, prompt) in enumerate(shots)
+        for model in models
+        for n in range(count)
+    ]
+    if len(specs) > MAX_JOBS:
+        raise ValueError("batch_too_many")
+    return specs
+
+
+def _paths(value: Any) -> list[str]:
+    if not value:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [str(getattr(item, "path", None) or getattr(item, "name", None) or item) for item in items]
+
+
+class BatchTab:
+    """The tab's handlers over one runtime (its store, follower and video stage). Holds no per-user state."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+
+    # --- plan ------------------------------------------------------------------------------------------------
+
+    def plan(
+        self,
+        mode: str,
+        start: str | None,
+        end: str | None,
+        loop: bool,
+        prompts: str,
+        seeds: float | None,
+        first_seed: float | None,
+        models: list[str] | None,
+        files: Any,
+        request: gr.Request,
+    ) -> tuple[dict[str, Any], list[list[Any]], str]:
+        """Build the plan: one row per job with its checks, and the total estimate. Nothing is sent."""
+        viewer = Viewer.of(self.settings, request)
+        try:
+            specs = specs_for(
+                mode,
+                start=start,
+                end=end,
+                files=_paths(files),
+                prompts=(prompts or "").splitlines(),
+                models=models or [],
+                seeds=int(seeds or 1),
+                first_seed=int(first_seed or 0),
+                loop=bool(loop),
+            )
+        except ValueError as exc:
+            raise gr.Error(say(viewer.lang, str(exc), limit=MAX_JOBS), print_exception=False) from None
+        identity = repr((viewer.user, [dataclasses.astuple(s) for s in specs]))
+        plan = batch.plan(batch.batch_id_for(identity), specs, name="page", max_pixels=self.settings.max_pixels)
+        state = {"batch_id": plan.batch_id, "specs": [dataclasses.asdict(s) for s in specs]}
+        return state, self._table(plan.rows(viewer.lang)), plan.total_line(viewer.lang)
+
+    @staticmethod
+    def _table(rows: list[dict[str, Any]]) -> list[list[Any]]:
+        return [["" if row[c] is None else row[c] for c in TABLE_COLUMNS] for row in rows]
+
+    # --- run -------------------------------------------------------------------------------------------------
+
+    def run(self, state: dict[str, Any] | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        """Save the plan and send its jobs (at most the account's concurrency open at once); the gallery fills as
+        jobs finish. The run is the engine's; closing the page stops sending, and running the plan again goes
+        on from where it stopped."""
+        viewer = Viewer.of(self.settings, request)
+        lang = viewer.lang
+        if not state or not state.get("specs"):
+            raise gr.Error(say(lang, "batch_plan_first"), print_exception=False)
+        if self.settings.api_key is None:
+            raise gr.Error(say(lang, "batch_server_key"), print_exception=False)
+        specs = [JobSpec(**s) for s in state["specs"]]
+        plan = batch.plan(state["batch_id"], specs, name="page", max_pixels=self.settings.max_pixels)
+        store = self.runtime.store
+        batch.save_plan(store, plan, user=viewer.user)
+        once = self.settings.model_copy(update={"create_retries": 0})
+        runner = batch.Runner(
+            store,
+            self.settings,
+            plan.batch_id,
+            lambda: ViduClient(once),
+            max_in_flight=self._max_in_flight(),
+            user=viewer.user,
+            lang=lang,
+        )
+        stop, changed = threading.Event(), threading.Event()
+
+        def wake(_ref: str) -> None:
+            changed.set()
+
+        store.on_change(wake)
+        worker = threading.Thread(
+            target=runner.run, kwargs={"until": "settled", "stop": stop}, name="vidu-batch", daemon=True
+        )
+        worker.start()
+        try:
+            while True:
+                changed.clear()
+                statuses = batch.job_statuses(store, plan.batch_id)
+                yield self._progress(statuses, lang)
+                if not worker.is_alive():
+                    return
+                changed.wait(1.0)
+        finally:
+            stop.set()
+            store.off_change(wake)
+
+    def _max_in_flight(self) -> int:
+        """The account's ``concurrency_limit`` when the credits call says it, else 5."""
+        try:
+            with ViduClient(self.settings) as client:
+                limits = [r.concurrency_limit for r in client.credits().remains if r.concurrency_limit]
+        except ViduError:
+            limits = []
+        return min(limits) if limits else 5
+
+    def _progress(self, statuses: list[JobStatus], lang: Lang) -> tuple[Any, ...]:
+        gallery = []
+        for status in statuses:
+            video = manifest.local_video(status, self.runtime.tracker.storage.link)
+            if video is None:
+                continue
+            shown = self.runtime.stage.publish(video) if isinstance(video, Path) else video
+            if shown:
+                prompt = " ".join(str(status.options.get("prompt") or "").split())[:50]
+                gallery.append((shown, f"{status.position + 1}. {prompt} · seed {status.options.get('seed')}"))
+        rows = [
+            [status.position + 1, status.label, status.options.get("model"), status.options.get("seed"),
+             status.options.get("prompt"), "" if status.estimate is None else f"{status.estimate:g}",
+             " · ".join(filter(None, (say(lang, f"batch_outcome_{status.outcome}"), status.task_id, status.note)))]
+            for status in statuses
+        ]  # fmt: skip
+        outcomes = [s.outcome for s in statuses]
+        summary = say(
+            lang,
+            "batch_summary",
+            success=outcomes.count("success"),
+            failed=outcomes.count("failed") + outcomes.count("held"),
+            unknown=outcomes.count("unknown") + outcomes.count("sending"),
+            running=outcomes.count("running") + outcomes.count("waiting"),
+        )
+        return gallery, rows, summary
+
+    # --- cancel and download -----------------------------------------------------------------------------------
+
+    def cancel(self, state: dict[str, Any] | None, request: gr.Request) -> str:
+        """Cancel all: jobs not sent are held, unfinished tasks are asked to cancel."""
+        lang = Viewer.of(self.settings, request).lang
+        if not state:
+            raise gr.Error(say(lang, "batch_plan_first"), print_exception=False)
+        tracker = self.runtime.tracker
+        asked = batch.cancel_batch(
+            self.runtime.store, state["batch_id"], lambda t: tracker.cancel(t, KeyOwner.server())
+        )
+        return say(lang, "batch_cancelled", count=asked)
+
+    def download(self, state: dict[str, Any] | None, request: gr.Request) -> str:
+        """A zip of the saved videos with ``manifest.json`` and ``manifest.csv`` (every job's settings, task id,
+        state, credits and file name)."""
+        lang = Viewer.of(self.settings, request).lang
+        if not state:
+            raise gr.Error(say(lang, "batch_plan_first"), print_exception=False)
+        statuses = batch.job_statuses(self.runtime.store, state["batch_id"])
+        folder = Path(tempfile.mkdtemp(prefix="vidu-batch-", dir=get_upload_folder()))
+        target = folder / f"batch-{state['batch_id']}.zip"
+        files: dict[str, str] = {}
+        with zipfile.ZipFile(target, "w") as archive:
+            for status in statuses:
+                video = manifest.local_video(status)
+                if isinstance(video, Path):
+                    name = manifest.video_name(status)
+                    archive.write(video, name, compress_type=zipfile.ZIP_STORED)  # MP4 is compressed already
+                    files[status.key] = name
+            rows = manifest.manifest_rows(statuses, files)
+            archive.writestr("manifest.json", manifest.manifest_json(rows), compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr("manifest.csv", manifest.manifest_csv(rows), compress_type=zipfile.ZIP_DEFLATED)
+        return str(target)
+
+
+def batch_tab() -> dict[str, Any]:
+    """The tab's inputs, plan table, and results."""
+    c: dict[str, Any] = {}
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=380):
+            c["mode"] = gr.Radio(
+                [(I18N(f"batch_mode_{m}"), m) for m in MODES], value="prompts", label=I18N("batch_mode"),
+                elem_id="vu-batch-mode",
+            )  # fmt: skip
+            with gr.Row():
+                c["start"] = gr.Image(type="filepath", label=I18N("start_frame"), height=160, elem_id="vu-batch-start")
+                c["end"] = gr.Image(type="filepath", label=I18N("end_frame"), height=160, elem_id="vu-batch-end")
+            c["files"] = gr.File(
+                file_count="multiple", file_types=["image"], label=I18N("batch_files"), elem_id="vu-batch-files"
+            )
+            c["loop"] = gr.Checkbox(label=I18N("batch_loop"), info=I18N("batch_loop_info"), elem_id="vu-batch-loop")
+        with gr.Column(scale=5, min_width=380):
+            c["prompts"] = gr.Textbox(
+                lines=5, label=I18N("batch_prompts"), info=I18N("batch_prompts_info"), elem_id="vu-batch-prompts"
+            )
+            c["models"] = gr.CheckboxGroup(
+                list(MODEL_NAMES), value=[DEFAULT_MODEL], label=I18N("batch_models"), elem_id="vu-batch-models"
+            )
+            with gr.Row():
+                c["seeds"] = gr.Number(
+                    1, precision=0, minimum=1, maximum=MAX_SEEDS, label=I18N("batch_seeds"), elem_id="vu-batch-seeds"
+                )
+                c["first_seed"] = gr.Number(
+                    1, precision=0, minimum=0, label=I18N("batch_first_seed"), elem_id="vu-batch-first-seed"
+                )
+            c["plan"] = gr.Button(I18N("batch_plan"), elem_id="vu-batch-plan")
+    c["total"] = gr.Markdown(elem_id="vu-batch-total")
+    c["table"] = gr.Dataframe(
+        headers=[say("en", f"batch_col_{name}") for name in TABLE_COLUMNS],
+        datatype="str",
+        interactive=False,
+        wrap=True,
+        max_height=360,
+        label=I18N("batch_jobs"),
+        elem_id="vu-batch-table",
+    )
+    with gr.Row():
+        c["run"] = gr.Button(I18N("batch_run"), variant="primary", elem_id="vu-batch-run")
+        c["cancel"] = gr.Button(I18N("batch_cancel"), variant="stop", elem_id="vu-batch-cancel")
+        c["zip"] = gr.Button(I18N("batch_download"), elem_id="vu-batch-zip")
+    c["summary"] = gr.Markdown(elem_id="vu-batch-summary")
+    c["gallery"] = gr.Gallery(label=I18N("batch_results"), columns=3, height="auto", elem_id="vu-batch-gallery")
+    c["archive"] = gr.File(label=I18N("batch_archive"), interactive=False, elem_id="vu-batch-archive")
+    return c
+
+
+def wire(tab: BatchTab, c: dict[str, Any], state: gr.State) -> None:
+    """The tab's events: plan, run (a generator: the gallery fills as jobs finish), cancel all, download."""
+    waits: dict[str, Any] = {"concurrency_limit": None, "api_visibility": "private"}
+    inputs = [c[n] for n in ("mode", "start", "end", "loop", "prompts", "seeds", "first_seed", "models", "files")]
+    c["plan"].click(tab.plan, inputs, [state, c["table"], c["total"]], **waits)
+    run = c["run"].click(tab.run, state, [c["gallery"], c["table"], c["summary"]], trigger_mode="once", **waits)
+    c["cancel"].click(tab.cancel, state, c["summary"], **waits)
+    c["zip"].click(tab.download, state, c["archive"], **waits)
+    del run

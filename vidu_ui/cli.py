@@ -516,9 +516,10 @@ def batch_command(
     manifest is invalid (line and column named), 3 when some outcome is unknown after reconciliation."""
     from . import batch
     from . import manifest as files
+    from .client import ViduClient
     from .downloads import DownloadPolicy
     from .follower import Follower
-    from .store import HISTORY_ERRORS
+    from .store import HISTORY_ERRORS, Store
 
     settings = load_settings()
     try:

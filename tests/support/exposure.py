@@ -550,6 +550,10 @@ def _stream_flows(side: Side, start: Path, end: Path, found: Exposure) -> None:
             found.flows.append(Flow(side.name, "httpx event stream", label, outcome, shown[:160]))
 
 
+SESSION_IN_URL = r"(?:session_hash=|/heartbeat/)([\w-]+)"
+"""A Gradio session's hash in a request's URL (its event stream's query, its heartbeat's path)."""
+
+
 def _browser_side(chromium: Browser, side: Side, start: Path, end: Path, found: Exposure) -> None:
     from playwright.sync_api import expect
 
@@ -558,6 +562,9 @@ def _browser_side(chromium: Browser, side: Side, start: Path, end: Path, found: 
     tab.set_default_timeout(TIMEOUT_MS)
     finished: list[Any] = []
     tab.on("requestfinished", lambda request: finished.append(request))
+    # The page's sessions, from every request as it starts: its event stream and heartbeat may still be open (a
+    # follow loop still running) when the flows end, so they need not have finished.
+    tab.on("request", lambda request: side.session_hashes.update(re.findall(SESSION_IN_URL, request.url)))
     tab.goto(side.app.url)
     tab.wait_for_selector("#vu-generate")
     if side.visitor:
@@ -595,8 +602,6 @@ def _browser_side(chromium: Browser, side: Side, start: Path, end: Path, found: 
     )
     side.storage += [json.dumps(context.cookies()), tab.content()]
     for request in finished:
-        side.session_hashes.update(re.findall(r"session_hash=([\w-]+)", request.url))
-        side.session_hashes.update(re.findall(r"/heartbeat/([\w-]+)", request.url))
         response = request.response()
         if response is None:
             continue

@@ -169,9 +169,12 @@ def test_killed_mid_create_every_billed_task_is_found_none_invented(
             process.wait(10)
     finally:
         stop(app_process)
-    # Each create was written before it left; the app's own reconciliation may already have found the billed ones.
+    # Each create was written before it left. A create may have passed its 4 s deadline before the kill (a loaded
+    # machine starts the third process slowly): its record then says "unknown"; the app's own reconciliation may
+    # already have found the billed ones. Either way nothing is lost: reconcile below settles every one.
     written = store.list(unsent=True, limit=100)
-    assert len(written) == 3 and [r.state for r in written if not r.task_id] in (["sending"], ["sending"] * 3)
+    assert len(written) == 3
+    assert {r.state for r in written if not r.task_id} <= {"sending", "unknown"}
 
     def reconciled() -> bool:
         result = subprocess.run([sys.executable, "-m", "vidu_ui", "reconcile"], cwd=ROOT, env=env, capture_output=True)

@@ -86,6 +86,27 @@ KeyKind = Literal["server", "visitor"]
 _DATA_URI_KEEP = 40
 
 
+def _request_columns(
+    body: Mapping[str, Any], start_image: bytes | None, end_image: bytes | None, user: str | None, key_kind: KeyKind
+) -> dict[str, Any]:
+    """A new row's columns that come from the request: who sent it, its body without images, the thumbnails."""
+    return {
+        "user": user,
+        "key_kind": key_kind,
+        "model": body.get("model"),
+        "prompt": str(body.get("prompt") or ""),
+        "options": _dumps(strip_images(dict(body))),
+        "start_thumbnail": make_thumbnail(start_image),
+        "end_thumbnail": make_thumbnail(end_image),
+    }
+
+
+def _created_state(answer: Mapping[str, Any]) -> str:
+    """The state a create's answer gives a new task: its own while unfinished, else ``created``."""
+    state = answer.get("state")
+    return state if isinstance(state, str) and state in ("created", "queueing", "processing") else "created"
+
+
 class StoreError(Exception):
     """The history database cannot be opened or is newer than this app."""
 
@@ -637,13 +658,7 @@ class Store:
                     ref=ref,
                     task_id=None,
                     created_at=now,
-                    user=user,
-                    key_kind=key_kind,
-                    model=body.get("model"),
-                    prompt=str(body.get("prompt") or ""),
-                    options=_dumps(strip_images(dict(body))),
-                    start_thumbnail=make_thumbnail(start_image),
-                    end_thumbnail=make_thumbnail(end_image),
+                    **_request_columns(body, start_image, end_image, user, key_kind),
                     state="sending",
                     reference=reference,
                     fingerprint=content_fingerprint,
@@ -657,7 +672,7 @@ class Store:
         """The create answered with ``task_id``: the row ``ref`` takes it, even from a look-up recorded meanwhile
         (the creator owns the task). Raises ``Conflict`` when another create's row has the id (adopted twice)."""
         answer = strip_images(dict(response))
-        state = answer.get("state") if answer.get("state") in ("created", "queueing", "processing") else "created"
+        state = _created_state(answer)
         with self.write() as conn:
             owner = conn.execute(sa.select(tasks.c.ref).where(tasks.c.task_id == task_id)).scalar()
             if owner is not None and owner != ref:
@@ -733,7 +748,7 @@ class Store:
         """
         now = self._clock()
         answer = strip_images(dict(response))
-        state = answer.get("state") if answer.get("state") in ("created", "queueing", "processing") else "created"
+        state = _created_state(answer)
         ref = f"{_LOOKED_UP}{task_id}"
         with self.write() as conn:
             if conn.execute(sa.select(tasks.c.id).where(tasks.c.task_id == task_id)).first() is not None:
@@ -743,13 +758,7 @@ class Store:
                     ref=ref,
                     task_id=task_id,
                     created_at=now if created_at is None else created_at,
-                    user=user,
-                    key_kind=key_kind,
-                    model=body.get("model"),
-                    prompt=str(body.get("prompt") or ""),
-                    options=_dumps(strip_images(dict(body))),
-                    start_thumbnail=make_thumbnail(start_image),
-                    end_thumbnail=make_thumbnail(end_image),
+                    **_request_columns(body, start_image, end_image, user, key_kind),
                     create_response=_dumps(answer),
                     state=state,
                     credits=_credits(answer.get("credits")),

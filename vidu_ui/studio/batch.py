@@ -23,6 +23,7 @@ import itertools
 import re
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -211,17 +212,28 @@ class BatchTab:
             target=runner.run, kwargs={"until": "settled", "stop": stop}, name="vidu-batch", daemon=True
         )
         worker.start()
+        deadline: float | None = None
         try:
             while True:
                 changed.clear()
                 statuses = batch.job_statuses(store, plan.batch_id)
-                yield self._progress(statuses, lang)
+                shown = self._progress(statuses, lang)
+                yield shown
                 if not worker.is_alive():
-                    return
+                    # The runner has stopped; what it settled last may have come after the statuses just shown
+                    # (read them again), and the follower may still be saving the last videos.
+                    deadline = deadline or time.monotonic() + self.settings.poll_max_wait + 120
+                    if self._all_shown(statuses, shown[0]) or time.monotonic() > deadline:
+                        return
                 changed.wait(1.0)
         finally:
             stop.set()
             store.off_change(wake)
+
+    @staticmethod
+    def _all_shown(statuses: list[JobStatus], gallery: list[Any]) -> bool:
+        """Every job is settled (ended, its video saved), and every succeeded one's video is in the gallery."""
+        return all(s.settled for s in statuses) and len(gallery) == sum(s.outcome == "success" for s in statuses)
 
     def _max_in_flight(self) -> int:
         """The account's ``concurrency_limit`` when the credits call says it, else 5."""

@@ -48,17 +48,22 @@ from .store import FINAL_STATES, KeyKind, Store, metadata, tasks
 from .submit import prepare
 
 __all__ = [
+    "CANCELLABLE",
     "Job",
     "JobSpec",
     "JobStatus",
+    "NotNow",
     "Plan",
     "Runner",
     "batch_id_for",
     "cancel_batch",
+    "cancel_job",
     "estimate",
     "job_key",
+    "job_status",
     "job_statuses",
     "plan",
+    "retry_job",
     "save_plan",
 ]
 
@@ -95,8 +100,14 @@ batch_jobs = sa.Table(
     sa.Column("next_try", sa.Float),
     sa.Column("claimed_until", sa.Float),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("retired", sa.Integer),
 )
-"""One row per job: what it asks for, and what happened before its create (a hold, a refusal to wait out)."""
+"""One row per job: what it asks for, and what happened before its create (a hold, a refusal to wait out);
+``retired``: a person retried it, and its tasks up to this ``tasks.id`` (all definitely failed, or never created)
+are behind it (``migrations/versions/0006_batch_retries.py``)."""
+
+CANCELLABLE = ("created", "queueing")
+"""The task states in which the service accepts a cancel (``docs/contract.md``: not once it is scheduled)."""
 
 
 # --- jobs and plans ---------------------------------------------------------------------------------------------
@@ -357,8 +368,13 @@ class JobStatus:
         return self.outcome in ("failed", "held") or self.state == "needs_look"
 
 
+_current = tasks.c.id > sa.func.coalesce(batch_jobs.c.retired, 0)
+"""A task of the job that a retry has not put behind it (joined with, or correlated to, its ``batch_jobs`` row)."""
+
+
 def job_statuses(store: Store, batch_id: str) -> list[JobStatus]:
-    """Every job of the batch in order, each with its latest task (an answered one before an unanswered one)."""
+    """Every job of the batch in order, each with its latest task (an answered one before an unanswered one);
+    tasks a retry put behind the job stay in the history but are not its outcome."""
     with store.read() as conn:
         jobs = conn.execute(
             sa.select(batch_jobs).where(batch_jobs.c.batch_id == batch_id).order_by(batch_jobs.c.position)
@@ -374,7 +390,7 @@ def job_statuses(store: Store, batch_id: str) -> list[JobStatus]:
                 tasks.c.follow_at,
             )
             .join(batch_jobs, tasks.c.job_key == batch_jobs.c.key)
-            .where(batch_jobs.c.batch_id == batch_id)
+            .where(batch_jobs.c.batch_id == batch_id, _current)
             .order_by(tasks.c.created_at, tasks.c.id)
         ).all()
     by_key: dict[str, list[Any]] = {}
@@ -423,21 +439,121 @@ def _update_job(store: Store, key: str, **values: Any) -> None:
     store.notify(key)
 
 
+class NotNow(Exception):
+    """A job action (cancel, retry) the engine refuses for the job as it stands; ``key`` names why
+    (``messages.py``: ``batch_cannot_<reason>``, said with the job's label)."""
+
+    def __init__(self, key: str, status: JobStatus) -> None:
+        super().__init__(key)
+        self.key = key
+        self.status = status
+
+    def message(self, lang: Lang = "en") -> str:
+        return say(lang, self.key, job=self.status.label or f"#{self.status.position + 1}")
+
+
+_LIVE = tasks.c.state != "not_created"
+"""A task that was (or may have been) created: while one of the job's current tasks is, it is never sent again."""
+_OPEN = tasks.c.state.not_in(["not_created", "failed"])
+"""A task that may still run or bill (created, running, succeeded, or not known yet): a job with one is never
+retried."""
+
+
+def _has(condition: sa.ColumnElement[bool]) -> sa.Exists:
+    """Whether the ``batch_jobs`` row has a current task (``_current``) meeting ``condition``."""
+    found = sa.select(tasks.c.id).where(tasks.c.job_key == batch_jobs.c.key, _current, condition)
+    return sa.exists(found.correlate(batch_jobs))
+
+
+def _unclaimed(now: float) -> sa.ColumnElement[bool]:
+    return sa.or_(batch_jobs.c.claimed_until.is_(None), batch_jobs.c.claimed_until <= now)
+
+
+def job_status(store: Store, batch_id: str, key: str) -> JobStatus:
+    """One job of the batch as the store knows it now (``KeyError`` when the batch has no such job)."""
+    for status in job_statuses(store, batch_id):
+        if status.key == key:
+            return status
+    raise KeyError(key)
+
+
+def cancel_job(
+    store: Store,
+    batch_id: str,
+    key: str,
+    cancel_task: Callable[[str], None],
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Literal["dropped", "asked"]:
+    """Cancel one job, as far as the service allows: a job never sent is dropped from the run (held as
+    ``cancelled``, in one statement that fails while a runner is sending it); a task still ``created`` or
+    ``queueing`` (``CANCELLABLE``) is asked to cancel (``cancel_task(task_id)``, e.g. ``Follower.cancel``; the
+    service's refusal is raised as it came). Anything else raises ``NotNow``: a task already processing or
+    finished runs, and is billed, as the service decides; a create whose outcome is unknown has no task to ask."""
+    status = job_status(store, batch_id, key)
+    if status.outcome == "waiting":
+        with store.write() as conn:
+            dropped = conn.execute(
+                batch_jobs.update()
+                .where(batch_jobs.c.key == key, batch_jobs.c.hold.is_(None), _unclaimed(clock()), ~_has(_LIVE))
+                .values(hold="cancelled", next_try=None, updated_at=clock())
+            )
+        store.notify(key)
+        if dropped.rowcount != 1:
+            raise NotNow("batch_cannot_cancel_sending", status)
+        return "dropped"
+    if status.outcome == "running" and status.task_id and status.state in CANCELLABLE:
+        cancel_task(status.task_id)
+        return "asked"
+    reason = {"running": "started", "sending": "unknown", "unknown": "unknown"}.get(status.outcome, "ended")
+    raise NotNow(f"batch_cannot_cancel_{reason}", status)
+
+
 def cancel_batch(store: Store, batch_id: str, cancel_task: Callable[[str], None]) -> int:
-    """Hold every job not yet sent (``cancelled``) and ask the service to cancel each unfinished task
-    (``cancel_task(task_id)``, e.g. ``Follower.cancel``); returns how many tasks were asked. A task already
-    scheduled may refuse: it then finishes, and is billed, as the service decides."""
+    """Cancel every job of the batch that may still be (``cancel_job``); returns how many tasks were asked."""
     asked = 0
     for job in job_statuses(store, batch_id):
-        if job.outcome == "waiting":
-            _update_job(store, job.key, hold="cancelled")
-        elif job.outcome == "running" and job.task_id:
-            try:
-                cancel_task(job.task_id)
-                asked += 1
-            except ViduError as exc:
-                log.info("task %s of batch %s was not cancelled: %s", job.task_id, batch_id, exc)
+        if job.outcome not in ("waiting", "running"):
+            continue
+        try:
+            asked += cancel_job(store, batch_id, job.key, cancel_task) == "asked"
+        except NotNow as exc:
+            log.info("job %s of batch %s was not cancelled: %s", job.key, batch_id, exc.key)
+        except ViduError as exc:
+            log.info("task %s of batch %s was not cancelled: %s", job.task_id, batch_id, exc)
     return asked
+
+
+def retry_job(store: Store, batch_id: str, key: str, *, clock: Callable[[], float] = time.time) -> None:
+    """Let a job be sent again: only one never created (held: refused, cancelled before sending, invalid) or
+    whose tasks all definitely failed; never one with a task that may still run or bill, or whose create's
+    outcome is unknown (``NotNow``). Checked and written in one statement: its failed tasks are put behind it
+    (``retired``), its hold and refusal wait cleared; the next run sends it, once."""
+    status = job_status(store, batch_id, key)
+    now = clock()
+    newest = sa.select(sa.func.max(tasks.c.id)).where(tasks.c.job_key == batch_jobs.c.key).scalar_subquery()
+    with store.write() as conn:
+        done = conn.execute(
+            batch_jobs.update()
+            .where(
+                batch_jobs.c.key == key,
+                batch_jobs.c.batch_id == batch_id,
+                _unclaimed(now),
+                ~_has(_OPEN),
+                sa.or_(batch_jobs.c.hold.is_not(None), _has(tasks.c.state == "failed")),
+            )
+            .values(retired=newest.correlate(batch_jobs), hold=None, note=None, next_try=None, tries=0, updated_at=now)
+        )
+    if done.rowcount != 1:
+        why = {
+            "success": "succeeded",
+            "waiting": "waiting",
+            "running": "open",
+            "sending": "unknown",
+            "unknown": "unknown",
+        }
+        raise NotNow(f"batch_cannot_retry_{why.get(status.outcome, 'sending')}", status)  # else: just claimed
+    store.notify(key)
 
 
 # --- running ----------------------------------------------------------------------------------------------------
@@ -527,18 +643,11 @@ class Runner:
         refusal wait is over (``early``: the batch's tasks freed room, so try at once). Two runners of one batch
         (two tabs, a page and a CLI) so never send a job twice; a dead runner's lease lapses."""
         now = self._clock()
-        live = sa.select(tasks.c.id).where(tasks.c.job_key == key, tasks.c.state != "not_created")
         due = sa.true() if early else sa.or_(batch_jobs.c.next_try.is_(None), batch_jobs.c.next_try <= now)
         with self.store.write() as conn:
             taken = conn.execute(
                 batch_jobs.update()
-                .where(
-                    batch_jobs.c.key == key,
-                    batch_jobs.c.hold.is_(None),
-                    sa.or_(batch_jobs.c.claimed_until.is_(None), batch_jobs.c.claimed_until <= now),
-                    due,
-                    ~sa.exists(live),
-                )
+                .where(batch_jobs.c.key == key, batch_jobs.c.hold.is_(None), _unclaimed(now), due, ~_has(_LIVE))
                 .values(claimed_until=now + self.settings.deadline + 60.0)
             )
         return taken.rowcount == 1
@@ -584,7 +693,7 @@ class Runner:
         except APIStatusError as exc:
             if exc.status_code in (429, 503):
                 self._later(status, label, exc)
-            return None
+                return None
             _title, happened, _advice = render_error(exc, self._lang)
             _update_job(self.store, status.key, hold="refused", note=happened, claimed_until=None)
             self._on_event(say(self._lang, "batch_job_refused", job=label, error=happened))

@@ -466,6 +466,28 @@ EN: dict[str, str] = {
     "batch_outcome_failed": "failed",
     "batch_outcome_unknown": "outcome unknown",
     "batch_outcome_held": "not sent",
+    "batch_cancel_job": "Cancel job",
+    "batch_retry_job": "Retry job",
+    "batch_reuse_job": "Reuse settings",
+    "batch_pick": "Select a job in the table to cancel, retry or reuse it.",
+    "batch_selected": "Job {job}: {state}",
+    "batch_job_dropped": "{job}: dropped from the run (never sent: nothing was created or charged).",
+    "batch_job_cancel_asked": "{job}: the service was asked to cancel task {task_id}.",
+    "batch_job_retried": "{job}: it will be sent again.",
+    "batch_reuse_done": "The settings of job {job} are in the form.",
+    "batch_cannot_cancel_sending": "{job}: it is being sent right now; cancel it once its task is created.",
+    "batch_cannot_cancel_started": "{job}: its task is already processing; the service cancels a task only while it "
+    "is created or queueing.",
+    "batch_cannot_cancel_unknown": "{job}: whether its task was created is not known yet, so there is nothing to "
+    "cancel until that is settled.",
+    "batch_cannot_cancel_ended": "{job}: it has already ended (or was never sent).",
+    "batch_cannot_retry_succeeded": "{job}: it succeeded; use Reuse settings to make a variation.",
+    "batch_cannot_retry_waiting": "{job}: it has not been sent yet; Run sends it.",
+    "batch_cannot_retry_open": "{job}: its task is still running and may be billed; only a job never created or "
+    "definitely failed is retried.",
+    "batch_cannot_retry_unknown": "{job}: whether its task was created is not known, and a task may exist and be "
+    "billed; it is not retried (reconciliation sends it again only when it finds that none was created).",
+    "batch_cannot_retry_sending": "{job}: it is being sent right now.",
 }
 
 ZH: dict[str, str] = {
@@ -892,6 +914,25 @@ ZH: dict[str, str] = {
     "batch_outcome_failed": "失败",
     "batch_outcome_unknown": "结果未知",
     "batch_outcome_held": "未发送",
+    "batch_cancel_job": "取消该任务",
+    "batch_retry_job": "重试该任务",
+    "batch_reuse_job": "复用设置",
+    "batch_pick": "在表格中选择一个任务，即可取消、重试或复用它。",
+    "batch_selected": "任务 {job}：{state}",
+    "batch_job_dropped": "{job}：已从本次运行中移除（从未发送：没有创建任务，也没有扣费）。",
+    "batch_job_cancel_asked": "{job}：已请求服务取消任务 {task_id}。",
+    "batch_job_retried": "{job}：将重新发送。",
+    "batch_reuse_done": "任务 {job} 的设置已填入表单。",
+    "batch_cannot_cancel_sending": "{job}：正在发送中；请在任务创建后再取消。",
+    "batch_cannot_cancel_started": "{job}：任务已在处理中；服务只能取消处于“已创建”或“排队中”的任务。",
+    "batch_cannot_cancel_unknown": "{job}：尚不知道任务是否已创建，在确认之前没有可取消的任务。",
+    "batch_cannot_cancel_ended": "{job}：已经结束（或从未发送）。",
+    "batch_cannot_retry_succeeded": "{job}：已成功；如需变体，请用“复用设置”。",
+    "batch_cannot_retry_waiting": "{job}：尚未发送；点击“运行”即会发送。",
+    "batch_cannot_retry_open": "{job}：任务仍在运行，可能会扣费；只有从未创建或确定失败的任务才能重试。",
+    "batch_cannot_retry_unknown": "{job}：不知道任务是否已创建，可能已有任务并会扣费；因此不会重试"
+    "（只有核对确认未创建时才会重新发送）。",
+    "batch_cannot_retry_sending": "{job}：正在发送中。",
 }
 
 # Texts made from the catalogue: their English is the catalogue's own words.

@@ -21,6 +21,7 @@ from vidu_ui import batch, manifest
 from vidu_ui.batch import JobSpec, Runner
 from vidu_ui.client import ViduClient
 from vidu_ui.follower import Follower
+from vidu_ui.responses import TaskStatus
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Relay, Simulator
 from vidu_ui.store import Store
@@ -251,6 +252,143 @@ def test_cancel_all_holds_the_unsent_and_cancels_the_running(
     assert batch.exit_outcome(batch.job_statuses(store, "b")) == "failed"
 
 
+def recorded(store: Store, ref: str, key: str, task_id: str | None = None, state: str | None = None) -> None:
+    """A task of the job ``key`` in the history: written ahead, then answered (``task_id``) and queried
+    (``state``), or settled as ``state`` without an answer (``unknown``, ``not_created``, ``needs_look``)."""
+    store.begin(ref, body={"model": "viduq1", "prompt": ref}, job_key=key)
+    if task_id is None:
+        if state is not None:
+            store.settle(ref, state)
+        return
+    store.created(ref, task_id, {"state": "created"})
+    if state is not None:
+        err_code = "TaskPromptPolicyViolation" if state == "failed" else None
+        store.update_status(task_id, TaskStatus.from_json({"id": task_id, "state": state, "err_code": err_code}))
+
+
+def test_a_job_is_retried_only_when_it_was_never_created_or_definitely_failed(
+    tmp_path: Path, pair: tuple[str, str], database: str | None, stores: Callable[[Settings], Store]
+) -> None:
+    fake = FakeTime()
+    service = OneRefusal()
+    service.refused = 1  # accept every create
+    extra = {"database_url": database} if database else {}
+    settings = fake_settings(tmp_path, **extra)
+    store = stores(settings)
+    plan = batch.plan("b", specs(pair, 8))
+    batch.save_plan(store, plan)
+    failed, cancelled, held, running, unknown, look, succeeded, waiting = (j.key for j in plan.jobs)
+    recorded(store, "r1", failed, "old1", "failed")
+    recorded(store, "r2", cancelled, "old2", "cancelled")
+    batch.cancel_job(store, "b", held, lambda _t: None)  # never sent: dropped
+    recorded(store, "r4", running, "old4", "processing")
+    recorded(store, "r5", unknown, None, "unknown")
+    recorded(store, "r6", look, None, "needs_look")
+    recorded(store, "r7", succeeded, "old7", "success")
+
+    refusals = {}
+    for key in (running, unknown, look, succeeded, waiting):
+        with pytest.raises(batch.NotNow) as caught:
+            batch.retry_job(store, "b", key)
+        refusals[key] = caught.value.key
+    assert refusals == {
+        running: "batch_cannot_retry_open",
+        unknown: "batch_cannot_retry_unknown",
+        look: "batch_cannot_retry_unknown",
+        succeeded: "batch_cannot_retry_succeeded",
+        waiting: "batch_cannot_retry_waiting",
+    }
+    with pytest.raises(KeyError):
+        batch.retry_job(store, "another batch", failed)
+    for key in (failed, cancelled, held):
+        batch.retry_job(store, "b", key)
+    outcomes = {s.key: s.outcome for s in batch.job_statuses(store, "b")}
+    assert [outcomes[k] for k in (failed, cancelled, held, running, unknown, look, succeeded, waiting)] == [
+        "waiting", "waiting", "waiting", "running", "unknown", "unknown", "success", "waiting"
+    ]  # fmt: skip
+
+    def client() -> ViduClient:
+        return ViduClient(settings, transport=httpx.MockTransport(service), sleep=fake.sleep, clock=fake.clock)
+
+    runner = Runner(store, settings, "b", client, max_in_flight=20, clock=fake.clock)
+    runner.step()
+    assert service.creates == 4  # the three retried and the one never sent; nothing with a live or unknown task
+    runner.step()
+    assert service.creates == 4  # each once: the new task blocks the job again
+    with pytest.raises(batch.NotNow):
+        batch.retry_job(store, "b", failed)  # its new task is running
+    rows = {r.ref: r for r in store.list(limit=100)}
+    assert rows["r1"].job_key == failed and rows["r1"].state == "failed"  # the failed task stays in the history
+
+
+def test_cancelling_one_job_drops_it_unsent_or_asks_only_while_created_or_queueing(
+    tmp_path: Path, pair: tuple[str, str], stores: Callable[[Settings], Store]
+) -> None:
+    settings = fake_settings(tmp_path)
+    store = stores(settings)
+    plan = batch.plan("b", specs(pair, 6))
+    batch.save_plan(store, plan)
+    unsent, queued, processing, unknown, done, claimed = (j.key for j in plan.jobs)
+    recorded(store, "r2", queued, "t2", "queueing")
+    recorded(store, "r3", processing, "t3", "processing")
+    recorded(store, "r4", unknown, None, "unknown")
+    recorded(store, "r5", done, "t5", "success")
+    fake = FakeTime()
+    assert Runner(store, settings, "b", lambda: ViduClient(settings), clock=fake.clock).claim(claimed)  # being sent
+    asked: list[str] = []
+
+    assert batch.cancel_job(store, "b", unsent, asked.append) == "dropped"
+    assert batch.cancel_job(store, "b", queued, asked.append) == "asked"
+    assert asked == ["t2"]
+    refused = {}
+    for key in (processing, unknown, done, claimed, unsent):
+        with pytest.raises(batch.NotNow) as caught:
+            batch.cancel_job(store, "b", key, asked.append, clock=fake.clock)
+        refused[key] = caught.value.key
+    assert refused == {
+        processing: "batch_cannot_cancel_started",
+        unknown: "batch_cannot_cancel_unknown",
+        done: "batch_cannot_cancel_ended",
+        claimed: "batch_cannot_cancel_sending",
+        unsent: "batch_cannot_cancel_ended",
+    }
+    assert asked == ["t2"]  # never a task the service would refuse, or one that may not exist
+    statuses = {s.key: s for s in batch.job_statuses(store, "b")}
+    assert statuses[unsent].outcome == "held" and statuses[unsent].hold == "cancelled"
+    assert batch.NotNow("batch_cannot_cancel_sending", statuses[claimed]).message("zh-CN")
+
+
+def test_a_refusal_holds_the_job_and_a_retry_sends_it_once_more(
+    tmp_path: Path, pair: tuple[str, str], stores: Callable[[Settings], Store]
+) -> None:
+    """A 400 made no task (nothing billed): the job is held, not sent again on its own; a retry sends it."""
+    fake = FakeTime()
+    answers = [httpx.Response(400, json={"code": 400, "reason": "CreditInsufficient", "message": "no credits"})]
+
+    def service(request: httpx.Request) -> httpx.Response:
+        if answers:
+            return answers.pop()
+        return httpx.Response(200, json={"task_id": "t1", "state": "created", "credits": 80})
+
+    settings = fake_settings(tmp_path, create_retries=0)
+    store = stores(settings)
+    batch.save_plan(store, batch.plan("b", specs(pair, 1)))
+
+    def client() -> ViduClient:
+        return ViduClient(settings, transport=httpx.MockTransport(service), sleep=fake.sleep, clock=fake.clock)
+
+    runner = Runner(store, settings, "b", client, clock=fake.clock)
+    runner.step()
+    (job,) = batch.job_statuses(store, "b")
+    assert job.outcome == "held" and job.hold == "refused" and store.list(limit=10) == []
+    fake.now += settings.deadline + 61
+    runner.step()
+    assert runner.creates == 0  # held: never sent again by itself
+    batch.retry_job(store, "b", job.key)
+    runner.step()
+    assert runner.creates == 1 and [s.task_id for s in batch.job_statuses(store, "b")] == ["t1"]
+
+
 def app_threads() -> list[threading.Thread]:
     """This process's threads other than the in-process simulator's (its server starts one per connection)."""
     return [t for t in threading.enumerate() if not t.name.startswith(("sim-", "Thread-"))]
@@ -290,8 +428,8 @@ def test_a_hundred_jobs_are_followed_without_a_thread_per_job(
     assert extra <= 10  # the follower's scheduler and pools, a frame loader: never one per job
 
 
-def test_the_batch_tables_match_migration_0004(tmp_path: Path) -> None:
-    """``batch.batches``/``batch_jobs`` and ``tasks.job_key`` as the code describes them are what 0004 makes
+def test_the_batch_tables_match_the_migrations(tmp_path: Path) -> None:
+    """``batch.batches``/``batch_jobs`` and ``tasks.job_key`` as the code describes them are what 0004 and 0006 make
     (tables and columns)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext

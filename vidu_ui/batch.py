@@ -100,14 +100,9 @@ batch_jobs = sa.Table(
     sa.Column("next_try", sa.Float),
     sa.Column("claimed_until", sa.Float),
     sa.Column("updated_at", sa.Float, nullable=False),
-    sa.Column("retired", sa.Integer),
+    sa.Column("retired", sa.Integer),  # a retry put the job's tasks up to this tasks.id behind it (0006, retry_job)
 )
-"""One row per job: what it asks for, and what happened before its create (a hold, a refusal to wait out);
-``retired``: a person retried it, and its tasks up to this ``tasks.id`` (all definitely failed, or never created)
-are behind it (``migrations/versions/0006_batch_retries.py``)."""
-
-CANCELLABLE = ("created", "queueing")
-"""The task states in which the service accepts a cancel (``docs/contract.md``: not once it is scheduled)."""
+"""One row per job: what it asks for, and what happened before its create (a hold, a refusal to wait out)."""
 
 
 # --- jobs and plans ---------------------------------------------------------------------------------------------
@@ -437,6 +432,10 @@ def _update_job(store: Store, key: str, **values: Any) -> None:
     with store.write() as conn:
         conn.execute(batch_jobs.update().where(batch_jobs.c.key == key).values(updated_at=time.time(), **values))
     store.notify(key)
+
+
+CANCELLABLE = ("created", "queueing")
+"""The task states in which the service accepts a cancel (``docs/contract.md``: not once it is scheduled)."""
 
 
 class NotNow(Exception):

@@ -14,8 +14,14 @@ import pytest
 from tests.images import photo, write
 from tests.test_cli import CANARY, env_for, run
 from vidu_ui import batch
-from vidu_ui.simulator import Relay, Simulator
+from vidu_ui.cli import EXIT_UNKNOWN
+from vidu_ui.client import ViduClient
+from vidu_ui.manifest import read_manifest
+from vidu_ui.request import TaskOptions
+from vidu_ui.settings import Settings
+from vidu_ui.simulator import Fault, Relay, Simulator
 from vidu_ui.store import Store
+from vidu_ui.submit import prepare
 
 pytestmark = pytest.mark.simulator(api_key=CANARY, queue_seconds=0.05, process_seconds=0.2)
 
@@ -95,6 +101,39 @@ def test_a_failed_job_exits_1_and_the_others_still_run(sim: Simulator, tmp_path:
     assert sorted(r["state"] for r in rows) == ["failed", "success"]
     assert [r["err_code"] for r in rows if r["state"] == "failed"] == ["TaskPromptPolicyViolation"]
     assert len(list(out.glob("*.mp4"))) == 1 and sim.create_count == 2
+
+
+def test_an_outcome_still_unknown_after_reconciliation_exits_3_and_a_rerun_sends_nothing(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """The relay drops the connection after accepting the create (the task IS made and billed), and the service's
+    list then holds two tasks that could be it: one made outside the app with the same model, prompt and payload
+    (the job's own payload: the app adds no reference of its own then). Reconciliation cannot tell which: the job
+    needs a look, its outcome unknown; exit 3, and a rerun never sends it again."""
+    manifest = five_job_manifest(tmp_path, count=1)
+    text = manifest.read_text(encoding="utf-8").splitlines()
+    manifest.write_text(f"{text[0]},payload\n{text[1]},shot-7\n", encoding="utf-8")
+    (spec,) = read_manifest(manifest)
+    outside = Settings.build(api_key=CANARY, base_url=sim.base_url, data_dir=tmp_path / "elsewhere")
+    with ViduClient(outside) as client:
+        client.create(prepare(spec.start, spec.end, TaskOptions.from_mapping(spec.options)).content)
+    sim.inject(Fault(call="create", action="reset_after_body"))
+    env = env_for(sim, tmp_path)
+
+    code, stdout, err = run(["batch", str(manifest)], env)
+
+    assert code == EXIT_UNKNOWN, err
+    assert sim.create_count == 2  # the outside task and the job's, each once
+    with Store(tmp_path / "data" / "history.sqlite3") as history:
+        (job,) = batch.job_statuses(history, batch.batch_id_for(str(manifest.resolve())))
+        assert (job.outcome, job.state, job.task_id) == ("unknown", "needs_look", None)
+        (record,) = history.unsettled()
+        assert {c["id"] for c in record.candidates} == {t.id for t in sim.store.all()}
+    assert json.loads(stdout)[0]["state"] == "needs_look"
+
+    code, _, err = run(["batch", str(manifest), "--wait", "--output", str(tmp_path / "out")], env)
+    assert code == EXIT_UNKNOWN, err
+    assert sim.create_count == 2  # never sent again while a task of it may exist
 
 
 def test_dry_run_prints_the_plan_and_total_and_sends_nothing(sim: Simulator, tmp_path: Path) -> None:

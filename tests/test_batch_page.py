@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.apps import Running
+from tests.support.batch_page import plan_on_page
 from vidu_ui.studio.batch import pairs_by_name, specs_for, storyboard_pairs
 
 CANARY = "sk-CANARY-b4tch-p4g3-1"
@@ -70,17 +71,7 @@ def test_a_three_prompt_two_seed_plan_runs_to_six_videos_and_a_zip(
 
     page = open_page(running.url)
     assert isinstance(page, Page)
-    page.locator("#vu-tab-batch-button, button[role=tab]:has-text('Batch')").first.click()
-    expect(page.locator("#vu-batch-plan")).to_be_visible()
-    for role, name in (("start", "small_start"), ("end", "small_end")):
-        page.locator(f"#vu-batch-{role} input[type=file]").set_input_files(str(frames[name]))
-        expect(page.locator(f"#vu-batch-{role} img").first).to_be_visible()
-    page.locator("#vu-batch-prompts textarea").fill("a slow dolly in\nthe camera pans left\nlight moves")
-    page.locator("#vu-batch-models").get_by_label("viduq1", exact=True).check()
-    page.locator("#vu-batch-models").get_by_label("viduq3-pro", exact=True).uncheck()
-    page.locator("#vu-batch-seeds input").fill("2")
-    page.locator("#vu-batch-plan").click()
-    expect(page.locator("#vu-batch-total")).to_contain_text("6 job(s), 6 ready")
+    plan_on_page(page, frames, ["a slow dolly in", "the camera pans left", "light moves"], seeds=2)
     expect(page.locator("#vu-batch-total")).to_contain_text("estimate")
     before = running.sim.create_count
 

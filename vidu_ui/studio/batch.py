@@ -11,9 +11,14 @@ and a zip. Ways to build a plan, all × the chosen models × a number of seeds:
   ``-first``/``-last``, ``_a``/``_b``), or else by order (1st with 2nd, 3rd with 4th…).
 
 Prompts for storyboards and pairs: line *i* for shot *i* (the last line for the rest). The plan lives in the
-tab's ``gr.State`` (its batch id and jobs); the batch id comes from the viewer and the plan's content, so the
-same plan run again sends only what was never created. Runs use the server's key (a visitor's own key is not
-held for a batch).
+tab's ``gr.State`` (its batch id, jobs and their keys); the batch id comes from the viewer and the plan's content,
+so the same plan run again sends only what was never created. Runs use the server's key (a visitor's own key is
+not held for a batch).
+
+A row selected in the jobs table can be cancelled, retried or reused (the buttons stay disabled until then):
+cancel and retry are the engine's (``batch.cancel_job``, ``batch.retry_job``: only what the service allows, and
+never a second create of a job that may have a billable task), and a retried job is sent by the run that follows;
+reuse fills the Studio form as History's "Reuse settings" does (``History.fill``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +38,17 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from .. import batch, manifest
-from ..batch import JobSpec, JobStatus
+from ..batch import JobSpec, JobStatus, NotNow
 from ..catalogue import DEFAULT_MODEL, MODEL_NAMES
 from ..client import ViduClient
 from ..errors import ViduError
 from ..follower import KeyOwner
-from ..messages import Lang, say
+from ..messages import Lang, render_error, say
 from .access import Viewer
 from .layout import I18N
 from .runtime import Runtime
 
-__all__ = ["MODES", "BatchTab", "batch_tab", "pairs_by_name", "specs_for", "storyboard_pairs"]
+__all__ = ["MODES", "BatchTab", "Fill", "batch_tab", "pairs_by_name", "specs_for", "storyboard_pairs"]
 
 MODES = ("prompts", "storyboard", "pairs")
 MAX_SEEDS = 20
@@ -51,6 +56,8 @@ MAX_JOBS = 200
 """The largest plan the page builds (a manifest on the command line has no such bound)."""
 TABLE_COLUMNS = ("job", "label", "model", "seed", "prompt", "estimate", "checks")
 """The plan table's columns; while running, the last one says each job's state and task id."""
+Fill = Callable[[Mapping[str, Any], Sequence[str | None], Lang, str], tuple[Any, ...]]
+"""Puts options and frames in the Studio form ("Reuse settings": ``History.fill``), saying the message given."""
 _ROLE = re.compile(r"^(?P<stem>.*?)[-_ ]?(?P<role>start|end|first|last|a|b)$", re.IGNORECASE)
 _FIRST = {"start", "first", "a"}
 
@@ -132,9 +139,10 @@ def _paths(value: Any) -> list[str]:
 class BatchTab:
     """The tab's handlers over one runtime (its store, follower and video stage). Holds no per-user state."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, fill: Fill) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
+        self._fill = fill
 
     # --- plan ------------------------------------------------------------------------------------------------
 
@@ -150,8 +158,9 @@ class BatchTab:
         models: list[str] | None,
         files: Any,
         request: gr.Request,
-    ) -> tuple[dict[str, Any], list[list[Any]], str]:
-        """Build the plan: one row per job with its checks, and the total estimate. Nothing is sent."""
+    ) -> tuple[Any, ...]:
+        """Build the plan: one row per job with its checks, and the total estimate. Nothing is sent; no job is
+        selected."""
         viewer = Viewer.of(self.settings, request)
         try:
             specs = specs_for(
@@ -169,8 +178,26 @@ class BatchTab:
             raise gr.Error(say(viewer.lang, str(exc), limit=MAX_JOBS), print_exception=False) from None
         identity = repr((viewer.user, [dataclasses.astuple(s) for s in specs]))
         plan = batch.plan(batch.batch_id_for(identity), specs, name="page", max_pixels=self.settings.max_pixels)
-        state = {"batch_id": plan.batch_id, "specs": [dataclasses.asdict(s) for s in specs]}
-        return state, self._table(plan.rows(viewer.lang)), plan.total_line(viewer.lang)
+        state = {
+            "batch_id": plan.batch_id,
+            "specs": [dataclasses.asdict(s) for s in specs],
+            "keys": [job.key for job in plan.jobs],
+        }
+        off = gr.update(interactive=False)
+        picked = say(viewer.lang, "batch_pick")
+        return state, self._table(plan.rows(viewer.lang)), plan.total_line(viewer.lang), None, picked, off, off, off
+
+    def _saved(self, state: dict[str, Any] | None, viewer: Viewer) -> batch.Plan:
+        """The tab's plan, saved in the store (as it was, when it was already): what a run and a job's action
+        need. Batches use the server's key."""
+        if not state or not state.get("specs"):
+            raise gr.Error(say(viewer.lang, "batch_plan_first"), print_exception=False)
+        if self.settings.api_key is None:
+            raise gr.Error(say(viewer.lang, "batch_server_key"), print_exception=False)
+        specs = [JobSpec(**s) for s in state["specs"]]
+        plan = batch.plan(state["batch_id"], specs, name="page", max_pixels=self.settings.max_pixels)
+        batch.save_plan(self.runtime.store, plan, user=viewer.user)
+        return plan
 
     @staticmethod
     def _table(rows: list[dict[str, Any]]) -> list[list[Any]]:
@@ -184,14 +211,8 @@ class BatchTab:
         on from where it stopped."""
         viewer = Viewer.of(self.settings, request)
         lang = viewer.lang
-        if not state or not state.get("specs"):
-            raise gr.Error(say(lang, "batch_plan_first"), print_exception=False)
-        if self.settings.api_key is None:
-            raise gr.Error(say(lang, "batch_server_key"), print_exception=False)
-        specs = [JobSpec(**s) for s in state["specs"]]
-        plan = batch.plan(state["batch_id"], specs, name="page", max_pixels=self.settings.max_pixels)
+        plan = self._saved(state, viewer)
         store = self.runtime.store
-        batch.save_plan(store, plan, user=viewer.user)
         once = self.settings.model_copy(update={"create_retries": 0})
         runner = batch.Runner(
             store,
@@ -271,6 +292,92 @@ class BatchTab:
         )
         return gallery, rows, summary
 
+    # --- one job: select, cancel, retry, reuse ------------------------------------------------------------------
+
+    def select(self, state: dict[str, Any] | None, request: gr.Request, evt: gr.SelectData) -> tuple[Any, ...]:
+        """A clicked row: its job's key (kept in the tab's state), a line saying which job and where it stands,
+        and Cancel job, Retry job and Reuse settings enabled."""
+        lang = Viewer.of(self.settings, request).lang
+        row = evt.row_value if isinstance(evt.row_value, list) else []
+        keys = (state or {}).get("keys") or []
+        try:
+            position = int(row[0]) - 1
+            key = keys[position] if position >= 0 else None
+        except (IndexError, TypeError, ValueError):
+            key = None
+        if key is None:
+            off = gr.update(interactive=False)
+            return None, say(lang, "batch_pick"), off, off, off
+        try:
+            outcome = batch.job_status(self.runtime.store, state["batch_id"], key).outcome if state else "waiting"
+        except KeyError:  # not saved yet: nothing was sent
+            outcome = "waiting"
+        line = say(lang, "batch_selected", job=position + 1, state=say(lang, f"batch_outcome_{outcome}"))
+        on = gr.update(interactive=True)
+        return key, line, on, on, on
+
+    def cancel_job(self, state: dict[str, Any] | None, key: str | None, request: gr.Request) -> None:
+        """Cancel the selected job as far as the service allows (``batch.cancel_job``). Outputs nothing: a refusal
+        is a message, not an error on the table (``show`` follows a success)."""
+        viewer = Viewer.of(self.settings, request)
+        plan = self._saved(state, viewer)
+        status = self._status(plan, key, viewer.lang)
+        tracker = self.runtime.tracker
+        try:
+            done = batch.cancel_job(
+                self.runtime.store, plan.batch_id, status.key, lambda t: tracker.cancel(t, KeyOwner.server())
+            )
+        except NotNow as exc:
+            raise gr.Error(exc.message(viewer.lang), print_exception=False) from None
+        except ViduError as exc:
+            _title, happened, _advice = render_error(exc, viewer.lang)
+            message = f"{say(viewer.lang, 'cancel_refused', task_id=status.task_id)}: {happened}"
+            raise gr.Error(message, print_exception=False) from None
+        job = status.label or f"#{status.position + 1}"
+        if done == "dropped":
+            gr.Info(say(viewer.lang, "batch_job_dropped", job=job))
+        else:
+            gr.Info(say(viewer.lang, "batch_job_cancel_asked", job=job, task_id=status.task_id))
+
+    def retry_job(self, state: dict[str, Any] | None, key: str | None, request: gr.Request) -> None:
+        """Let the selected job be sent again (``batch.retry_job``: only never created or definitely failed); the
+        run that follows a success sends it."""
+        viewer = Viewer.of(self.settings, request)
+        plan = self._saved(state, viewer)
+        status = self._status(plan, key, viewer.lang)
+        try:
+            batch.retry_job(self.runtime.store, plan.batch_id, status.key)
+        except NotNow as exc:
+            raise gr.Error(exc.message(viewer.lang), print_exception=False) from None
+        gr.Info(say(viewer.lang, "batch_job_retried", job=status.label or f"#{status.position + 1}"))
+
+    def show(self, state: dict[str, Any] | None, request: gr.Request) -> tuple[Any, ...]:
+        """The gallery, the table and the summary as the store has them now."""
+        lang = Viewer.of(self.settings, request).lang
+        if not state:
+            return gr.skip(), gr.skip(), gr.skip()
+        return self._progress(batch.job_statuses(self.runtime.store, state["batch_id"]), lang)
+
+    def reuse(self, state: dict[str, Any] | None, key: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The selected job's settings and frames in the Studio form, as History's "Reuse settings" puts a
+        task's."""
+        lang = Viewer.of(self.settings, request).lang
+        keys = (state or {}).get("keys") or []
+        if not state or key not in keys:
+            raise gr.Error(say(lang, "batch_pick"), print_exception=False)
+        position = keys.index(key)
+        spec = JobSpec(**state["specs"][position])
+        return self._fill(spec.options, (spec.start, spec.end), lang, say(lang, "batch_reuse_done", job=position + 1))
+
+    def _status(self, plan: batch.Plan, key: str | None, lang: Lang) -> JobStatus:
+        """The selected job of the tab's own plan (a key from elsewhere is not one of its jobs)."""
+        try:
+            if key is None:
+                raise KeyError(key)
+            return batch.job_status(self.runtime.store, plan.batch_id, key)
+        except KeyError:
+            raise gr.Error(say(lang, "batch_pick"), print_exception=False) from None
+
     # --- cancel and download -----------------------------------------------------------------------------------
 
     def cancel(self, state: dict[str, Any] | None, request: gr.Request) -> str:
@@ -348,6 +455,12 @@ def batch_tab() -> dict[str, Any]:
         label=I18N("batch_jobs"),
         elem_id="vu-batch-table",
     )
+    with gr.Row(equal_height=True):
+        c["selected_text"] = gr.Markdown(I18N("batch_pick"), elem_id="vu-batch-selected")
+        # Enabled once a row is selected (``BatchTab.select``): never a button that does nothing.
+        c["cancel_job"] = gr.Button(I18N("batch_cancel_job"), interactive=False, elem_id="vu-batch-cancel-job")
+        c["retry_job"] = gr.Button(I18N("batch_retry_job"), interactive=False, elem_id="vu-batch-retry-job")
+        c["reuse_job"] = gr.Button(I18N("batch_reuse_job"), interactive=False, elem_id="vu-batch-reuse-job")
     with gr.Row():
         c["run"] = gr.Button(I18N("batch_run"), variant="primary", elem_id="vu-batch-run")
         c["cancel"] = gr.Button(I18N("batch_cancel"), variant="stop", elem_id="vu-batch-cancel")
@@ -358,12 +471,20 @@ def batch_tab() -> dict[str, Any]:
     return c
 
 
-def wire(tab: BatchTab, c: dict[str, Any], state: gr.State) -> None:
-    """The tab's events: plan, run (a generator: the gallery fills as jobs finish), cancel all, download."""
+def wire(tab: BatchTab, c: dict[str, Any], state: gr.State, reuse_outputs: Sequence[Any]) -> None:
+    """The tab's events: plan, run (a generator: the gallery fills as jobs finish), a selected job's cancel, retry
+    (then a run that sends it) and reuse (into ``reuse_outputs``: the form's fields, then the tabs), cancel all,
+    download."""
     waits: dict[str, Any] = {"concurrency_limit": None, "api_visibility": "private"}
+    selected = gr.State(None)
+    buttons = [c["cancel_job"], c["retry_job"], c["reuse_job"]]
     inputs = [c[n] for n in ("mode", "start", "end", "loop", "prompts", "seeds", "first_seed", "models", "files")]
-    c["plan"].click(tab.plan, inputs, [state, c["table"], c["total"]], **waits)
-    run = c["run"].click(tab.run, state, [c["gallery"], c["table"], c["summary"]], trigger_mode="once", **waits)
+    c["plan"].click(tab.plan, inputs, [state, c["table"], c["total"], selected, c["selected_text"], *buttons], **waits)
+    progress = [c["gallery"], c["table"], c["summary"]]
+    c["run"].click(tab.run, state, progress, trigger_mode="once", **waits)
+    c["table"].select(tab.select, state, [selected, c["selected_text"], *buttons], show_progress="hidden", **waits)
+    c["cancel_job"].click(tab.cancel_job, [state, selected], None, **waits).success(tab.show, state, progress, **waits)
+    c["retry_job"].click(tab.retry_job, [state, selected], None, **waits).success(tab.run, state, progress, **waits)
+    c["reuse_job"].click(tab.reuse, [state, selected], list(reuse_outputs), **waits)
     c["cancel"].click(tab.cancel, state, c["summary"], **waits)
     c["zip"].click(tab.download, state, c["archive"], **waits)
-    del run

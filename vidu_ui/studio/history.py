@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import time
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from PIL import Image
 
 from .. import request
 from ..callbacks import callback_url_for
-from ..messages import say, state_text
+from ..messages import Lang, say, state_text
 from ..request import task_id_problem
 from ..store import TaskRecord
 from .access import Viewer
@@ -196,25 +197,31 @@ class History:
             return (gr.skip(),) * (len(REUSE_FIELDS) + 1)
         viewer = self.results.viewer(request, api_key)
         record = viewer.visible(self.store, task_id)
-        values = self._form_values(record)
-        frames = [original_frame(source) for source in record.frame_sources]
-        message = say(viewer.lang, "reuse_done", task_id=task_id)
-        start, end = frames
-        if start is not None and end is not None:
-            values.update(start_image=start[0], start_url=start[1], end_image=end[0], end_url=end[1])
-            message += " " + say(viewer.lang, "reuse_frames_back")
-        else:
-            message += " " + say(viewer.lang, "reuse_frames_gone")
-        gr.Info(message)
-        return (*(values.get(name, gr.skip()) for name in REUSE_FIELDS), gr.update(selected=STUDIO_TAB))
-
-    def _form_values(self, record: TaskRecord) -> dict[str, Any]:
-        """The form's inputs for a task's options (``request.form_values``): the model-dependent ones with the
-        catalogue's choices for that model and duration (``Studio.view_updates``), the watermark's details shown
-        when it was on; this app's own callback URL left out (it is added again when sent)."""
         options = {**record.options, "prompt": record.prompt or record.options.get("prompt", "")}
         if not options.get("model") and record.model:
             options["model"] = record.model
+        return self.fill(options, record.frame_sources, viewer.lang, say(viewer.lang, "reuse_done", task_id=task_id))
+
+    def fill(
+        self, options: Mapping[str, Any], frame_sources: Sequence[str | None], lang: Lang, message: str
+    ) -> tuple[Any, ...]:
+        """The form's values for ``options`` and the frames (while their originals exist), then the Studio tab:
+        "Reuse settings" of a task, and of a batch's job (``studio/batch.py``). ``message`` is said with what
+        became of the frames."""
+        values = self._form_values(options)
+        start, end = (original_frame(source) for source in frame_sources)
+        if start is not None and end is not None:
+            values.update(start_image=start[0], start_url=start[1], end_image=end[0], end_url=end[1])
+            message += " " + say(lang, "reuse_frames_back")
+        else:
+            message += " " + say(lang, "reuse_frames_gone")
+        gr.Info(message)
+        return (*(values.get(name, gr.skip()) for name in REUSE_FIELDS), gr.update(selected=STUDIO_TAB))
+
+    def _form_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The form's inputs for a task's options (``request.form_values``): the model-dependent ones with the
+        catalogue's choices for that model and duration (``Studio.view_updates``), the watermark's details shown
+        when it was on; this app's own callback URL left out (it is added again when sent)."""
         values: dict[str, Any] = request.form_values(options)
         if values.get("callback_url") == callback_url_for(self.settings):
             values["callback_url"] = ""

@@ -162,7 +162,8 @@ def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | N
         generate = _wire_form(studio, f, r, guard)
         show = _wire_results(results, f, r, watching, generate)
         _wire_history(history, f, r, h, tabs, history_tab_item, page, generate, show)
-        batch_page.wire(batch_page.BatchTab(runtime), b, gr.State(None))
+        reuse_outputs = [*(f[name] for name in REUSE_FIELDS), tabs]
+        batch_page.wire(batch_page.BatchTab(runtime, history.fill), b, gr.State(None), reuse_outputs)
         page.load(_signed_in, None, sign_out, **QUICK)
         if studio.visitor_key:
             f["check_key"].click(studio.check_key, f["api_key"], f["key_credits"], **WAITS)

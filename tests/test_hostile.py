@@ -193,7 +193,7 @@ def test_a_callback_or_watermark_url_is_accepted_exactly_when_the_rules_hold(
 def test_the_url_box_is_a_frame_only_when_it_holds_an_http_url(text: str, with_upload: bool) -> None:
     """Never a path on the server: a URL box whose text is not an http(s) URL gives no frame and one problem."""
     form = Form(start_image={"path": "/uploads/start.png"} if with_upload else None, start_url=text)
-    web = check_url("start_frame", text.strip()) is None  # the one URL rule
+    web = check_url("start_frame", text.strip(), image=True) is None  # the one URL rule, for a frame
     if with_upload:
         assert form.start == "/uploads/start.png" and form.url_problems() == []
     elif not text.strip():

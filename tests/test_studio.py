@@ -136,6 +136,27 @@ def test_frame_problems_go_to_the_url_box_the_frame_came_from(studio: Studio, im
     assert messages["end_image"] and not messages["end_image"].startswith("end_frame")  # at its input: no name
 
 
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("data:image/png;base64," + "A" * 3000, "problem_frame_data_uri"),  # not "URL too long"
+        ('https://example.com/a"b.png', "problem_frame_url_chars"),
+        ("https://example.com/été.png", "problem_frame_url_chars"),
+        ("file:///home/me/start.png", "problem_frame_url"),  # no path advice: a path here is on the server
+        ("start.png", "problem_frame_url"),
+        ("https:///start.png", "problem_frame_url"),
+    ],
+)
+def test_the_url_box_is_judged_as_a_frame_url(studio: Studio, images: dict[str, Path], text: str, key: str) -> None:
+    """The box holds an image's address: the URL rule for a frame (``image=True``), as the core's loader judges it,
+    so the box's message is the one the frame would get, and a refused address is no frame."""
+    values = form_values(images, start_image=None, start_url=text)
+    form = Form.of(values)
+    assert [(p.field, p.key) for p in form.url_problems()] == [("start_frame", key)]
+    assert form.start is None
+    assert validate(studio, values)["start_url"] == render_problem(form.url_problems()[0], with_field=False)
+
+
 def test_hidden_controls_are_not_set(images: dict[str, Path]) -> None:
     # q3: bgm and movement amplitude do not apply; without a watermark its position and URL do not either.
     q3 = Form.of(

@@ -64,15 +64,20 @@ def text_or_none(value: object) -> str | None:
     return text if text.strip() else None
 
 
+_NOT_A_WEB_ADDRESS = ("problem_frame_scheme", "problem_frame_file_url", "problem_url_host", "problem_url_invalid")
+"""The URL rule's refusals whose advice fits the command line (a path, another scheme) rather than this box: here
+they read "give the image's web address or upload the file"."""
+
+
 def url_problem(role: str, url: object) -> Problem | None:
-    """Why the URL box's text cannot be a frame, or None: the one URL rule (``request.url_problem``). Only an
-    http(s) URL can be a frame here: the core reads other text as a path, and here that would be one on this
-    server."""
+    """Why the URL box's text cannot be a frame, or None: the one URL rule for a frame given as a URL
+    (``request.url_problem(..., image=True)``, as ``frames.load_frame`` judges it). Only an http(s) URL can be a
+    frame here: the core reads other text as a path, and here that would be one on this server."""
     text = text_or_none(url)
     if text is None:
         return None
-    problem = request.url_problem(f"{role}_frame", text.strip())
-    if problem is not None and problem.key in ("problem_url_scheme", "problem_url_host", "problem_url_invalid"):
+    problem = request.url_problem(f"{role}_frame", text.strip(), image=True)
+    if problem is not None and problem.key in _NOT_A_WEB_ADDRESS:
         return Problem.of(f"{role}_frame", "problem_frame_url")
     return problem
 

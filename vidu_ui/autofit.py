@@ -163,7 +163,7 @@ def auto_fit(start: Frame, end: Frame, budget: int, resolution: str | None = Non
 def _auto_fit(start: Frame, end: Frame, budget: int, works: list[_Work], resolution: str) -> FitResult:
     room = budget - sum(frame.value_length() for frame in (start, end) if frame.is_url)
     changes: list[Phrase] = []
-    if len(works) == 2 and check_pair(start, end):
+    if len(works) == 2:
         changes += _match(works[0], works[1], resolution)
     for work in works:
         if work.frame.n_frames > 1 or work.frame.mode == "CMYK":
@@ -184,15 +184,55 @@ def _auto_fit(start: Frame, end: Frame, budget: int, works: list[_Work], resolut
     return FitResult(frames["start"], frames["end"], changes, total)
 
 
-def _match(first: _Work, second: _Work, resolution: str) -> list[Phrase]:
-    """Rule 1: the end frame centre-cropped to the start frame's aspect ratio when the two differ too much; then,
-    when the pixel counts differ too much, both sized to the same pixel count: the resolution's need, clamped
-    between the two frames' own (the larger reduced, the smaller enlarged at most to that need)."""
-    start, end = first.frame, second.frame
-    assert start.size is not None and end.size is not None
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Reshape:
+    """Rule 1 for one frame, in its displayed pixels: the part kept and the size it is sent at."""
+
+    role: str
+    before: tuple[int, int]
+    box: Box
+    """The part of the picture kept: the whole picture unless the frame is centre-cropped."""
+    after: tuple[int, int]
+    changes: tuple[Phrase, ...]
+    """What rule 1 does to this frame, each message naming it."""
+
+    @property
+    def cropped(self) -> bool:
+        return self.box != (0.0, 0.0, float(self.before[0]), float(self.before[1]))
+
+    @property
+    def changed(self) -> bool:
+        return self.after != self.before or self.cropped
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    """What rule 1 does to a pair (``plan_pair``), before anything is decoded: what ``auto_fit`` then applies."""
+
+    start: Reshape
+    end: Reshape
+    changes: tuple[Phrase, ...]
+    """Every change of the pair, in the order auto-fit reports them."""
+
+    def of(self, role: str) -> Reshape:
+        return self.start if role == "start" else self.end
+
+
+def plan_pair(start: Frame, end: Frame, resolution: str | None = None) -> PairPlan | None:
+    """Rule 1 from the frames' sizes alone (no decode): the end frame centre-cropped to the start frame's aspect
+    ratio when the two differ too much; then, when the pixel counts differ too much, both sized to the same pixel
+    count: the resolution's need, clamped between the two frames' own (the larger reduced, the smaller enlarged at
+    most to that need). None when the pair needs none of it (or a frame's size is unknown: a URL). ``auto_fit``
+    applies exactly this; the page shows it before anything is sent."""
+    if start.size is None or end.size is None or not check_pair(start, end):
+        return None
+    resolution = resolution or RESOLUTIONS[-1]
     (ws, hs), (we, he) = start.size, end.size
-    changes: list[Phrase] = []
-    box = (0.0, 0.0, float(we), float(he))
+    crops: list[Phrase] = []
+    box: Box = (0.0, 0.0, float(we), float(he))
     shape = (float(we), float(he))  # the end frame's picture after any crop, in its own pixels
     end_size = (we, he)
     if not PAIR_MIN <= Fraction(ws * he, hs * we) <= PAIR_MAX:
@@ -200,29 +240,42 @@ def _match(first: _Work, second: _Work, resolution: str) -> list[Phrase]:
         box = ((we - shape[0]) / 2, (he - shape[1]) / 2, (we + shape[0]) / 2, (he + shape[1]) / 2)
         end_size = (max(1, round(shape[0])), max(1, round(shape[1])))
         aspect = f"{ws / hs:.2f}"
-        changes.append(Phrase.of("fit_cropped", frame=end.name, before=_dims((we, he)), after=_dims(end_size),
-                                 aspect=aspect))  # fmt: skip
+        crops.append(Phrase.of("fit_cropped", frame=end.name, before=_dims((we, he)), after=_dims(end_size),
+                               aspect=aspect))  # fmt: skip
     cropped = end_size
     start_size = (ws, hs)
+    sized: dict[str, list[Phrase]] = {"start": [], "end": []}
     if not PAIR_MIN <= Fraction(ws * hs, end_size[0] * end_size[1]) <= PAIR_MAX:
         need = resolution_pixels(resolution)
         target = min(max(need, min(ws * hs, shape[0] * shape[1])), max(ws * hs, shape[0] * shape[1]))
         start_size = _scaled(ws, hs, target)
         # the end frame takes the start frame's very size when it was cropped to its shape and they meet there
         end_size = start_size if cropped != (we, he) and start_size == (ws, hs) else _scaled(*shape, target)
-        for work, before, after in ((first, (ws, hs), start_size), (second, cropped, end_size)):
+        for frame, before, after in ((start, (ws, hs), start_size), (end, cropped, end_size)):
             if after != before:
                 key = "fit_enlarged" if after[0] * after[1] > before[0] * before[1] else "fit_reduced"
-                changes.append(Phrase.of(key, frame=work.frame.name, before=_dims(before), after=_dims(after),
+                sized[frame.role].append(Phrase.of(key, frame=frame.name, before=_dims(before), after=_dims(after),
                                          megapixels=f"{after[0] * after[1] / 1e6:.2f}", resolution=resolution,
                                          need=f"{need / 1e6:.2f}"))  # fmt: skip
-    if end_size != (we, he):
-        second.image = second.image.resize(end_size, _LANCZOS, box=box, reducing_gap=3.0)
+    return PairPlan(
+        Reshape("start", (ws, hs), (0.0, 0.0, float(ws), float(hs)), start_size, tuple(sized["start"])),
+        Reshape("end", (we, he), box, end_size, (*crops, *sized["end"])),
+        (*crops, *sized["start"], *sized["end"]),
+    )
+
+
+def _match(first: _Work, second: _Work, resolution: str) -> list[Phrase]:
+    """Rule 1, as ``plan_pair`` plans it, applied to the pictures."""
+    plan = plan_pair(first.frame, second.frame, resolution)
+    if plan is None:
+        return []
+    if plan.end.changed:
+        second.image = second.image.resize(plan.end.after, _LANCZOS, box=plan.end.box, reducing_gap=3.0)
         second.forced = second.reshaped = True
-    if start_size != (ws, hs):
-        first.image = first.image.resize(start_size, _LANCZOS, reducing_gap=3.0)
+    if plan.start.changed:
+        first.image = first.image.resize(plan.start.after, _LANCZOS, reducing_gap=3.0)
         first.forced = first.reshaped = True
-    return changes
+    return list(plan.changes)
 
 
 def _scaled(width: float, height: float, pixels: float) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from tests.images import encode, photo
 from vidu_ui import signing
 from vidu_ui.catalogue import DEFAULT_MODEL, MODELS, get_model
 from vidu_ui.simulator import Fault, Relay, Simulator, serve
-from vidu_ui.simulator.tasks import Task
+from vidu_ui.simulator.tasks import CONCURRENCY, Task
 from vidu_ui.simulator.validate import validate_create
 
 KEY = "sim-secret-key-123"
@@ -388,6 +388,22 @@ def test_at_most_five_process_at_once_and_off_peak_takes_longer() -> None:
         assert (remains["current_concurrency"], remains["queue_count"]) == (5, 2)
         tasks = {t.id: t for t in sim.store.all()}
         assert tasks[off_peak["task_id"]].run_seconds == 3 * tasks[normal["task_id"]].run_seconds
+
+
+@pytest.mark.parametrize("max_open", [None, 3, 8])
+def test_the_credits_call_tells_the_accounts_queue_as_the_tasks_stand(max_open: int | None) -> None:
+    """``concurrency_limit`` is what may run at once (the five slots, fewer when ``max_open`` allows fewer unfinished
+    tasks, never more); running and queued add up to the unfinished tasks, and never more run than the limit."""
+    with (
+        Simulator(KEY, queue_seconds=0, process_seconds=30.0, relay=Relay(max_open=max_open)) as sim,
+        httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {KEY}"}) as client,
+    ):
+        made = [create(client) for _ in range(min(7, max_open or 7))]
+        limit = min(max_open or CONCURRENCY, CONCURRENCY)  # no queue time: each task takes a free slot at once
+        remains = client.get("/ent/v2/credits").json()["remains"][0]
+        running, queued = remains["current_concurrency"], remains["queue_count"]
+        assert remains["concurrency_limit"] == limit
+        assert running == min(len(made), limit) and running + queued == sim.store.open_count(time.time())
 
 
 def test_fail_next_fails_one_task_with_that_code(sim: Simulator, client: httpx.Client) -> None:

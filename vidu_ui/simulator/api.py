@@ -236,7 +236,8 @@ class Api(abc.ABC):
         remain = {
             "type": "simulator",
             "credit_remain": self.store.balance(now),
-            "concurrency_limit": self.store.relay.max_open or CONCURRENCY,
+            # what runs at once: the processing slots, fewer when the relay allows fewer unfinished tasks
+            "concurrency_limit": min(self.store.relay.max_open or CONCURRENCY, CONCURRENCY),
             "current_concurrency": states.count("processing"),
             "queue_count": states.count("queueing") + states.count("created"),
         }

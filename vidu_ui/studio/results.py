@@ -7,6 +7,7 @@ shows the new state. While a task runs, the elapsed time is refreshed each secon
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -17,15 +18,15 @@ import gradio as gr
 from ..errors import InvalidInput, ViduError
 from ..messages import Lang, Reader, reason_hint, render_error, render_problem, say, state_text
 from ..request import task_id_problem
-from ..responses import TaskStatus, outcome
+from ..responses import Credits, TaskStatus, outcome
 from ..storage import is_bucket_location
 from ..store import TaskRecord
-from ..tracker import MissingKey, UnknownTask
+from ..tracker import MissingKey, UnknownTask, default_client_factory
 from .access import Viewer
 from .media import file_value
 from .runtime import Runtime
 
-__all__ = ["VIEW_FIELDS", "Results", "Watching"]
+__all__ = ["VIEW_FIELDS", "Results", "Watching", "account_queue", "timeline"]
 
 log = logging.getLogger("vidu_ui.studio")
 
@@ -45,12 +46,42 @@ TICK = 1.0
 """Seconds between refreshes of the elapsed time while a task runs."""
 STEPS = ("created", "queueing", "processing")
 """The documented states a task goes through before its end, in order (``vidu-api.md``)."""
+WAITING = ("created", "queueing")
+"""The states in which a task waits for a place on the account: the account's queue is worth showing then."""
 
 
-def timeline(record: TaskRecord, seen: dict[str, float], lang: Lang) -> str:
+def _count(value: int | None) -> int | None:
+    return value if value is not None and value >= 0 else None
+
+
+def account_queue(answer: Credits, lang: Lang) -> str:
+    """The account's queue as the credits call tells it (``current_concurrency``, ``concurrency_limit``,
+    ``queue_count``), e.g. "3 of 5 running on this account, 2 queued": from the first line of the answer that
+    gives any of them, each part only when the answer gives it; empty when it gives none."""
+    for line in answer.remains:
+        running, limit = _count(line.current_concurrency), _count(line.concurrency_limit)
+        queued = _count(line.queue_count)
+        if running is not None and limit is not None:
+            first = say(lang, "account_queue", running=running, limit=limit)
+        elif running is not None:
+            first = say(lang, "account_queue_running", running=running)
+        elif limit is not None:
+            first = say(lang, "account_queue_limit", limit=limit)
+        else:
+            first = ""
+        waiting = say(lang, "account_queue_waiting", count=queued) if queued is not None else ""
+        if first and waiting:
+            return say(lang, "account_queue_both", first=first, second=waiting)
+        if first or waiting:
+            return first or waiting
+    return ""
+
+
+def timeline(record: TaskRecord, seen: dict[str, float], lang: Lang, queue: str = "") -> str:
     """The task's states so far as a line: each documented step passed (✓), the one it is in (●), those to come
     (○), then its end; with the seconds since it was sent at which this view first saw each state (none for a
-    state passed before the view began), and the service's ``progress`` when it gave one. Nothing invented."""
+    state passed before the view began), the service's ``progress`` when it gave one, and while the task waits,
+    the account's queue (``account_queue``) when the credits call told it. Nothing invented."""
     shown = outcome(record.state, record.err_code)
     current = STEPS.index(shown) if shown in STEPS else len(STEPS)
     parts = []
@@ -75,6 +106,8 @@ def timeline(record: TaskRecord, seen: dict[str, float], lang: Lang) -> str:
     progress = (record.last_status or {}).get("progress")
     if not record.finished and isinstance(progress, int | float) and not isinstance(progress, bool):
         line += " · " + say(lang, "progress", progress=f"{min(max(progress, 0), 100):g}")
+    if queue and shown in WAITING:
+        line += " · " + f'<span class="vu-queue">{queue}</span>'
     return line
 
 
@@ -182,6 +215,7 @@ class Results:
         *,
         following: bool | None = None,
         seen: dict[str, float] | None = None,
+        queue: str = "",
     ) -> tuple[Any, ...]:
         """The outputs named in ``VIEW_FIELDS`` for ``record``, for an event with ``postprocess=False``.
 
@@ -206,7 +240,7 @@ class Results:
 
         return (
             self.status_text(record, viewer, following, local, remote),
-            timeline(record, seen or {}, viewer.lang),
+            timeline(record, seen or {}, viewer.lang, queue),
             file_value(video, name, "video/mp4") if video else None,
             shown(cover, f"{record.task_id}.jpg", "image/jpeg"),
             shown(local, name, "video/mp4"),
@@ -237,6 +271,7 @@ class Results:
         deadline = time.monotonic() + self.settings.poll_max_wait + 120
         last: tuple[Any, ...] | None = None
         seen: dict[str, float] = {}  # when this view first saw each state (the timeline's times)
+        queues: dict[str, str] = {}  # the account's queue, read once in each waiting state (``account_queue``)
         while True:
             if not watching.current(token):
                 # The page shows another task now. Gradio shows an event's last output again when the event ends,
@@ -251,7 +286,10 @@ class Results:
             state = outcome(record.state, record.err_code)
             if state not in seen and (last is not None or state == "created"):  # reached before the view: no time
                 seen[state] = record.created_at if state == "created" else record.updated_at
-            shown = self.view(record, viewer, following=following, seen=seen)
+            if state in WAITING and state not in queues and viewer.owner.can_query:
+                queues[state] = await asyncio.to_thread(self.account_queue, viewer)
+            queue = queues.get(state, "")
+            shown = self.view(record, viewer, following=following, seen=seen, queue=queue)
             yield shown if last is None else tuple(gr.skip() if a == b else a for a, b in zip(shown, last, strict=True))
             last = shown
             done = record.finished and not following
@@ -260,6 +298,18 @@ class Results:
             version = record.version
             changed = await self.tracker.changed(task_id, version, TICK)  # no thread held while waiting
             record = changed or self.store.get(task_id) or record
+
+    def account_queue(self, viewer: Viewer) -> str:
+        """The account's queue in the viewer's words, from one credits call with the viewer's key (the server's,
+        or a visitor's own); empty when the answer does not tell it or the call fails (it is only a hint)."""
+        if not viewer.owner.can_query:
+            return ""
+        try:
+            with default_client_factory(self.settings)(viewer.owner) as client:
+                return account_queue(client.credits(), viewer.lang)
+        except ViduError as exc:
+            log.info("the credits call failed, so the account's queue is not shown: %s", type(exc).__name__)
+            return ""
 
     # --- cancel and look up --------------------------------------------------------------------------------------
 

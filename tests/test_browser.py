@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.support.apps import Running
+from tests.support.browser import upload
 from vidu_ui.catalogue import MODELS
 from vidu_ui.messages import EN, ZH, model_key
 from vidu_ui.settings import Settings
@@ -34,11 +35,6 @@ def page(open_page: Callable[..., Page], running: Running) -> Page:
     tab = open_page(running.url)
     expect(tab.locator("#vu-generate")).to_be_visible()
     return tab
-
-
-def upload(page: Page, role: str, path: Path) -> None:
-    page.locator(f"#vu-{role}-image input[type=file]").set_input_files(str(path))
-    expect(page.locator(f"#vu-{role}-image img").first).to_be_visible()
 
 
 def listbox(page: Page, dropdown: str) -> Locator:

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.apps import CANARY, Running
+from tests.support.browser import upload
 from vidu_ui.messages import EN, ZH
 from vidu_ui.settings import Settings
 from vidu_ui.studio.history import STATE_FILTERS
@@ -60,11 +61,6 @@ def device(browser: Browser) -> Iterator[Callable[..., Page]]:
 def sideways(page: Page) -> int:
     """How many pixels the page scrolls sideways (0: it fits its window)."""
     return int(page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth"))
-
-
-def upload(page: Page, role: str, path: Path) -> None:
-    page.locator(f"#vu-{role}-image input[type=file]").set_input_files(str(path))
-    expect(page.locator(f"#vu-{role}-image img").first).to_be_visible()
 
 
 def generate(page: Page, frames: dict[str, Path], prompt: str = "Dawn turns to dusk over the bay") -> str:

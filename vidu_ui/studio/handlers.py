@@ -17,6 +17,7 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from .. import frames, reconcile
+from ..autofit import Reshape, plan_pair
 from ..callbacks import callback_url_for
 from ..catalogue import get_model
 from ..client import ViduClient
@@ -37,9 +38,10 @@ from ..request import (
 )
 from ..responses import CreatedTask
 from ..settings import Settings
-from ..submit import PreparedRequest, prepare
+from ..submit import PreparedRequest, prepare, video_resolution
 from .access import Viewer, header
 from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none, url_problem
+from .media import sent_picture
 from .prepared import PreparedCache, request_key
 from .runtime import Runtime
 
@@ -48,6 +50,14 @@ Outputs = Generator[tuple[Any, ...], None, None]
 """Generate's successive outputs: the button disabled, then the request shown, then the answer."""
 SYNC_OUTPUTS: tuple[str, ...] = (*MODEL_DEPENDENT, "estimate")
 """What follows the model and the duration: their own inputs, the options that apply to some models, the estimate."""
+FIT_INPUTS: tuple[str, ...] = ("start_image", "end_image", "model", "duration", "resolution", "auto_fit")
+"""What the frames auto-fit will send depend on (``Studio.fit_preview``); it runs when one of them changes."""
+FIT_OUTPUTS: tuple[str, ...] = ("fit_preview", "start_sent", "start_sent_note", "end_sent", "end_sent_note")
+"""The box of the frames as sent (shown only when auto-fit changes one), each frame's picture and its words."""
+
+
+def _dims(size: tuple[int, int]) -> str:
+    return f"{size[0]}×{size[1]}"
 
 
 def t(key: str) -> str:
@@ -133,6 +143,52 @@ class Studio:
             return self.frame_summary(image, url, role, self.settings.max_pixels, request)
 
         return summarise
+
+    def fit_preview(
+        self,
+        start_image: ImageValue,
+        end_image: ImageValue,
+        model: str | None,
+        duration: object,
+        resolution: str | None,
+        auto_fit: object,
+        request: gr.Request | None = None,
+    ) -> tuple[Any, ...]:
+        """The frames auto-fit will send, beside the originals, when it changes one (``FIT_OUTPUTS``): its own plan
+        (``autofit.plan_pair``, what Generate applies) for the video's resolution as Generate reads it, each picture
+        drawn from a reduced-size decode (``media.sent_picture``). Nothing when auto-fit is off, a frame is missing
+        or given by URL, or nothing would change."""
+        hidden = (gr.update(visible=False), None, "", None, "")
+        start_path, end_path = image_path(start_image), image_path(end_image)
+        if as_bool(auto_fit) is not True or start_path is None or end_path is None:
+            return hidden
+        try:
+            start = frames.load_frame(start_path, "start", max_pixels=self.settings.max_pixels, defer=True)
+            end = frames.load_frame(end_path, "end", max_pixels=self.settings.max_pixels, defer=True)
+        except InvalidInput:  # the summary under the frame says why
+            return hidden
+        fields = {"model": model, "duration": as_int(duration), "resolution": resolution or None}
+        plan = plan_pair(start, end, video_resolution(fields))
+        if plan is None:
+            return hidden
+        lang = language_of(header(request, "accept-language"))
+        shown: list[Any] = [gr.update(visible=True)]
+        for frame in (start, end):
+            reshape = plan.of(frame.role)
+            picture = sent_picture(frame, reshape)
+            shown += [picture, self.sent_words(reshape, lang, drawn=picture is not None)]
+        return tuple(shown)
+
+    @staticmethod
+    def sent_words(reshape: Reshape, lang: Lang, *, drawn: bool = True) -> str:
+        """What auto-fit does to one frame, under its picture: the size sent (and before), each change."""
+        if not reshape.changed:
+            head = say(lang, "fit_preview_unchanged", size=_dims(reshape.before))
+        else:
+            head = say(lang, "fit_preview_size", after=_dims(reshape.after), before=_dims(reshape.before))
+        if not drawn:
+            head += "  \n" + say(lang, "fit_preview_no_picture")
+        return "\n".join([head, "", *(f"- {change.render(lang)}" for change in reshape.changes)]).rstrip()
 
     @staticmethod
     def character_count(prompt: str | None) -> str:

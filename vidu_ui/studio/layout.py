@@ -110,6 +110,21 @@ def form_column(studio: Studio, model: Model) -> Named:
                     placeholder=I18N("url_placeholder"),
                     elem_id=f"vu-{role}-url",
                 )
+    # What auto-fit will send, under the originals; shown only when it changes a frame (``Studio.fit_preview``).
+    with gr.Column(visible=False, elem_id="vu-fit-preview", elem_classes=["vu-fit-preview"]) as c["fit_preview"]:
+        gr.Markdown("#### " + I18N("fit_preview_title"))
+        with gr.Row(equal_height=True):
+            for role in ("start", "end"):
+                with gr.Column(min_width=220):
+                    c[f"{role}_sent"] = gr.Image(
+                        label=I18N(f"fit_preview_{role}"),
+                        type="pil",
+                        interactive=False,
+                        height=180,
+                        buttons=[],
+                        elem_id=f"vu-{role}-sent",
+                    )
+                    c[f"{role}_sent_note"] = gr.Markdown(elem_classes=["vu-summary"], elem_id=f"vu-{role}-sent-note")
     c["swap"] = gr.Button(I18N("swap"), size="sm", variant="secondary", elem_id="vu-swap")
     main = [spec for spec in FIELDS if not spec.advanced]
     with gr.Row(equal_height=True, elem_classes=["vu-model-row"]):

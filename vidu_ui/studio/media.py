@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 import secrets
 import shutil
@@ -26,8 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from gradio.utils import get_upload_folder
+from PIL import Image
 
-__all__ = ["VideoStage", "file_value", "is_url"]
+from ..autofit import Reshape
+from ..frames import DECODES, THUMBNAIL_SIDE, Frame, thumbnail_jpeg
+
+__all__ = ["PREVIEW_DECODE_PIXELS", "VideoStage", "file_value", "is_url", "sent_picture"]
+
+PREVIEW_DECODE_PIXELS = 16_000_000
+"""The largest PNG or WebP frame decoded to draw what auto-fit sends: a JPEG is drawn from its reduced-size decode
+(the check's ``Frame.thumbnail``, else a 1/8-scale draft), but a PNG or WebP has none, and a frame auto-fit re-encodes
+is decoded in full again when sent. Above this, only the words are shown (never a second full decode of a 100 MP
+frame); at or below it, the decode runs inside ``frames.DECODES`` like every full decode."""
 
 
 def is_url(value: object) -> bool:
@@ -92,3 +103,34 @@ class VideoStage:
     def clear(self) -> None:
         with self._lock:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _reduced(frame: Frame, side: int) -> Image.Image | None:
+    """The frame's picture, upright, longest side about ``side``, from the cheapest decode there is; None when
+    only a full decode of a large PNG or WebP would give it."""
+    if frame.data is None or frame.pixels is None:
+        return None
+    data = frame.thumbnail
+    if data is None:
+        full = frame.format != "jpeg"  # a JPEG decodes at 1/2, 1/4 or 1/8 of its size (Pillow's draft)
+        if full and frame.pixels > PREVIEW_DECODE_PIXELS:
+            return None
+        with DECODES.hold(frame.pixels if full else frame.pixels // 64), Image.open(io.BytesIO(frame.data)) as image:
+            image.draft("RGB", (side, side))
+            data = thumbnail_jpeg(image, side)
+    with Image.open(io.BytesIO(data)) as small:
+        return small.convert("RGB")
+
+
+def sent_picture(frame: Frame, reshape: Reshape, side: int = THUMBNAIL_SIDE) -> Image.Image | None:
+    """A small picture of what auto-fit sends of ``frame``: the part ``reshape`` keeps, at the shape it is sent
+    (longest side ``side``). None when the frame is too large to draw without a second full decode."""
+    picture = _reduced(frame, side)
+    if picture is None:
+        return None
+    scale_x, scale_y = picture.width / reshape.before[0], picture.height / reshape.before[1]
+    left, top, right, bottom = reshape.box
+    part = picture.crop((round(left * scale_x), round(top * scale_y), round(right * scale_x), round(bottom * scale_y)))
+    width, height = reshape.after
+    factor = side / max(width, height)
+    return part.resize((max(1, round(width * factor)), max(1, round(height * factor))), Image.Resampling.LANCZOS)

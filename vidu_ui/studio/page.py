@@ -22,7 +22,7 @@ from ..settings import Settings
 from . import batch as batch_page
 from . import mcp_tools
 from .form import FORM_FIELDS, SessionGuard, form_function
-from .handlers import SYNC_OUTPUTS, Studio
+from .handlers import FIT_INPUTS, FIT_OUTPUTS, SYNC_OUTPUTS, Studio
 from .history import HISTORY_TAB, REUSE_FIELDS, STUDIO_TAB, History
 from .layout import I18N, form_column, history_tab, result_column
 from .results import VIEW_FIELDS, Results, Watching
@@ -55,7 +55,9 @@ CSS = """
   border: 1px solid var(--border-color-primary); min-height: 3.2em; scroll-margin-top: 12px; }
 .vu-status p { margin: 2px 0; }
 .vu-timeline { font-size: 0.86rem; color: var(--body-text-color-subdued); padding: 0 6px; }
-.vu-step { white-space: nowrap; }
+.vu-step, .vu-queue { white-space: nowrap; }
+.vu-fit-preview { border: 1px dashed var(--border-color-accent); border-radius: 10px; padding: 6px 10px; }
+.vu-fit-preview h4 { margin: 0; }
 .vu-model-row #vu-model { flex: 2 1 260px !important; }
 /* Nothing is wider than the window: a flex child may shrink below its content, long values wrap or scroll
    inside their own box, and ids and reason codes never break mid-word. */
@@ -193,6 +195,17 @@ def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.S
         summarise = studio.frame_summarizer(role)
         image.change(summarise, [image, url], summary, preprocess=False, **QUICK)
         url.change(summarise, [image, url], summary, **QUICK)
+    # Once per change of what the frames as sent depend on; pictures drawn on the server (postprocess on).
+    fitting = [f[name] for name in FIT_INPUTS]
+    for name in ("start_image", "end_image", "resolution", "auto_fit"):
+        f[name].change(
+            studio.fit_preview,
+            fitting,
+            [f[name] for name in FIT_OUTPUTS],
+            preprocess=False,
+            trigger_mode="always_last",
+            **QUICK,
+        )
     frames = [f["start_image"], f["end_image"], f["start_url"], f["end_url"]]
     f["swap"].click(studio.swap, frames, frames, preprocess=False, **QUICK)
     prompt, count = f["prompt"], f["count"]

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from PIL import Image
+from playwright.sync_api import Page, expect
 
 from tests.images import photo, write
+from tests.support.apps import Running
+from tests.support.browser import upload
 from vidu_ui import frames
 from vidu_ui.autofit import plan_pair
 from vidu_ui.messages import EN, ZH, say
@@ -31,6 +34,12 @@ from vidu_ui.simulator import Simulator
 from vidu_ui.studio import Studio, media
 from vidu_ui.studio.access import Viewer
 from vidu_ui.studio.results import Results, account_queue, timeline
+
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot-autofit.png"
+"""The README's picture of auto-fit's preview, taken by the browser test."""
+
+# The module's app (the browser test): a task waits in the queue until the test cancels it.
+pytestmark = pytest.mark.app(queue_seconds=600.0, process_seconds=600.0)
 
 NEW_KEYS = (
     "account_queue",
@@ -247,3 +256,47 @@ def test_the_new_words_are_translated(pairs: dict[str, Path], tmp_path: Path) ->
 class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
+
+
+# --- in the browser -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_frames_as_sent_and_the_queue_while_waiting(
+    open_page: Callable[..., Page], running: Running, pairs: dict[str, Path]
+) -> None:
+    page = open_page(running.url)
+    expect(page.locator("#vu-generate")).to_be_visible()
+    box = page.locator("#vu-fit-preview")
+    upload(page, "start", pairs["big"])
+    upload(page, "end", pairs["tiny"])
+    expect(box).to_be_visible()
+    resolution = page.locator("#vu-resolution input").first.input_value()
+    plan = plan_pair(load(pairs["big"], "start"), load(pairs["tiny"], "end"), resolution)
+    assert plan is not None
+    for role in ("start", "end"):
+        expect(page.locator(f"#vu-{role}-sent img")).to_be_visible()
+        after = plan.of(role).after
+        expect(page.locator(f"#vu-{role}-sent-note")).to_contain_text(f"{after[0]}×{after[1]}")
+    # beside the originals: in the form, above the prompt, not down the result column
+    shown, prompt = box.bounding_box(), page.locator("#vu-prompt").bounding_box()
+    original = page.locator("#vu-end-image").bounding_box()
+    assert shown is not None and prompt is not None and original is not None
+    assert original["y"] < shown["y"] < prompt["y"]
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
+    page.locator("#vu-autofit input").uncheck()
+    expect(box).to_be_hidden()
+    page.locator("#vu-autofit input").check()
+    expect(box).to_be_visible()
+
+    # The task waits (created): the timeline says how the account's queue stands, from one credits call.
+    page.locator("#vu-prompt textarea").fill("The light moves across the room")
+    page.locator("#vu-generate").click()
+    running_words = say("en", "account_queue", running=0, limit=5)
+    queue = say("en", "account_queue_both", first=running_words, second=say("en", "account_queue_waiting", count=1))
+    expect(page.locator("#vu-timeline")).to_contain_text(queue)
+    later = re.escape(EN["elapsed"]).replace(re.escape("{seconds}"), r"([3-9]|\d\d+)")
+    expect(page.locator("#vu-status")).to_contain_text(re.compile(later))  # several refreshes later
+    assert len([r for r in running.sim.requests if r.call == "credits"]) == 1  # once while created
+    page.locator("#vu-cancel").click()
+    expect(page.locator("#vu-status")).to_contain_text(EN["state_cancelled"])

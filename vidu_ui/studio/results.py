@@ -286,15 +286,15 @@ class Results:
             state = outcome(record.state, record.err_code)
             if state not in seen and (last is not None or state == "created"):  # reached before the view: no time
                 seen[state] = record.created_at if state == "created" else record.updated_at
-            if state in WAITING and state not in queues and viewer.owner.can_query:
-                queues[state] = await asyncio.to_thread(self.account_queue, viewer)
-            queue = queues.get(state, "")
-            shown = self.view(record, viewer, following=following, seen=seen, queue=queue)
+            shown = self.view(record, viewer, following=following, seen=seen, queue=queues.get(state, ""))
             yield shown if last is None else tuple(gr.skip() if a == b else a for a, b in zip(shown, last, strict=True))
             last = shown
             done = record.finished and not following
             if done or not following or time.monotonic() > deadline:
                 return
+            if state in WAITING and state not in queues and viewer.owner.can_query:
+                # after the state is shown (a slow credits call never holds it back); shown at the next refresh
+                queues[state] = await asyncio.to_thread(self.account_queue, viewer)
             version = record.version
             changed = await self.tracker.changed(task_id, version, TICK)  # no thread held while waiting
             record = changed or self.store.get(task_id) or record

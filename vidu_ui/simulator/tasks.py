@@ -39,7 +39,8 @@ class Relay(BaseModel):
     - ``page_tokens``: the list call's ``next_page_token`` is an opaque token, not an offset;
     - ``max_open``: at most this many unfinished tasks (created, queueing, processing) at once; a create beyond
       them is refused with 429 ``QuotaExceeded`` (no task, nothing charged), as resellers that refuse rather
-      than queue do; the credits call then says it as ``concurrency_limit``. None: every create is queued.
+      than queue do; the credits call then says it as ``concurrency_limit`` (never above ``CONCURRENCY``, the
+      slots that process at once). None: every create is queued.
     """
 
     model_config = ConfigDict(extra="forbid")

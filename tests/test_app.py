@@ -185,6 +185,25 @@ def test_bad_settings_exit_naming_the_variable(monkeypatch: pytest.MonkeyPatch) 
     assert "base_url" in result.output
 
 
+def test_build_app_builds_the_server_app_once_over_its_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gradio's ``queue()`` builds the server app over every event: called on the finished page, it did that work
+    a second time at each start (issue 15's cold start). The page sets its queue while still empty, so only the
+    end of its ``with`` block builds it over the events (``launch`` then builds the one it serves)."""
+    from gradio.routes import App
+
+    built: list[int] = []
+    create_app = App.create_app
+
+    def counting(blocks: gr.Blocks, *args: Any, **kwargs: Any) -> Any:
+        built.append(len(blocks.fns))
+        return create_app(blocks, *args, **kwargs)
+
+    monkeypatch.setattr(App, "create_app", staticmethod(counting))
+    page = app.build_app(Settings.build(api_key=CANARY, data_dir=tmp_path / "data"), max_queue=7)
+    assert page.fns
+    assert [fns for fns in built if fns] == [len(page.fns)]
+
+
 def test_build_app_bounds_the_queue_and_never_makes_generate_wait(tmp_path: Path) -> None:
     page = app.build_app(Settings.build(api_key=CANARY, data_dir=tmp_path / "data"), max_queue=7)
     assert isinstance(page, gr.Blocks)

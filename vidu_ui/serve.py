@@ -46,9 +46,7 @@ def build_app(
     Opens the history in ``settings.data_dir`` (unless ``runtime`` is given); the tracker starts with the
     server (``launch``), resumes the tasks the last run left unfinished, and stops with it.
     """
-    page = build_studio(settings, demo=demo, runtime=runtime)
-    page.queue(max_size=max_queue)
-    return page
+    return build_studio(settings, demo=demo, runtime=runtime, max_queue=max_queue)
 
 
 def start_simulator(api_key: str | None = None) -> tuple[Simulator, str]:

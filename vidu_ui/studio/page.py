@@ -117,8 +117,11 @@ def _mode(studio: Studio) -> tuple[str, str]:
     return ("mode_visitor", "vu-badge") if studio.visitor_key else ("mode_server", "vu-badge")
 
 
-def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | None = None) -> StudioBlocks:
-    """The whole page for these settings, over ``runtime`` (opened from ``settings`` when not given).
+def build_studio(
+    settings: Settings, *, demo: bool = False, runtime: Runtime | None = None, max_queue: int | None = None
+) -> StudioBlocks:
+    """The whole page for these settings, over ``runtime`` (opened from ``settings`` when not given), its queue
+    holding at most ``max_queue`` waiting requests (None: no bound).
 
     No per-user state outside ``gr.State`` and event values.
     """
@@ -132,6 +135,9 @@ def build_studio(settings: Settings, *, demo: bool = False, runtime: Runtime | N
     host = urlsplit(settings.base_url).netloc
 
     page = StudioBlocks(runtime, title=TRANSLATIONS["en"]["title"], analytics_enabled=False, delete_cache=UPLOADS_KEPT)
+    # The queue is set while the page is still empty: Gradio's ``queue()`` builds the server app again (a
+    # ``create_app`` over every event), which on the finished page doubled that work at each start.
+    page.queue(max_size=max_queue)
     with page:
         guard = gr.State(SessionGuard())
         watching = gr.State(Watching())

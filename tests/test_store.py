@@ -281,9 +281,16 @@ def test_a_jpeg_frames_thumbnail_comes_from_its_check_and_is_stored_as_is(tmp_pa
     assert again is not None
     with Image.open(io.BytesIO(again)) as thumb:
         assert thumb.size == (192, 256)
-    (tmp_path / "small.jpg").write_bytes(images.encode(images.photo(640, 480, seed=9), "JPEG"))
+    # A 720p frame is decoded reduced only as far as a thumbnail's side (4×, not 8×), so it has one too.
+    (tmp_path / "hd.jpg").write_bytes(images.encode(images.photo(1280, 720, seed=9), "JPEG"))
+    hd = frames.load_frame(tmp_path / "hd.jpg", "end")
+    assert hd.thumbnail is not None
+    with Image.open(io.BytesIO(hd.thumbnail)) as thumb:
+        assert thumb.size == (256, 144)
+    (tmp_path / "small.jpg").write_bytes(images.encode(images.photo(200, 150, seed=9), "JPEG"))
     small = frames.load_frame(tmp_path / "small.jpg", "end")
-    assert small.thumbnail is None  # its reduced decode is smaller than a thumbnail: the history makes one
+    assert small.thumbnail is None  # smaller than a thumbnail: the history keeps the file itself
+    assert make_thumbnail(small.data) == small.data
 
 
 def _save_v(url: str, dest: Path) -> Path:

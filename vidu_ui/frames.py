@@ -313,7 +313,10 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int, defer: bool = Fa
         orientation = _orientation(image, data, fmt)
         thumbnail = None
         if fmt == "jpeg":
-            image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+            # Reduced at most 8× and never below the thumbnail's side where the frame allows, so that the
+            # thumbnail comes from this decode even for a 720p frame (an 8× reduction would be 160×90).
+            factor = max(1, min(8, max(width, height) // THUMBNAIL_SIDE))
+            image.draft(image.mode, (max(1, width // factor), max(1, height // factor)))
             image.load()
             if max(image.size) >= THUMBNAIL_SIDE:  # else a thumbnail from it would be smaller than the others
                 thumbnail = thumbnail_jpeg(image)

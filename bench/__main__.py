@@ -12,7 +12,20 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import checks, cold_start, concurrency, fitting, following, history, memory, polling, report, submitting, whole
+from . import (
+    app_cpu,
+    checks,
+    cold_start,
+    concurrency,
+    fitting,
+    following,
+    history,
+    memory,
+    polling,
+    report,
+    submitting,
+    whole,
+)
 from .procs import ROOT, SimulatorProcess
 from .results import FULL, QUICK, Context, Row
 
@@ -22,6 +35,7 @@ CASES: dict[str, Callable[[Context], list[Row]]] = {
     "whole": whole.run,
     "autofit": fitting.run,
     "cold": cold_start.run,
+    "app-cpu": app_cpu.run,
     "concurrency": concurrency.run,
     "memory": memory.run,
     "polling": polling.run,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import http.server
 import json
 import logging
+import random
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any
 
+import httpcore
 import httpx
 import orjson
 import pytest
@@ -692,6 +694,52 @@ def test_the_deadline_transport_answers_and_fails_as_httpx_does() -> None:
         server.server_close()
     with httpx.Client(transport=deadline.transport()) as http_client, pytest.raises(httpx.ConnectError):
         http_client.get(url)  # nothing listens there now
+
+
+class _Recorder(httpcore.NetworkStream):
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.writes.append(bytes(buffer))
+
+
+@pytest.mark.parametrize("size", [0, 1, deadline.WRITE_CHUNK, deadline.WRITE_CHUNK + 1, 5 * deadline.WRITE_CHUNK + 7])
+def test_a_large_body_is_written_in_slices_that_join_into_it(size: int) -> None:
+    """A body goes to the socket layer a bounded slice at a time (httpcore copies the unsent rest of what it is
+    given after each partial send): the same bytes, in order."""
+    body = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    inner = _Recorder()
+    deadline._DeadlineStream(inner).write(body)
+    assert b"".join(inner.writes) == body
+    assert all(len(piece) <= deadline.WRITE_CHUNK for piece in inner.writes)
+    assert len(inner.writes) == max(1, -(-size // deadline.WRITE_CHUNK))
+
+
+class _Echo(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_large_body_reaches_the_server_as_it_was() -> None:
+    """Through a real socket, a body of many slices arrives byte for byte, with its length."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    body = random.Random(7).randbytes(3 * deadline.WRITE_CHUNK + 123)
+    try:
+        with httpx.Client(transport=deadline.transport()) as http_client:
+            answer = http_client.post(f"http://127.0.0.1:{server.server_address[1]}/", content=body)
+        assert answer.content == body
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_real_refused_connection_create_is_not_outcome_unknown() -> None:

@@ -44,6 +44,10 @@ def _clip(timeout: float | None, error: type[Exception]) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
+WRITE_CHUNK = 256 * 1024
+"""The most bytes handed to the socket layer at once (``_DeadlineStream.write``)."""
+
+
 class _DeadlineStream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
@@ -52,7 +56,15 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.read(max_bytes, _clip(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clip(timeout, httpcore.WriteTimeout))
+        """``buffer`` written a slice of at most ``WRITE_CHUNK`` bytes at a time: httpcore's stream copies the
+        unsent rest of what it is given after each partial send, which for a 20 MB body meant a second body's
+        worth of memory (and a copy per send)."""
+        if len(buffer) <= WRITE_CHUNK:
+            self._inner.write(buffer, _clip(timeout, httpcore.WriteTimeout))
+            return
+        view = memoryview(buffer)
+        for at in range(0, len(view), WRITE_CHUNK):
+            self._inner.write(bytes(view[at : at + WRITE_CHUNK]), _clip(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._inner.close()

@@ -23,6 +23,7 @@ import gradio as gr
 import typer
 from pydantic import SecretStr
 
+from .heap import return_large_blocks
 from .settings import Paths, Settings, SettingsError
 from .store import HISTORY_ERRORS
 from .studio import Runtime, StudioBlocks, build_studio, launch_options
@@ -166,6 +167,7 @@ def serve(options: ServeOptions) -> None:
     if options.mcp:
         # Generate's one gr.State is its per-session guard against a double click; an MCP call needs none.
         warnings.filterwarnings("ignore", message="This MCP server includes a tool that has a gr.State input")
+    return_large_blocks()  # a long-running page: large request bodies go back to the system once freed
     demo = options.demo or settings.demo
     simulator: Simulator | None = None
     if demo:

@@ -109,10 +109,9 @@ def run(ctx: Context) -> list[Row]:
     per_round = 3 if ctx.profile.name == "quick" else 5
     measured: list[float] = []
     floor: list[float] = []
-    with (
-        studio_app(ctx.simulator, ctx.work, ctx.log_dir / "app-cpu.log") as app,
-        FloorApp(script, ctx.simulator, ctx.log_dir / "floor-cpu.log") as bare,
-    ):
+    app = studio_app(ctx.simulator, ctx.work, ctx.log_dir / "app-cpu.log")
+    bare = FloorApp(script, ctx.simulator, ctx.log_dir / "floor-cpu.log")
+    with app, bare:
         pages = (studio_page(app, start, end), floor_page(bare, start, end))
         for page in pages:  # warm-up: imports, caches, the first session
             page.cpu_per_generate(ctx.simulator, 1)

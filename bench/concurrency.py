@@ -18,7 +18,7 @@ from vidu_ui.studio.form import SAMPLE_VALUES
 
 from .images import photo, write_jpeg
 from .measure import compare, seconds
-from .procs import AppProcess, Service, SimulatorProcess
+from .procs import AppProcess, Service, SimulatorProcess, pinned
 from .results import Context, Row
 
 LATENCY = 1.0
@@ -109,15 +109,25 @@ def run(ctx: Context) -> list[Row]:
     start = write_jpeg(ctx.work / "crowd-start.jpg", photo(1280, 720, 11))
     end = write_jpeg(ctx.work / "crowd-end.jpg", photo(1280, 720, 12))
     n = ctx.profile.clients
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     with AppProcess(ctx.simulator, ctx.work / "data", ctx.log_dir / "app-concurrency.log") as app:
-        users = Users(app.url, n, start, end)
-        timings = compare(
-            lambda: users.together(ctx.simulator),
-            lambda: users.alone(ctx.simulator),
-            runs=ctx.profile.crowd_runs,
-            settle=ctx.simulator.wait_finished,
-        )
-        seen = anatomy(users, app, ctx.simulator)
+        # The app on one CPU, the clients (this process) and the service on the others, where there are two.
+        places = {app.pid: {cpus[0]}, ctx.simulator.pid: set(cpus[1:]), 0: set(cpus[1:])} if len(cpus) > 1 else {}
+        with pinned(places) as apart:
+            users = Users(app.url, n, start, end)
+            timings = compare(
+                lambda: users.together(ctx.simulator),
+                lambda: users.alone(ctx.simulator),
+                runs=ctx.profile.crowd_runs,
+                settle=ctx.simulator.wait_finished,
+            )
+            seen = anatomy(users, app, ctx.simulator)
+    where = (
+        f"the app pinned to CPU {cpus[0]}, the clients and the simulator to CPU {','.join(map(str, cpus[1:]))} "
+        "(`os.sched_setaffinity`, every thread)"
+        if apart and places
+        else "nothing pinned (the machine does not allow it)"
+    )
     return [
         Row(
             case="concurrency",
@@ -132,6 +142,6 @@ def run(ctx: Context) -> list[Row]:
             f"A further crowd run looked into: the creates reached the simulator over {seen.spread:.2f} s, at most "
             f"{seen.in_flight} of {n} in flight at once; CPU used meanwhile: app {seen.cpu_app:.2f} s, "
             f"simulator {seen.cpu_simulator:.2f} s, the {n} clients (this process) {seen.cpu_clients:.2f} s, "
-            f"on {os.cpu_count()} CPUs",
+            f"on {os.cpu_count()} CPUs; {where}",
         )
     ]

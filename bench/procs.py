@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -192,3 +193,44 @@ class AppProcess(Service):
         env = clean_env(VIDU_BASE_URL=simulator.url, VIDU_API_KEY=KEY, VIDU_UI_DATA_DIR=str(data_dir))
         args = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)]
         super().__init__(args, env, port, log)
+
+
+def _threads(pid: int) -> list[int]:
+    """Every thread of a process (Linux pins a thread, not a process: threads made later inherit their maker's)."""
+    try:
+        return [int(name) for name in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return [pid]
+
+
+@contextlib.contextmanager
+def pinned(places: dict[int, set[int]]) -> Iterator[bool]:
+    """Each process (by pid; 0 is this one) runs on its set of CPUs within the block, every thread of it; their
+    CPUs are given back after. Yields False, changing nothing, where the machine does not allow it."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield False
+        return
+    before: dict[int, set[int]] = {}
+    origin = {pid: os.sched_getaffinity(pid) for pid in places}
+    try:
+        for pid, cpus in places.items():
+            for thread in _threads(pid or os.getpid()):
+                before[thread] = os.sched_getaffinity(thread)
+                os.sched_setaffinity(thread, cpus)
+    except OSError:
+        _restore(before)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        for pid in places:
+            for thread in _threads(pid or os.getpid()):
+                before.setdefault(thread, origin[pid])  # a thread made within the block
+        _restore(before)
+
+
+def _restore(before: dict[int, set[int]]) -> None:
+    for thread, cpus in before.items():
+        with contextlib.suppress(OSError):  # a thread that has ended since
+            os.sched_setaffinity(thread, cpus)

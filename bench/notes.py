@@ -34,24 +34,46 @@ NOTES: dict[str, Note] = {
         "above since. Over a real network the upload dominates and the ratio tends to 1."
     ),
     "concurrency": Note(
-        "No queuing: every create was in flight at once (above). What limits it is CPU: on 2 cores the crowd's "
-        "work — the simulator rendering a video per task, the 20 `gradio_client` users in this process, the app "
-        "— takes longer than the 1 s the service waits; in production the users and the service are on other "
-        "machines. Was 4.11× in the first version; fixed since: one TLS context per process instead of one per "
-        "client, query and "
-        "download (py-spy had 36% of the app's samples in `ssl.create_default_context`), Generate sends the "
-        "request its validator prepared instead of decoding the frames again, and the reduced-size JPEG check "
-        "(*submit*). Left: the clients and the simulator share the two cores with the app."
+        "No queuing: every create was in flight at once (above). The app now runs on one CPU and the clients and "
+        "the simulator on the other (issue 15: before, the 20 `gradio_client` users and the simulator's video "
+        "rendering shared both cores with the app, and the row said little about the app). What limits it then "
+        "is the app's own CPU per Generate (*app CPU per Generate*): 20 Generates of about 0.15 s CPU each need "
+        "3 s of one core, against the 1 s the service waits for one alone, so the target (1.5×) needs under "
+        "30 ms per Generate, well below what the bare Gradio floor itself costs (about 0.12 s: its upload route, "
+        "queue and event stream). Was 4.11× in the first version; fixed since: one TLS context per process, "
+        "Generate sends the request its validator prepared, the reduced-size JPEG check (*submit*), and a 720p "
+        "frame's thumbnail from that check's decode (*app CPU per Generate*)."
     ),
     "memory": Note(
-        "Was +203 MB (10.5× the body) in the first version, +94.9 MB (4.9×) before this round. Fixed since: the "
-        "body is written once into a buffer of its known size, each frame's base64 a chunk at a time "
-        "(`submit.encode_body`), so neither the base64 strings nor the data URIs exist whole, and no picture is "
-        "kept unless auto-fit may need it. What is left (not changed yet): `reconcile.send` tags the body with its "
-        "reference by encoding it a second time while the caller still holds the first (two bodies at once); "
-        "httpcore's sync stream copies the unsent rest of the body on every partial send (a memoryview would "
-        "not); Gradio's upload handling holds its own copies of the files.",
-        accepted=6.0,
+        "Was +203 MB (10.5× the body) in the first version, +94.9 MB (4.9×) before issue 15's round, +92.5 MB "
+        "(4.77×) and +16.4% once idle again at the start of this one (load 13). Fixed since: the body is written "
+        "once into a buffer of its known size, each frame's base64 a chunk at a time (`submit.encode_body`); a "
+        "body goes to httpcore's stream 256 KiB at a time (`deadline._DeadlineStream.write`: httpcore copied the "
+        "unsent rest of the whole body after every partial send); the page fixes glibc's mmap threshold at "
+        "128 KiB (`vidu_ui.heap`, `mallopt`), so a freed body goes back to the system: +56.2 MB (2.90×) and "
+        "+9.8% once idle again, at load 23. What is left: the frames' bytes (each file read whole, 14.6 MB for "
+        "two 7.3 MB JPEGs) live beside the body while it is sent, `reconcile.send` tags the body with its "
+        "reference by encoding it a second time while the caller still holds the first (two bodies at once), "
+        "and Gradio's upload handling holds its own copies of the files.",
+        accepted=4.0,
+    ),
+    "app CPU per Generate": Note(
+        "Was 1.41× (0.173 s against 0.123 s, quick run at load 15). py-spy on the app (20 Generates, 200 Hz): "
+        "the history's thumbnails 17% of the Generate — a 720p frame's check decoded it at 1/8 (160×90, smaller "
+        "than a thumbnail), so `Store.begin` decoded each frame again; fixed: the check decodes reduced only as "
+        "far as a thumbnail's side, so the thumbnail comes from it. Besides that, the app does what the floor "
+        "does not: the validator's `prepare` at queue join (Generate takes its result), the write-ahead record "
+        "and its `synchronous=FULL` commits, the re-encoding of the body with its reference (`reconcile.tagged`), "
+        "three yields of Generate (the button disabled, the request shown, the answer) each post-processed by "
+        "Gradio, and two middlewares (`LimitsMiddleware`, `StreamGuard`) on every request. Gradio's upload route "
+        "costs the same in both."
+    ),
+    "cold start": Note(
+        "1.66× in the last full run (load 26), 1.27× in CI's quick run. Fixed since: `build_app` called Gradio's "
+        "`queue()` on the finished page, which builds the server app over every event again (`create_app`, "
+        "0.29 s of a 1.5 s page build at load 4); the page now sets its queue while still empty. What the floor "
+        "does not do: import the studio (its modules, SQLAlchemy, the settings' pydantic model), open the history "
+        "(and check its schema), and build a page of three tabs and some 60 events."
     ),
     "polling (defaults, no callbacks)": Note(
         "Met since the wait doubles (was ×1.5) up to 30 s (was 15 s): a 5-minute task takes 14 queries and its "

@@ -47,7 +47,9 @@ def test_every_case_ran(rows: list[dict[str, Any]]) -> None:
     cases = [row["case"] for row in rows]
     for expected in ("frame checks", "submit", "submit, whole process", "check, whole process", "cold start"):
         assert expected in cases
-    for expected in ("concurrency", "memory", "history: search “heron”", "history: state success"):
+    for expected in ("concurrency", "memory", "app CPU per Generate", "history: search “heron”"):
+        assert expected in cases
+    for expected in ("history: state success",):
         assert expected in cases
     assert sum(case.startswith("following") for case in cases) == 1
     assert sum(case.startswith("auto-fit") for case in cases) == 2

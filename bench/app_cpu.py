@@ -13,6 +13,7 @@ from pathlib import Path
 from gradio_client import Client, handle_file
 
 from .concurrency import Users
+from .concurrency import client as api_client
 from .images import photo, write_jpeg
 from .measure import seconds
 from .procs import KEY, AppProcess, Service, SimulatorProcess, clean_env, free_port
@@ -90,7 +91,7 @@ def studio_page(app: AppProcess, start: Path, end: Path) -> Page:
 
 
 def floor_page(floor: FloorApp, start: Path, end: Path) -> Page:
-    client = Client(floor.url, verbose=False)
+    client = api_client(floor.url)
 
     def generate() -> str:
         task_id: str = client.predict(handle_file(str(start)), handle_file(str(end)), api_name="/generate")

@@ -45,11 +45,21 @@ def generate_endpoint(client: Client) -> str:
     return name
 
 
+CLIENT_TIMEOUT = 120.0
+"""Seconds a ``gradio_client`` request may take: its default (a few seconds) timed out connecting to the page on
+a machine at load 30 (the full run's concurrency row, issue 15)."""
+
+
+def client(url: str) -> Client:
+    """A connected API user of the page at ``url``, as patient as a person on a loaded machine."""
+    return Client(url, verbose=False, httpx_kwargs={"timeout": CLIENT_TIMEOUT})
+
+
 class Users:
     """``count`` connected API users of one page (clients built before timing, as open browser tabs are)."""
 
     def __init__(self, url: str, count: int, start: Path, end: Path) -> None:
-        self.clients = [Client(url, verbose=False) for _ in range(count)]
+        self.clients = [client(url) for _ in range(count)]
         self.endpoint = generate_endpoint(self.clients[0])
         self.start, self.end = start, end
 

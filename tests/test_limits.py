@@ -23,8 +23,9 @@ from tests.support.apps import launched
 from tests.support.findings import Findings, Flood, Guessing
 from vidu_ui.settings import Settings
 from vidu_ui.studio import StudioBlocks, gradio_guard, limits
-from vidu_ui.studio.limits import GuardedH11Protocol, SignInGuard
+from vidu_ui.studio.limits import SignInGuard
 from vidu_ui.studio.page import UPLOADS_KEPT
+from vidu_ui.studio.uvicorn_guard import GuardedH11Protocol
 
 HALF_OPEN = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "  # the headers never end
 HEADER_SECONDS = 2.0

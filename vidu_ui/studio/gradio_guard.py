@@ -11,7 +11,7 @@ its inputs.
 Gradio builds its uvicorn server itself (``gradio.http_server.start_server``) from a fixed ``uvicorn.Config``:
 no way to choose the HTTP protocol or its limits through ``launch()``. uvicorn, left alone, waits forever for a
 request's headers and accepts connections until the process runs out of file descriptors. ``install`` makes
-Gradio's server use ``limits.GuardedH11Protocol`` (a header time limit, a connection cap) by handing
+Gradio's server use ``uvicorn_guard.GuardedH11Protocol`` (a header time limit, a connection cap) by handing
 ``gradio.http_server`` a ``uvicorn`` whose ``Config`` sets ``http=`` to it; everything else is uvicorn's own.
 
 Gradio's public API routes also answer some malformed requests with a 500 and a traceback in the log (found by
@@ -51,7 +51,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .limits import GuardedH11Protocol
+from .uvicorn_guard import GuardedH11Protocol
 
 __all__ = [
     "CLIENT_ERRORS",
@@ -152,7 +152,7 @@ def install() -> None:
     if installed():
         return
     check()
-    shim = types.ModuleType("uvicorn", "uvicorn, with Config serving HTTP through limits.GuardedH11Protocol")
+    shim = types.ModuleType("uvicorn", "uvicorn, with Config serving HTTP through uvicorn_guard.GuardedH11Protocol")
     shim.__dict__.update({k: v for k, v in vars(uvicorn).items() if not k.startswith("__")})
     shim.Config = _GuardedConfig  # type: ignore[attr-defined]
     http_server.uvicorn = shim  # type: ignore[attr-defined]

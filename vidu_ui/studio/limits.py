@@ -2,12 +2,9 @@
 
 Two layers, because a slow client is seen in two places:
 
-- The connection (``GuardedH11Protocol``, the server's HTTP protocol, installed by ``gradio_guard``): a
-  request's headers must arrive within ``HEADER_SECONDS`` of the connection opening (or of the previous
-  response), else the connection is closed; at most ``max_connections()`` connections are open, and when full
-  the oldest one still waiting for its headers is closed to make room (a slow crowd cannot keep ``/healthz``
-  or the page out), or, if none is waiting, the new one is closed at once (its descriptor freed: no "Too many
-  open files").
+- The connection (``uvicorn_guard.GuardedH11Protocol``, the server's HTTP protocol, installed by
+  ``gradio_guard``): a request's headers must arrive within ``HEADER_SECONDS`` of the connection opening (or of
+  the previous response); at most ``max_connections()`` connections are open.
 - The request (``LimitsMiddleware``, ASGI): a body larger than its route's cap is refused with 413 before it is
   read when its length is declared, else as soon as it passes the cap; a body that stalls ``BODY_IDLE_SECONDS``
   between two pieces is refused with 408. Sign-in attempts (``POST …/login``) carry the client's address to
@@ -26,8 +23,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
-
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..frames import MAX_FILE_BYTES
 
@@ -57,64 +52,6 @@ def max_connections() -> int:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     limit = soft if soft != resource.RLIM_INFINITY else 8192
     return max(64, min(4096, limit // 2))
-
-
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a time limit on headers and a cap on open connections."""
-
-    header_seconds = HEADER_SECONDS
-
-    def connection_made(self, transport: Any) -> None:  # the transport type uvicorn declares
-        super().connection_made(transport)
-        self._header_timer: asyncio.TimerHandle | None = None
-        self._waiting_since = 0.0
-        if len(self.connections) > max_connections() and not self._evict_one():
-            self.transport.close()
-            return
-        self._await_headers()
-
-    def _await_headers(self) -> None:
-        self._waiting_since = self.loop.time()
-        self._header_timer = self.loop.call_later(self.header_seconds, self._headers_too_slow)
-
-    def _headers_arrived(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _evict_one(self) -> bool:
-        """Close the oldest connection still waiting for its headers; False when there is none."""
-        waiting = [
-            c
-            for c in self.connections
-            if c is not self and isinstance(c, GuardedH11Protocol) and c._header_timer is not None
-        ]
-        if not waiting:
-            return False
-        oldest = min(waiting, key=lambda c: c._waiting_since)
-        oldest._headers_arrived()
-        oldest.transport.close()
-        return True
-
-    def _headers_too_slow(self) -> None:
-        self._header_timer = None
-        if self.cycle is None or self.cycle.response_complete:
-            self.transport.close()
-
-    def handle_events(self) -> None:
-        super().handle_events()
-        if self.cycle is not None and not self.cycle.response_complete:
-            self._headers_arrived()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing() and self._header_timer is None:
-            self._await_headers()  # the next request on this connection has the same time for its headers
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if getattr(self, "_header_timer", None) is not None:
-            self._headers_arrived()
-        super().connection_lost(exc)
 
 
 class _Refused(Exception):

@@ -1,5 +1,6 @@
 """What the service names is downloaded only under the rules of ``vidu_ui.downloads``: https to public addresses
-(or whatever kind of address the service itself is on), redirects re-checked, a size cap, video bytes only."""
+(or whatever kind of address the service itself is on), redirects re-checked, a size cap, video bytes only (image
+bytes, under a smaller cap, for a cover, which the follower keeps beside the video)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fakes import MP4_HEAD, cdn_policy
-from tests.images import photo, write
+from tests.images import encode, photo, write
+from tests.support.tracking import KEY as SIM_KEY
+from tests.support.tracking import frame_pair, sim_body, sim_settings
 from vidu_ui.cli import app
-from vidu_ui.downloads import DownloadPolicy, DownloadRefused, fetch
+from vidu_ui.client import ViduClient
+from vidu_ui.downloads import MAX_IMAGE_BYTES, DownloadPolicy, DownloadRefused, fetch
+from vidu_ui.follower import Follower
+from vidu_ui.frames import sniff_image
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
 from vidu_ui.store import DB_NAME, Store
@@ -202,3 +208,95 @@ def test_submit_wait_refuses_a_page_named_as_the_video_and_exits_non_zero(tmp_pa
     with Store(tmp_path / "data" / DB_NAME) as store:
         records = store.list()
     assert len(records) == 1 and records[0].video_path is None
+
+
+# --- covers: kept beside the video by the follower, under the same rules ----------------------------------------
+
+
+class _Results(http.server.BaseHTTPRequestHandler):
+    """A local result server: a video's bytes at ``*.mp4``, a JPEG at ``*.jpg``, an HTML page anywhere else."""
+
+    def do_GET(self) -> None:
+        if self.path.endswith(".mp4"):
+            kind, body = "video/mp4", MP4_HEAD + b"video"
+        elif self.path.endswith(".jpg"):
+            kind, body = "image/jpeg", encode(photo(64, 48, seed=5), "JPEG")
+        else:
+            kind, body = "text/html", b"<!doctype html><title>internal secret</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def results_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Results)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("cover", "kept"),
+    [
+        ("{results}/cover.jpg", True),
+        ("{results}/internal-secret", False),  # the service's own (loopback) kind of address, but a page
+        ("http://169.254.169.254/latest/meta-data/", False),  # the cloud metadata service: refused unasked
+        ("http://10.0.0.1/cover.jpg", False),  # a private address the service is not on
+    ],
+)
+def test_the_follower_keeps_a_cover_only_when_it_is_an_image_from_an_allowed_address(
+    tmp_path: Path, results_server: str, cover: str, kept: bool
+) -> None:
+    """The simulator (on loopback) answers a query naming the video and ``cover``; the follower keeps the video
+    and, beside it, only a cover that passes ``vidu_ui.downloads``; a refused one leaves nothing, not even a part."""
+    with Simulator(SIM_KEY, queue_seconds=0.05, process_seconds=0.1) as sim:
+        settings = sim_settings(sim, tmp_path)
+        store = Store.open(settings)
+        follower = Follower(settings, store)  # not started: ``step`` runs its jobs here
+        start, end = frame_pair(4)
+        body = sim_body(start, end)
+        with ViduClient(settings) as client:
+            created = client.create(json.dumps(body).encode())
+        store.record_submission(task_id=created.task_id, body=body, response=created.raw)
+        creation = {"id": "c", "url": f"{results_server}/v.mp4", "cover_url": cover.format(results=results_server)}
+        answer = {"id": created.task_id, "state": "success", "creations": [creation]}
+        sim.inject(Fault(call="query", status=200, body=json.dumps(answer), times=50))
+        follower.track(created.task_id)
+        for _ in range(5):  # a query, then the download job it arms
+            if follower.step() is None:
+                break
+        record = store.get(created.task_id)
+        store.close()
+    assert record is not None and record.video_path is not None  # the video never waits for its cover
+    folder = Path(record.video_path).parent
+    covers = [p.name for p in folder.iterdir() if ".cover" in p.name]
+    if kept:
+        assert record.cover_path == str(folder / f"{created.task_id}.cover.jpg")
+        assert sniff_image(Path(record.cover_path).read_bytes()[:16]) == "jpeg"
+        assert covers == [f"{created.task_id}.cover.jpg"]
+    else:
+        assert record.cover_path is None and covers == []
+
+
+def test_a_cover_is_capped_well_below_a_video(tmp_path: Path) -> None:
+    huge = b"\xff\xd8\xff\xe0" + b"\0" * (MAX_IMAGE_BYTES + 1)
+    transport = mock(lambda request: httpx.Response(200, content=huge))
+    policy = DownloadPolicy(max_bytes=MAX_IMAGE_BYTES * 10, resolver=lambda host, port: [PUBLIC])
+    with pytest.raises(DownloadRefused) as caught:
+        fetch("https://cdn.test/c.jpg", tmp_path / "c.jpg", policy, kind="image", transport=transport)
+    assert caught.value.key == "too_large" and list(tmp_path.iterdir()) == []
+    fetch(
+        "https://cdn.test/v.mp4",
+        tmp_path / "v.mp4",
+        policy,
+        transport=mock(lambda r: httpx.Response(200, content=MP4_HEAD + huge)),
+    )
+    assert (tmp_path / "v.mp4").stat().st_size > MAX_IMAGE_BYTES

@@ -142,7 +142,12 @@ def test_the_page_shows_each_state_then_plays_the_local_copy(page: Page, frames:
     assert os.path.samefile(video["path"], record.video_path)  # the one file, published for Gradio
     assert "url" not in video  # a local file: Gradio serves it from its cache
     assert final[DOWNLOAD]["visible"] is True and final[DOWNLOAD]["value"]["path"] == video["path"]
-    assert final[COVER]["visible"] is True and final[COVER]["value"]["url"].startswith(page.sim.base_url)
+    cover = final[COVER]["value"]  # kept beside the video, served by the app: never the service's URL
+    assert final[COVER]["visible"] is True and "url" not in cover and record.cover_path
+    assert Path(cover["path"]).is_relative_to(page.runtime.stage.root) and os.path.samefile(
+        cover["path"], record.cover_path
+    )
+    assert Path(record.cover_path).parent == Path(record.video_path).parent
     watermarked = final[VIEW_FIELDS.index("download_watermarked")]
     assert watermarked["visible"] is True and record.watermarked_path
     assert os.path.samefile(watermarked["value"]["path"], record.watermarked_path)

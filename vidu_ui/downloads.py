@@ -9,9 +9,13 @@ name anything. Every download goes through ``fetch``, under the rules of a ``Dow
   same kind. The host is resolved here and every address checked; then the address actually connected to is
   checked again before the body is read, so a name that resolves differently a moment later gains nothing.
 - Redirects are followed by hand, at most ``MAX_REDIRECTS``, each target checked by the same rules.
-- At most ``max_bytes``: a larger ``Content-Length`` is refused before reading, a longer stream when it passes.
+- At most ``max_bytes`` (for a cover, at most ``MAX_IMAGE_BYTES``): a larger ``Content-Length`` is refused before
+  reading, a longer stream when it passes.
 - The first bytes must be a video (MP4/MOV ``ftyp``, WebM's EBML) or, for a cover, a PNG, JPEG or WebP, before
   anything is written; the file appears under its final name only when whole (written aside, then renamed).
+
+The page never points a visitor's browser at what the service names: the video, its watermarked copy and the
+cover are kept beside each other (``vidu_ui.storage``) and served from the app's own file route.
 
 A refusal raises ``DownloadRefused``, with a ``key`` saying which rule (for the messages) and its details.
 Transport failures stay ``httpx.HTTPError`` (worth trying again, perhaps with a fresh link).
@@ -38,9 +42,12 @@ from .frames import sniff_image
 from .messages import say
 from .settings import Settings
 
-__all__ = ["DownloadPolicy", "DownloadRefused", "Kind", "fetch", "is_media"]
+__all__ = ["MAX_IMAGE_BYTES", "DownloadPolicy", "DownloadRefused", "Kind", "fetch", "is_media"]
 
 MAX_REDIRECTS = 5
+MAX_IMAGE_BYTES = 10_000_000
+"""Largest cover image kept: the service's cover is a JPEG the size of the video's frame (1080p: well under
+1 MB), so ten times that is generous, and a "cover" of hundreds of MB is refused mid-stream."""
 PART_SUFFIX = ".part"
 _CHUNK = 1 << 16
 _HEAD = 16  # bytes enough to tell a video or an image by its signature
@@ -158,6 +165,7 @@ def fetch(
     transport: httpx.BaseTransport | None = None,
 ) -> Path:
     """Save ``url`` to ``dest`` under ``policy``; raise ``DownloadRefused`` (nothing kept) when a rule is broken."""
+    max_bytes = policy.max_bytes if kind == "video" else min(policy.max_bytes, MAX_IMAGE_BYTES)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with (
         httpx.Client(
@@ -166,12 +174,12 @@ def fetch(
         _response(http, url, policy) as (response, host),
         _partial(dest) as out,
     ):
-        _check_length(response, host, policy.max_bytes)
+        _check_length(response, host, max_bytes)
         head, written = b"", 0
         for chunk in response.iter_bytes(_CHUNK):
             written += len(chunk)
-            if written > policy.max_bytes:
-                raise _too_large(host, policy.max_bytes)
+            if written > max_bytes:
+                raise _too_large(host, max_bytes)
             if len(head) < _HEAD:
                 head += chunk
                 if len(head) < _HEAD:

@@ -10,7 +10,10 @@ many processes run (each app process runs one; ``python -m vidu_ui worker`` runs
 
 When to query next is ``tracking.PollPolicy`` (rebuilt from ``follow_since`` and ``polls``), the same policy as
 the CLI's ``--wait``. A succeeded task's video (and watermarked copy) is downloaded with ``tracking.download``
-(atomically) into ``vidu_ui.storage``: ``data_dir/videos/<task_id>.mp4`` by default, or a bucket.
+(atomically) into ``vidu_ui.storage``: ``data_dir/videos/<task_id>.mp4`` by default, or a bucket. Its cover goes
+the same way, beside it (``<task_id>.cover.jpg``, checked to be an image, at most ``downloads.MAX_IMAGE_BYTES``),
+so that the page never shows the service's URL; a cover that cannot be kept is logged and left out (the page
+shows none), without holding up the video.
 
 Threads: one scheduler and ``workers`` + ``download_workers`` pool threads, whatever the number of tasks. The
 page waits for a change (``wait_for_change``, ``watch``) on an in-process event fed by the store's change hook,
@@ -163,9 +166,9 @@ class Follower:
     """Follows tasks from the rows of the store, keeps them up to date, saves the videos (module docstring).
 
     ``clock`` is Unix time (due times and leases are compared across processes); ``wall_clock`` is what the
-    store records for fetched URLs. ``keep_videos`` turns downloading off; ``downloader`` replaces
-    ``tracking.download``; ``reconcile_every`` (seconds; None: never) settles unanswered creates in the
-    background (``vidu_ui.reconcile``).
+    store records for fetched URLs. ``keep_videos`` turns downloading off (covers too); ``downloader`` replaces
+    ``tracking.download`` for videos, ``cover_downloader`` for covers; ``reconcile_every`` (seconds; None:
+    never) settles unanswered creates in the background (``vidu_ui.reconcile``).
     """
 
     def __init__(
@@ -177,6 +180,7 @@ class Follower:
         clock: Callable[[], float] = time.time,
         wall_clock: Callable[[], float] | None = None,
         downloader: Downloader | None = None,
+        cover_downloader: Downloader | None = None,
         keep_videos: bool = True,
         workers: int = 4,
         download_workers: int = 2,
@@ -195,9 +199,12 @@ class Follower:
         self._client_factory = client_factory or default_client_factory(settings)
         self._clock = clock
         self._wall_clock = wall_clock or clock
-        self._downloader: Downloader = downloader or functools.partial(
-            tracking.download, policy=DownloadPolicy.for_settings(settings)
-        )
+        if downloader is None or cover_downloader is None:
+            policy = DownloadPolicy.for_settings(settings)
+            downloader = downloader or functools.partial(tracking.download, policy=policy)
+            cover_downloader = cover_downloader or functools.partial(tracking.download, policy=policy, kind="image")
+        self._downloader: Downloader = downloader
+        self._cover_downloader: Downloader = cover_downloader
         self._workers = max(1, workers)
         self._download_workers = max(1, download_workers)
         self._reconcile_every = reconcile_every
@@ -729,6 +736,7 @@ class Follower:
                     record.watermarked_url, task_id, watermarked=True, downloader=self._downloader
                 )
                 self.store.set_video(task_id, location, watermarked=True)
+            self._keep_cover(record)
         except DownloadRefused as exc:  # the link breaks a rule: a retry would fetch the same; a query may not
             self.store.set_problem(task_id, f"{exc}; open the task to fetch a fresh link")
             self._finish(claimed, None)
@@ -750,6 +758,20 @@ class Follower:
         if record.problem:
             self.store.set_problem(task_id, None)
         self._finish(claimed, None)
+
+    def _keep_cover(self, record: TaskRecord) -> None:
+        """Keep the task's cover beside its video; one that breaks a rule, or cannot be fetched, is logged and
+        left out (the page then shows no cover; the video does not wait for it)."""
+        if not record.cover_url or record.cover_path is not None:
+            return
+        try:
+            location = self.storage.save(
+                record.cover_url, record.task_id, cover=True, downloader=self._cover_downloader
+            )
+        except (DownloadRefused, httpx.HTTPError, OSError, BotoCoreError, ClientError) as exc:
+            log.warning("the cover of task %s was not kept: %s", record.task_id, exc)
+            return
+        self.store.set_cover(record.task_id, location)
 
     # --- helpers -------------------------------------------------------------------------------------------------
 

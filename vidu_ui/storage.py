@@ -4,14 +4,16 @@
 credentials come from the standard AWS variables: ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``, or boto3's other usual sources).
 
-``save(url, task_id, watermarked=…, downloader=…)`` fetches a result URL into the store once and returns its
-*location* (what the history keeps as ``video_path``): the file's path for a directory, ``s3://bucket/key``
-for a bucket. The download itself is ``tracking.download`` (atomic: a partial file never has the final name);
-for a bucket it goes to a local staging file first, then one conditional upload (``If-None-Match: *``), so
-whichever replica saves a task's video, it is written once.
+``save(url, task_id, watermarked=…, cover=…, downloader=…)`` fetches a result URL into the store once and returns
+its *location* (what the history keeps as ``video_path``, ``watermarked_path`` or ``cover_path``): the file's
+path for a directory, ``s3://bucket/key`` for a bucket. The download itself is ``tracking.download`` (atomic: a
+partial file never has the final name); for a bucket it goes to a local staging file first, then one
+conditional upload (``If-None-Match: *``), so whichever replica saves a task's video, it is written once.
 
-A viewer gets a video only after the ownership check, from ``link``: for a bucket a presigned GET URL valid
-``LINK_SECONDS``; for a directory None (the app publishes the file itself: ``studio.media.VideoStage``).
+The cover is kept beside its video as ``<task_id>.cover.jpg`` (the service's covers are JPEG; its bytes were
+checked to be an image by ``vidu_ui.downloads``). A viewer gets a video (or cover) only after the ownership
+check, from ``link``: for a bucket a presigned GET URL valid ``LINK_SECONDS``; for a directory None (the app
+publishes the file itself: ``studio.media.VideoStage``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def is_bucket_location(location: str | None) -> bool:
     return bool(location) and str(location).startswith("s3://")
 
 
-def _name(task_id: str, watermarked: bool) -> str:
+def _name(task_id: str, watermarked: bool, cover: bool = False) -> str:
+    if cover:
+        return f"{task_id}.cover.jpg"
     return f"{task_id}{'.watermarked' if watermarked else ''}.mp4"
 
 
@@ -45,8 +49,10 @@ class Storage(Protocol):
     staging: Path
     """A local folder for downloads in progress (``tracking.clean_partials`` tidies it at start)."""
 
-    def location(self, task_id: str, *, watermarked: bool = False) -> str: ...
-    def save(self, url: str, task_id: str, *, watermarked: bool = False, downloader: Downloader) -> str: ...
+    def location(self, task_id: str, *, watermarked: bool = False, cover: bool = False) -> str: ...
+    def save(
+        self, url: str, task_id: str, *, watermarked: bool = False, cover: bool = False, downloader: Downloader
+    ) -> str: ...
     def link(self, location: str) -> str | None: ...
 
 
@@ -57,14 +63,16 @@ class DirectoryStorage:
         self.root = root
         self.staging = root
 
-    def location(self, task_id: str, *, watermarked: bool = False) -> str:
-        return str(self.root / _name(task_id, watermarked))
+    def location(self, task_id: str, *, watermarked: bool = False, cover: bool = False) -> str:
+        return str(self.root / _name(task_id, watermarked, cover))
 
-    def save(self, url: str, task_id: str, *, watermarked: bool = False, downloader: Downloader) -> str:
+    def save(
+        self, url: str, task_id: str, *, watermarked: bool = False, cover: bool = False, downloader: Downloader
+    ) -> str:
         from .store import private_dir
 
         private_dir(self.root)
-        return str(downloader(url, Path(self.location(task_id, watermarked=watermarked))))
+        return str(downloader(url, Path(self.location(task_id, watermarked=watermarked, cover=cover))))
 
     def link(self, location: str) -> str | None:
         return None
@@ -85,12 +93,12 @@ class S3Storage:
         self.prefix = prefix.strip("/")
         self.staging = staging
 
-    def key(self, task_id: str, *, watermarked: bool = False) -> str:
-        name = _name(task_id, watermarked)
+    def key(self, task_id: str, *, watermarked: bool = False, cover: bool = False) -> str:
+        name = _name(task_id, watermarked, cover)
         return f"{self.prefix}/{name}" if self.prefix else name
 
-    def location(self, task_id: str, *, watermarked: bool = False) -> str:
-        return f"s3://{self.bucket}/{self.key(task_id, watermarked=watermarked)}"
+    def location(self, task_id: str, *, watermarked: bool = False, cover: bool = False) -> str:
+        return f"s3://{self.bucket}/{self.key(task_id, watermarked=watermarked, cover=cover)}"
 
     def _exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
@@ -103,23 +111,25 @@ class S3Storage:
             raise
         return True
 
-    def save(self, url: str, task_id: str, *, watermarked: bool = False, downloader: Downloader) -> str:
+    def save(
+        self, url: str, task_id: str, *, watermarked: bool = False, cover: bool = False, downloader: Downloader
+    ) -> str:
         from botocore.exceptions import ClientError
 
         from .store import private_dir
 
-        key = self.key(task_id, watermarked=watermarked)
+        key = self.key(task_id, watermarked=watermarked, cover=cover)
+        location = self.location(task_id, watermarked=watermarked, cover=cover)
         if self._exists(key):  # another replica saved it already
-            return self.location(task_id, watermarked=watermarked)
+            return location
         private_dir(self.staging)
         folder = Path(tempfile.mkdtemp(prefix=f".{task_id}.", dir=self.staging))
         try:
-            path = downloader(url, folder / _name(task_id, watermarked))
+            path = downloader(url, folder / _name(task_id, watermarked, cover))
+            kind = "image/jpeg" if cover else "video/mp4"
             with path.open("rb") as body:
                 try:
-                    self.client.put_object(
-                        Bucket=self.bucket, Key=key, Body=body, ContentType="video/mp4", IfNoneMatch="*"
-                    )
+                    self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=kind, IfNoneMatch="*")
                 except ClientError as exc:
                     if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
                         raise
@@ -128,7 +138,7 @@ class S3Storage:
                 leftover.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 folder.rmdir()
-        return self.location(task_id, watermarked=watermarked)
+        return location
 
     def link(self, location: str) -> str | None:
         parts = urlsplit(location)

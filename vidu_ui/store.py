@@ -172,6 +172,9 @@ class TaskRecord:
     """The last query's answer (image data cut short): its ``progress`` and ``blocked_resources`` for showing."""
     job_key: str | None = None
     """The batch job this task was created for (``vidu_ui.batch``); None for a single task."""
+    cover_path: str | None = None
+    """The cover image kept beside the video (downloaded under ``vidu_ui.downloads``' rules), once complete; the
+    page shows it from there, never from the service's ``cover_url``."""
 
     @property
     def finished(self) -> bool:
@@ -304,6 +307,7 @@ tasks = sa.Table(
     sa.Column("lease_until", sa.Float),
     sa.Column("download_attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("job_key", sa.Text),
+    sa.Column("cover_path", sa.Text),
 )
 """The history's tasks table, as the newest migration leaves it (``vidu_ui/migrations/versions``)."""
 
@@ -410,6 +414,7 @@ def _record(row: sa.RowMapping) -> TaskRecord:
         candidates=tuple(json.loads(row["candidates"])) if row["candidates"] else (),
         last_status=json.loads(row["last_status"]) if row["last_status"] else None,
         job_key=row["job_key"],
+        cover_path=row["cover_path"],
     )
 
 
@@ -834,6 +839,10 @@ class Store:
         """Record where the (complete) video, or its watermarked copy, was saved; None forgets it."""
         self._set(task_id, "watermarked_path" if watermarked else "video_path", None if path is None else str(path))
 
+    def set_cover(self, task_id: str, path: Path | str | None) -> None:
+        """Record where the (complete) cover image was kept; None forgets it."""
+        self._set(task_id, "cover_path", None if path is None else str(path))
+
     def set_problem(self, task_id: str, problem: str | None) -> None:
         """Note why the app stopped following the task or could not keep its video (None clears it)."""
         self._set(task_id, "problem", problem)
@@ -846,7 +855,7 @@ class Store:
     def _set(
         self,
         task_id: str,
-        column: Literal["video_path", "watermarked_path", "problem", "frame_sources"],
+        column: Literal["video_path", "watermarked_path", "cover_path", "problem", "frame_sources"],
         value: Any,
     ) -> None:
         with self.write() as conn:

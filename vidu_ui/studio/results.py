@@ -231,7 +231,7 @@ class Results:
         saving = following and self.tracker.keep_videos and record.state == "success"
         video = local or (None if saving else remote)
         watermarked = self.local_copy(record.watermarked_path)
-        cover = record.cover_url if fresh and record.cover_url else None
+        cover = self.local_copy(record.cover_path)  # kept beside the video; never the service's URL
         name = f"{record.task_id}.mp4"
 
         def shown(location: str | None, filename: str, mime_type: str) -> dict[str, Any]:

@@ -6,12 +6,16 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 from gradio_client import handle_file
 
@@ -93,6 +97,70 @@ def launched(
         return
     assert failure is not None
     raise failure
+
+
+def app_env(sim: Simulator, key: str, data_dir: Path, **variables: str) -> dict[str, str]:
+    """The environment of ``python app.py`` on ``sim`` (whose key is ``key``) with its data in ``data_dir`` (the
+    test process's own ``VIDU_*`` and Gradio server settings left out), plus ``variables``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "GRADIO_SERVER_", "GRADIO_ROOT"))}
+    env.update(
+        {
+            "VIDU_API_KEY": key,
+            "VIDU_BASE_URL": sim.base_url,
+            "VIDU_UI_DATA_DIR": str(data_dir),
+            "VIDU_POLL_INTERVAL": "0.2",
+            "VIDU_POLL_MAX_INTERVAL": "0.5",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "PYTHONUNBUFFERED": "1",
+            **variables,
+        }
+    )
+    return env
+
+
+@contextlib.contextmanager
+def app_process(
+    env: dict[str, str], log: Path, *, timeout: float = 300
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``python app.py`` as in production, on a port from the OS, its output in ``log``; yields it and its URL
+    once ``/healthz`` answers, and stops it (SIGTERM, then SIGKILL) afterwards. A start that fails (a port taken
+    in between, Gradio's 3 s self-check on a loaded machine) is tried again on a fresh port."""
+    root = Path(app.__file__).resolve().parent
+    for _ in range(LAUNCH_ATTEMPTS):
+        port = os_port()
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, str(root / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
+                cwd=root,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            if _answers(process, url, timeout):
+                yield process, url
+                return
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    raise AssertionError("the app did not start:\n" + log.read_text())
+
+
+def _answers(process: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
+    """Whether the app answers ``/healthz`` before it exits or ``timeout`` passes (a child process has no event
+    to wait on: this asks every tenth of a second)."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return True
+        time.sleep(0.1)
+    return False
 
 
 @dataclass(frozen=True)

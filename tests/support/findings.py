@@ -1,10 +1,10 @@
 """``docs/hostile.md``, written by pytest from the figures of issue 11's tests (hostile input).
 
-``python3 -m pytest tests/test_decoding.py tests/test_limits.py tests/test_fuzz.py -m "" -n 0 --hostile-doc
-docs/hostile.md`` runs the decoding, slow-client and fuzzing tests (the slow tier included: the memory peaks and the
-fuzzer live there); each hands its figures to the session's :class:`Findings` (the ``findings`` fixture), and at the
-end of the session the document is written from what was collected. A figure whose test did not run is said to be
-missing, never made up.
+``python3 -m pytest tests/test_decoding.py tests/test_memory_bomb.py tests/test_limits.py tests/test_fuzz.py -m ""
+-n 0 --hostile-doc docs/hostile.md`` runs the decoding, page-memory, slow-client and fuzzing tests (the slow tier
+included: the memory peaks and the fuzzer live there); each hands its figures to the session's :class:`Findings`
+(the ``findings`` fixture), and at the end of the session the document is written from what was collected. A
+figure whose test did not run is said to be missing, never made up.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 from vidu_ui.studio import limits
 
 COMMAND = (
-    'python3 -m pytest tests/test_decoding.py tests/test_limits.py tests/test_fuzz.py -m "" -n 0 '
-    "--hostile-doc docs/hostile.md"
+    "python3 -m pytest tests/test_decoding.py tests/test_memory_bomb.py tests/test_limits.py tests/test_fuzz.py "
+    '-m "" -n 0 --hostile-doc docs/hostile.md'
 )
 NOT_RUN = "- Not measured in this run (its test did not run: the command above runs it)."
 
@@ -34,6 +34,22 @@ class Peak:
     auto_fit: bool
     exit_code: int
     peak_mb: int
+
+
+@dataclass(frozen=True)
+class PagePeak:
+    """``test_memory_bomb.py``: concurrent page Generates with 100 MP frames against a launched ``app.py``."""
+
+    frames: str
+    megapixels: str | None
+    """``VIDU_UI_MAX_MEGAPIXELS``, or None for the default budget."""
+    generates: int
+    accepted: int
+    refused: int
+    idle_mb: int
+    peak_mb: int
+    after_mb: int
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,7 @@ class Findings:
     """What issue 11's tests measured in this session."""
 
     peaks: list[Peak] = field(default_factory=list)
+    page_peaks: list[PagePeak] = field(default_factory=list)
     flood: Flood | None = None
     big_bodies: dict[str, tuple[str, float]] = field(default_factory=dict)
     """Route → (status line, seconds to it) for a declared 300 MB body."""
@@ -85,6 +102,21 @@ class Findings:
         for p in sorted(self.peaks, key=lambda p: (p.frames, p.megapixels or "", p.auto_fit)):
             budget = f"{p.megapixels} MP" if p.megapixels else "50 MP (default)"
             rows.append(f"| {p.frames} | {budget} | {'on' if p.auto_fit else 'off'} | {p.exit_code} | {p.peak_mb} MB |")
+        return rows
+
+    def page_memory(self) -> list[str]:
+        if not self.page_peaks:
+            return [NOT_RUN]
+        rows = [
+            "| frames | budget | Generates at once | accepted | refused | idle | peak | peak − idle | after | took |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for p in sorted(self.page_peaks, key=lambda p: p.megapixels or ""):
+            budget = f"{p.megapixels} MP" if p.megapixels else "50 MP (default)"
+            rows.append(
+                f"| {p.frames} | {budget} | {p.generates} | {p.accepted} | {p.refused} | {p.idle_mb} MB | "
+                f"{p.peak_mb} MB | {p.peak_mb - p.idle_mb} MB | {p.after_mb} MB | {p.seconds:.0f} s |"
+            )
         return rows
 
     def slow_clients(self) -> list[str]:
@@ -139,6 +171,18 @@ class Findings:
                 "",
                 *self.memory(),
                 "",
+                "The page, as eight visitors at once: `python app.py` launched on the simulator, eight Generates",
+                "sent together through the Gradio API (`gradio_client`, as the page's form sends them, auto-fit on)",
+                "with a 100 MP start frame and a 75 MP end frame (their pixel counts differ, so auto-fit decodes both",
+                "in full to size them), resident memory of the app process: *idle* after one small Generate, *peak*",
+                "its high-water mark (`VmHWM`, reset before the eight), *after* once all eight were answered (was:",
+                "886 MB → 3.9 GB for one Generate, 10 GB for three). Target: under idle + 1.5 GB. With the default",
+                "budget they are refused from the header; with the budget raised to accept them, the process-wide",
+                "bound on full decodes (`frames.DECODES`) runs them in turn. Tests: `tests/test_memory_bomb.py`",
+                "(slow tier).",
+                "",
+                *self.page_memory(),
+                "",
                 "## 2. Downloads",
                 "",
                 "Every video and cover goes through `vidu_ui/downloads.py`: https only (or the loopback simulator's",
@@ -146,7 +190,10 @@ class Findings:
                 "connected address checked again), each redirect checked, `VIDU_UI_MAX_VIDEO_MB` while streaming,",
                 "MP4/MOV/WebM bytes only, written aside and renamed. The loopback secret, the redirect to loopback,",
                 "the 400 MB answer and the HTML page named as a video are each refused with nothing kept;",
-                "`submit --wait` exits 1 and the task stays in the history. Tests: `tests/test_downloads.py`.",
+                "`submit --wait` exits 1 and the task stays in the history. A cover is kept beside its video by the",
+                "same rules (PNG/JPEG/WebP bytes, at most 10 MB) and shown from the app's own file route, never the",
+                "service's URL; an HTML page or a private address named as the cover is refused, the video kept.",
+                "Tests: `tests/test_downloads.py`.",
                 "",
                 "## 3. Slow and greedy clients",
                 "",

@@ -4,7 +4,7 @@ The page shows a task's cover from the app's own file route (or the bucket's pre
 service's URL: the cover is downloaded under the same rules as the video (``vidu_ui.downloads``: an image by
 its signature, a small size cap) and its location recorded here; None until then, or when it was refused.
 
-Revision ID: 0006
+Revision ID: 0007
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

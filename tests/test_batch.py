@@ -8,6 +8,7 @@ import json
 import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,20 +154,44 @@ class OneRefusal:
         return httpx.Response(200, json={"id": request.url.path.split("/")[-2], "state": "processing"})
 
 
-def test_a_429_is_waited_out_and_leaves_no_task(
-    tmp_path: Path, pair: tuple[str, str], database: str | None, stores: Callable[[Settings], Store]
-) -> None:
-    fake = FakeTime()
-    service = OneRefusal()
-    extra = {"database_url": database} if database else {}
-    settings = fake_settings(tmp_path, create_retries=0, **extra)
-    store = stores(settings)
+@dataclass
+class Faked:
+    """A batch's history on a fake clock, with clients of the ``OneRefusal`` service (``faked``)."""
+
+    time: FakeTime
+    service: OneRefusal
+    settings: Settings
+    store: Store
+
+    def client(self) -> ViduClient:
+        return ViduClient(
+            self.settings,
+            transport=httpx.MockTransport(self.service),
+            sleep=self.time.sleep,
+            clock=self.time.clock,
+        )
+
+
+@pytest.fixture
+def faked(tmp_path: Path, database: str | None, stores: Callable[[Settings], Store]) -> Callable[..., Faked]:
+    """``faked(refusals=1, **settings)``: a fake clock, a service refusing the first ``refusals`` creates (0 or 1),
+    settings on this test's engine and their history."""
+
+    def make(refusals: int = 1, **changes: Any) -> Faked:
+        service = OneRefusal()
+        service.refused = 1 - refusals
+        extra = {"database_url": database} if database else {}
+        settings = fake_settings(tmp_path, **changes, **extra)
+        return Faked(FakeTime(), service, settings, stores(settings))
+
+    return make
+
+
+def test_a_429_is_waited_out_and_leaves_no_task(pair: tuple[str, str], faked: Callable[..., Faked]) -> None:
+    f = faked(create_retries=0)
+    fake, service, settings, store = f.time, f.service, f.settings, f.store
     batch.save_plan(store, batch.plan("b", specs(pair, 2)))
-
-    def client() -> ViduClient:
-        return ViduClient(settings, transport=httpx.MockTransport(service), sleep=fake.sleep, clock=fake.clock)
-
-    runner = Runner(store, settings, "b", client, max_in_flight=1, retry_base=10.0, clock=fake.clock)
+    runner = Runner(store, settings, "b", f.client, max_in_flight=1, retry_base=10.0, clock=fake.clock)
     assert runner.step() == fake.now + 10.0  # refused: no task, the job waits 10 s
     first = batch.job_statuses(store, "b")
     assert [s.outcome for s in first] == ["waiting", "waiting"] and first[0].tries == 1
@@ -181,14 +206,10 @@ def test_a_429_is_waited_out_and_leaves_no_task(
 
 
 def test_a_job_with_a_task_is_never_sent_and_one_not_created_is(
-    tmp_path: Path, pair: tuple[str, str], database: str | None, stores: Callable[[Settings], Store]
+    pair: tuple[str, str], faked: Callable[..., Faked]
 ) -> None:
-    fake = FakeTime()
-    service = OneRefusal()
-    service.refused = 1  # accept every create
-    extra = {"database_url": database} if database else {}
-    settings = fake_settings(tmp_path, **extra)
-    store = stores(settings)
+    f = faked(refusals=0)
+    fake, service, settings, store = f.time, f.service, f.settings, f.store
     plan = batch.plan("b", specs(pair, 3))
     batch.save_plan(store, plan)
     done, unsure, gone = plan.jobs
@@ -201,31 +222,18 @@ def test_a_job_with_a_task_is_never_sent_and_one_not_created_is(
     store.begin("r3", body={"model": "viduq1", "prompt": "shot 2"}, job_key=gone.key)
     store.settle("r3", "not_created")
 
-    def client() -> ViduClient:
-        return ViduClient(settings, transport=httpx.MockTransport(service), sleep=fake.sleep, clock=fake.clock)
-
-    Runner(store, settings, "b", client, max_in_flight=5, clock=fake.clock).step()
+    Runner(store, settings, "b", f.client, max_in_flight=5, clock=fake.clock).step()
     assert service.creates == 1
     outcomes = {s.key: s.outcome for s in batch.job_statuses(store, "b")}
     assert outcomes == {done.key: "running", unsure.key: "unknown", gone.key: "running"}
 
 
-def test_two_runners_of_one_batch_never_send_a_job_twice(
-    tmp_path: Path, pair: tuple[str, str], database: str | None, stores: Callable[[Settings], Store]
-) -> None:
-    fake = FakeTime()
-    service = OneRefusal()
-    service.refused = 1  # accept every create
-    extra = {"database_url": database} if database else {}
-    settings = fake_settings(tmp_path, **extra)
-    store = stores(settings)
+def test_two_runners_of_one_batch_never_send_a_job_twice(pair: tuple[str, str], faked: Callable[..., Faked]) -> None:
+    f = faked(refusals=0)
+    fake, service, settings, store = f.time, f.service, f.settings, f.store
     plan = batch.plan("b", specs(pair, 1))
     batch.save_plan(store, plan)
-
-    def client() -> ViduClient:
-        return ViduClient(settings, transport=httpx.MockTransport(service), sleep=fake.sleep, clock=fake.clock)
-
-    first, second = (Runner(store, settings, "b", client, clock=fake.clock) for _ in range(2))
+    first, second = (Runner(store, settings, "b", f.client, clock=fake.clock) for _ in range(2))
     key = plan.jobs[0].key
     assert first.claim(key) and not second.claim(key)  # held by the first while it sends
     fake.now += settings.deadline + 61

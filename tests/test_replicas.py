@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import signal
 import subprocess
@@ -22,13 +21,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3
-import httpx
 import pytest
 import sqlalchemy as sa
-from gradio_client import Client
 
 from tests.images import photo, write
-from tests.support.apps import arguments, os_port
+from tests.support.apps import app_environment, app_up, generate, spawn_app, start_app, stop_app
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
 from vidu_ui.store import Store, tasks
@@ -47,75 +44,27 @@ def sim() -> Iterator[Simulator]:
 
 
 def environment(sim: Simulator, database: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "VIDU_API_KEY": KEY,
-        "VIDU_BASE_URL": sim.base_url,
-        "VIDU_UI_DATA_DIR": str(data_dir),
-        "VIDU_UI_DATABASE_URL": database,
-        "VIDU_POLL_INTERVAL": str(POLL),
-        "VIDU_POLL_MAX_INTERVAL": str(POLL),
-        "VIDU_UI_LEASE_SECONDS": "2",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "PYTHONUNBUFFERED": "1",
+    return app_environment(
+        sim.base_url,
+        KEY,
+        data_dir,
+        VIDU_UI_DATABASE_URL=database,
+        VIDU_POLL_INTERVAL=str(POLL),
+        VIDU_POLL_MAX_INTERVAL=str(POLL),
+        VIDU_UI_LEASE_SECONDS="2",
         **extra,
-    }
-    for name in ("VIDU_DEMO", "VIDU_UI_PUBLIC_URL", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH"):
-        env.pop(name, None)
-    return env
-
-
-def start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    process, url = spawn_app(env, log)
-    wait_up(process, url, log)
-    return process, url
-
-
-def spawn_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``python app.py`` on a port from the OS, its output in ``log``; not waited for (``wait_up``)."""
-    port = os_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return process, f"http://127.0.0.1:{port}"
+    )
 
 
 def wait_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     """Until the app answers ``/healthz`` (bounded: a loaded machine builds a Gradio app slowly)."""
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the app did not start:\n" + log.read_text())
+    if not app_up(process, url):
+        process.kill()
+        raise AssertionError("the app did not start:\n" + log.read_text())
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def generate(url: str, start: Path, end: Path, prompt: str) -> str:
-    client = Client(f"{url}/", verbose=False)
-    try:
-        return str(client.predict(**arguments(start, end, prompt=prompt), api_name="/generate")[0])
-    finally:
-        client.close()
+    stop_app(process, signal.SIGTERM, timeout=30)
 
 
 def cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:

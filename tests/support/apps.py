@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from gradio_client import handle_file
+from gradio_client import Client, handle_file
 
 import app
 from vidu_ui.simulator import Simulator
@@ -50,6 +51,7 @@ def need_chromium() -> None:
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped")
 
 
+ROOT = Path(__file__).resolve().parents[2]
 CANARY = "sk-CANARY-tests"
 """The simulator's key unless a test names its own: a canary, searched for wherever a key must not appear."""
 LAUNCH_ATTEMPTS = 3
@@ -199,6 +201,91 @@ def arguments(start: Path | str, end: Path | str, **changes: Any) -> dict[str, A
 def form_values(start: Any, end: Any, **changes: Any) -> dict[str, Any]:
     """The page's Generate values as its handlers receive them (frames as paths or Gradio payloads, no key)."""
     return {"api_key": None, "start_image": start, "end_image": end, **FORM, **changes}
+
+
+# --- ``python app.py`` as a child process -------------------------------------------------------------------------
+
+APP_STARTS = 3
+"""Tries to start a child app: a start fails only for a port taken in between or Gradio's 3 s self-check on a
+loaded machine; a broken app fails every try, and the last one's log is shown."""
+
+
+def app_environment(base_url: str, api_key: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of ``python app.py`` against ``base_url`` with ``api_key`` (server key) on ``data_dir``; the
+    caller's ``VIDU_DEMO``, public URL and Gradio server variables are dropped."""
+    env = {
+        **os.environ,
+        "VIDU_API_KEY": api_key,
+        "VIDU_BASE_URL": base_url,
+        "VIDU_UI_DATA_DIR": str(data_dir),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+    for name in ("VIDU_DEMO", "VIDU_UI_PUBLIC_URL", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH"):
+        env.pop(name, None)
+    return env
+
+
+def spawn_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``python app.py`` on a port from the OS, its output appended to ``log``; not waited for (``app_up``)."""
+    port = os_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def app_up(process: subprocess.Popen[bytes], url: str, timeout: float = 300) -> bool:
+    """Whether the child app answers ``/healthz`` before it exits or ``timeout`` passes (a child process has no
+    event to wait on: this asks every fifth of a second)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=5) as http:
+        while process.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get(f"{url}/healthz").status_code == 200:
+                    return True
+            time.sleep(0.2)
+    return False
+
+
+def start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``python app.py`` (``spawn_app``), returned once ``/healthz`` answers; tried again on a fresh port when a
+    start fails (``APP_STARTS``)."""
+    for _ in range(APP_STARTS):
+        process, url = spawn_app(env, log)
+        if app_up(process, url):
+            return process, url
+        process.kill()
+        process.wait()
+    raise AssertionError("the app did not start:\n" + log.read_text())
+
+
+def stop_app(process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGTERM, timeout: float = 60) -> int:
+    """Send ``how`` (SIGTERM: a container stop; SIGKILL: a crash) and return the exit code; killed if it does not
+    exit within ``timeout``."""
+    try:
+        if process.poll() is None:
+            process.send_signal(how)
+        return process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def generate(url: str, start: Path, end: Path, prompt: str) -> str:
+    """One Generate through ``gradio_client`` as an API user makes it; the task id."""
+    client = Client(f"{url.rstrip('/')}/", verbose=False)
+    try:
+        return str(client.predict(**arguments(start, end, prompt=prompt), api_name="/generate")[0])
+    finally:
+        client.close()
 
 
 # --- the file route ---------------------------------------------------------------------------------------------

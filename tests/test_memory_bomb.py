@@ -25,7 +25,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError, ValidationError
 
 from tests.images import photo, write
-from tests.support.apps import app_env, app_process, arguments
+from tests.support.apps import app_environment, app_process, arguments
 from tests.support.findings import Findings, PagePeak
 from vidu_ui.simulator import Simulator
 
@@ -140,7 +140,9 @@ def test_eight_page_generates_with_100_megapixel_frames_cost_no_more_than_one(
         write(tmp_path / "small-end.png", photo(640, 480, seed=2), "PNG"),
     )
     variables = {"VIDU_UI_MAX_MEGAPIXELS": megapixels} if megapixels else {}
-    env = app_env(sim, KEY, tmp_path / "data", **variables)
+    env = app_environment(
+        sim.base_url, KEY, tmp_path / "data", VIDU_POLL_INTERVAL="0.2", VIDU_POLL_MAX_INTERVAL="0.5", **variables
+    )
     start, end = bombs
     with app_process(env, tmp_path / "app.log") as (process, url):
         warm = generate(url, *small)  # every module a Generate needs is loaded: what is left is the frames' cost

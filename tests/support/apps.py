@@ -101,70 +101,6 @@ def launched(
     raise failure
 
 
-def app_env(sim: Simulator, key: str, data_dir: Path, **variables: str) -> dict[str, str]:
-    """The environment of ``python app.py`` on ``sim`` (whose key is ``key``) with its data in ``data_dir`` (the
-    test process's own ``VIDU_*`` and Gradio server settings left out), plus ``variables``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "GRADIO_SERVER_", "GRADIO_ROOT"))}
-    env.update(
-        {
-            "VIDU_API_KEY": key,
-            "VIDU_BASE_URL": sim.base_url,
-            "VIDU_UI_DATA_DIR": str(data_dir),
-            "VIDU_POLL_INTERVAL": "0.2",
-            "VIDU_POLL_MAX_INTERVAL": "0.5",
-            "GRADIO_ANALYTICS_ENABLED": "False",
-            "PYTHONUNBUFFERED": "1",
-            **variables,
-        }
-    )
-    return env
-
-
-@contextlib.contextmanager
-def app_process(
-    env: dict[str, str], log: Path, *, timeout: float = 300
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``python app.py`` as in production, on a port from the OS, its output in ``log``; yields it and its URL
-    once ``/healthz`` answers, and stops it (SIGTERM, then SIGKILL) afterwards. A start that fails (a port taken
-    in between, Gradio's 3 s self-check on a loaded machine) is tried again on a fresh port."""
-    root = Path(app.__file__).resolve().parent
-    for _ in range(LAUNCH_ATTEMPTS):
-        port = os_port()
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                [sys.executable, str(root / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
-                cwd=root,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            if _answers(process, url, timeout):
-                yield process, url
-                return
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    raise AssertionError("the app did not start:\n" + log.read_text())
-
-
-def _answers(process: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
-    """Whether the app answers ``/healthz`` before it exits or ``timeout`` passes (a child process has no event
-    to wait on: this asks every tenth of a second)."""
-    deadline = time.monotonic() + timeout
-    while process.poll() is None and time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
-                return True
-        time.sleep(0.1)
-    return False
-
-
 @dataclass(frozen=True)
 class AppConfig:
     """How the module's ``running`` app is set up: its simulator's key and task times, and its settings."""
@@ -205,7 +141,6 @@ def form_values(start: Any, end: Any, **changes: Any) -> dict[str, Any]:
 
 # --- ``python app.py`` as a child process -------------------------------------------------------------------------
 
-APP_STARTS = 3
 """Tries to start a child app: a start fails only for a port taken in between or Gradio's 3 s self-check on a
 loaded machine; a broken app fails every try, and the last one's log is shown."""
 
@@ -256,14 +191,24 @@ def app_up(process: subprocess.Popen[bytes], url: str, timeout: float = 300) -> 
 
 def start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """``python app.py`` (``spawn_app``), returned once ``/healthz`` answers; tried again on a fresh port when a
-    start fails (``APP_STARTS``)."""
-    for _ in range(APP_STARTS):
+    start fails (``LAUNCH_ATTEMPTS``)."""
+    for _ in range(LAUNCH_ATTEMPTS):
         process, url = spawn_app(env, log)
         if app_up(process, url):
             return process, url
         process.kill()
         process.wait()
     raise AssertionError("the app did not start:\n" + log.read_text())
+
+
+@contextlib.contextmanager
+def app_process(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``start_app`` as a context: yields the app and its URL, stopped (``stop_app``) afterwards."""
+    process, url = start_app(env, log)
+    try:
+        yield process, url
+    finally:
+        stop_app(process)
 
 
 def stop_app(process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGTERM, timeout: float = 60) -> int:

@@ -4,8 +4,10 @@ httpx's timeouts apply to each read or write separately, so a server that trickl
 a 60 s read timeout and can hold a call for many minutes. ``DeadlineBackend`` wraps httpcore's network
 backend: each connect, read and write gets at most the time left before the deadline set with ``until``, and
 fails with httpcore's own timeout error once it has passed, which ``DeadlineTransport`` turns into the usual
-``httpx.*Timeout``. Everything here is httpx's and httpcore's public API: a ``httpcore.ConnectionPool`` takes a
-network backend as an argument, and ``DeadlineTransport`` is an ``httpx.BaseTransport`` over such a pool.
+``httpx.*Timeout``. On an event loop the same deadline is simpler: ``async_until`` cancels whatever the call
+awaits once it passes (``asyncio.timeout_at``) and raises ``httpx.TimeoutException``. Everything here is httpx's
+and httpcore's public API: a ``httpcore.ConnectionPool`` takes a network backend as an argument, and
+``DeadlineTransport`` is an ``httpx.BaseTransport`` over such a pool.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import contextlib
 import functools
 import ssl
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -193,3 +195,31 @@ class DeadlineTransport(httpx.BaseTransport):
 def transport() -> httpx.BaseTransport:
     """The transport of every call to the service: httpx's behaviour, each socket operation within the deadline."""
     return DeadlineTransport()
+
+
+@contextlib.asynccontextmanager
+async def async_until(deadline: float) -> AsyncIterator[None]:
+    """``until`` for an event loop: the block is cancelled at ``deadline`` (a ``time.monotonic()`` value), every
+    connect, write and read it awaits included, and ``httpx.TimeoutException`` raised instead."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout_at(loop.time() + (deadline - time.monotonic())):
+            yield
+    except TimeoutError as exc:
+        raise httpx.TimeoutException("the call's overall deadline passed") from exc
+
+
+KEEPALIVE_SECONDS = 30.0
+"""How long an idle pooled connection of a long-lived client is kept: the longest wait between two queries
+without callbacks, so a followed task's next query usually finds one open."""
+
+
+def async_transport(connections: int) -> httpx.AsyncBaseTransport:
+    """The transport of a long-lived ``AsyncViduClient``: httpx's (HTTP/1.1, the process's TLS context), up to
+    ``connections`` open at once, all of them kept alive between calls."""
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_SECONDS
+    )
+    return httpx.AsyncHTTPTransport(verify=tls_context(), limits=limits)

@@ -16,10 +16,11 @@ import pytest
 from tests.fakes import MP4_HEAD
 from tests.support.tracking import KEY, Rig, frame_pair, mp4_ok, sim_body, sim_settings, status
 from vidu_ui.client import ViduClient
+from vidu_ui.follower import RESOLVERS
 from vidu_ui.responses import CreatedTask, TaskStatus
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
-from vidu_ui.store import Store
+from vidu_ui.store import Changes, Store
 from vidu_ui.tracker import KeyOwner, MissingKey, Tracker, UnknownTask
 
 pytestmark = pytest.mark.simulator(api_key=KEY, queue_seconds=0.05, process_seconds=0.2)
@@ -27,25 +28,24 @@ pytestmark = pytest.mark.simulator(api_key=KEY, queue_seconds=0.05, process_seco
 # --- the sequence of states, timing, faults --------------------------------------------------------------------
 
 
-def test_states_go_to_the_store_with_backoff(tmp_path: Path) -> None:
+def test_states_go_to_the_store_with_backoff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rig = Rig(tmp_path, {"1": ["created", "queueing", "processing", "processing", "success"]})
     rig.record("1")
-    versions: list[tuple[str, int]] = []
-    original = rig.store.update_status
+    versions: list[tuple[str, bool]] = []
+    original = Changes.status
 
-    def spy(task_id: str, s: TaskStatus, fetched_at: float | None = None) -> bool:
-        changed = original(task_id, s, fetched_at)
-        record = rig.store.get(task_id)
-        assert record is not None
-        versions.append((record.state, record.version))
+    def spy(self: Changes, task_id: str, s: TaskStatus, fetched_at: float | None = None) -> bool:
+        changed = original(self, task_id, s, fetched_at)
+        versions.append((s.state, changed))
         return changed
 
-    rig.store.update_status = spy  # type: ignore[method-assign, assignment]
+    monkeypatch.setattr(Changes, "status", spy)
     rig.tracker = rig.make_tracker(keep_videos=False)
     rig.tracker.track("1")
     assert rig.tracker.is_following("1")
     rig.run()
-    assert [s for s, _ in versions] == ["created", "queueing", "processing", "processing", "success"]
+    assert [state for state, _ in versions] == ["created", "queueing", "processing", "processing", "success"]
+    assert versions[3] == ("processing", False)  # the same answer again changes nothing
     times = rig.service.query_times("1")
     assert [b - a for a, b in itertools.pairwise(times)] == [2.0, 4.0, 8.0, 15.0]
     record = rig.store.get("1")
@@ -284,7 +284,14 @@ def test_threads_are_bounded(tmp_path: Path) -> None:
     for i in range(1, 61):
         rig.record(str(i))
     before = threading.active_count()
-    tracker = Tracker(rig.settings, rig.store, client_factory=rig.client, workers=3, download_workers=1).start()
+    tracker = Tracker(
+        rig.settings,
+        rig.store,
+        client_factory=rig.client,
+        async_client_factory=rig.async_client,
+        queries=3,
+        download_workers=1,
+    ).start()
     try:
         for i in range(1, 61):
             tracker.track(str(i))
@@ -292,7 +299,7 @@ def test_threads_are_bounded(tmp_path: Path) -> None:
         while len({t for t, _ in rig.service.queries}) < 60 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert len({t for t, _ in rig.service.queries}) == 60
-        assert threading.active_count() <= before + 1 + 3 + 1
+        assert threading.active_count() <= before + 1 + 1 + 1 + RESOLVERS  # loop, store, download, lookups
     finally:
         tracker.stop()
 

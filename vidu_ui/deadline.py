@@ -16,7 +16,7 @@ import contextlib
 import functools
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -216,10 +216,104 @@ KEEPALIVE_SECONDS = 30.0
 without callbacks, so a followed task's next query usually finds one open."""
 
 
+class _PooledBody(httpx.AsyncByteStream):
+    """A response body read from a pooled connection; the connection goes back to the pool when it is closed."""
+
+    def __init__(self, inner: AsyncIterable[bytes], release: Callable[[], None]) -> None:
+        self._inner = inner
+        self._release = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for chunk in self._inner:
+                yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            close = getattr(self._inner, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            self._release()
+
+
+class AsyncPoolTransport(httpx.AsyncBaseTransport):
+    """A long-lived client's connections: up to ``connections`` HTTP/1.1 connections (``httpcore``'s public
+    ``AsyncHTTPConnection``), the idle ones kept per host for ``KEEPALIVE_SECONDS`` and reused newest first.
+
+    httpcore's own pool looks at every connection it holds each time a request starts or ends (and asks the
+    socket of each idle one whether it was closed): with hundreds of connections that costs more than the
+    requests. Here a request takes the newest idle connection, checks that one alone, or opens one; a request
+    beyond ``connections`` waits for one to come back.
+    """
+
+    def __init__(self, connections: int) -> None:
+        import asyncio
+
+        self._free = asyncio.Semaphore(connections)
+        self._idle: dict[tuple[bytes, bytes, int], list[httpcore.AsyncHTTPConnection]] = {}
+        self._busy: set[httpcore.AsyncHTTPConnection] = set()
+
+    async def _take(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
+        idle = self._idle.get(_key(origin), [])
+        while idle:
+            connection = idle.pop()
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await connection.aclose()
+        tls = tls_context() if origin.scheme == b"https" else None
+        return httpcore.AsyncHTTPConnection(origin, ssl_context=tls, keepalive_expiry=KEEPALIVE_SECONDS)
+
+    def _give_back(self, origin: httpcore.Origin, connection: httpcore.AsyncHTTPConnection) -> None:
+        if connection in self._busy:
+            self._busy.discard(connection)
+            if connection.is_idle():
+                self._idle.setdefault(_key(origin), []).append(connection)
+            self._free.release()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        origin = httpcore.Origin(request.url.raw_scheme, request.url.raw_host, request.url.port or _port(request))
+        url = httpcore.URL(
+            scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port, target=request.url.raw_path
+        )
+        sent = httpcore.Request(
+            request.method, url, headers=request.headers.raw, content=request.stream, extensions=request.extensions
+        )
+        await self._free.acquire()
+        connection: httpcore.AsyncHTTPConnection | None = None
+        try:
+            connection = await self._take(origin)
+            self._busy.add(connection)
+            with _as_httpx_errors():
+                answer = await connection.handle_async_request(sent)
+        except BaseException:
+            if connection is not None:
+                self._busy.discard(connection)
+                await connection.aclose()
+            self._free.release()
+            raise
+        assert isinstance(answer.stream, AsyncIterable)
+        body = _PooledBody(answer.stream, functools.partial(self._give_back, origin, connection))
+        return httpx.Response(answer.status, headers=answer.headers, stream=body, extensions=answer.extensions)
+
+    async def aclose(self) -> None:
+        connections = [c for idle in self._idle.values() for c in idle] + list(self._busy)
+        self._idle.clear()
+        self._busy.clear()
+        for connection in connections:
+            await connection.aclose()
+
+
+def _key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:
+    return (origin.scheme, origin.host, origin.port)
+
+
+def _port(request: httpx.Request) -> int:
+    return 443 if request.url.scheme == "https" else 80
+
+
 def async_transport(connections: int) -> httpx.AsyncBaseTransport:
-    """The transport of a long-lived ``AsyncViduClient``: httpx's (HTTP/1.1, the process's TLS context), up to
-    ``connections`` open at once, all of them kept alive between calls."""
-    limits = httpx.Limits(
-        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_SECONDS
-    )
-    return httpx.AsyncHTTPTransport(verify=tls_context(), limits=limits)
+    """The transport of a long-lived ``AsyncViduClient``: ``AsyncPoolTransport`` (HTTP/1.1, the process's TLS
+    context), up to ``connections`` open at once, kept alive between calls."""
+    return AsyncPoolTransport(connections)

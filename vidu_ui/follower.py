@@ -55,6 +55,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+import anyio
 import httpx
 import sqlalchemy as sa
 from botocore.exceptions import BotoCoreError, ClientError
@@ -223,6 +224,32 @@ _CLAIMED_COLUMNS = (
 )
 
 
+_RELEASE = (
+    tasks.update()
+    .where(tasks.c.task_id == sa.bindparam("b_task_id"), tasks.c.lease_owner == sa.bindparam("b_owner"))
+    .values(
+        # A hint poked the task in another process while the job ran (a callback reached another replica): the
+        # row's due time moved since the claim. The earlier time is kept, so that the hint is not lost.
+        follow_at=sa.case(
+            (
+                sa.and_(
+                    sa.bindparam("b_query_next", type_=sa.Boolean),
+                    tasks.c.follow_at != sa.bindparam("b_due", type_=sa.Float),
+                    tasks.c.follow_at < sa.bindparam("b_follow_at", type_=sa.Float),
+                ),
+                tasks.c.follow_at,
+            ),
+            else_=sa.bindparam("b_follow_at", type_=sa.Float),
+        ),
+        lease_until=None,
+        job=sa.bindparam("b_job"),
+        polls=sa.bindparam("b_polls"),
+        download_attempts=sa.bindparam("b_download_attempts"),
+    )
+)
+"""Ends a job (one row's parameters from ``Follower._release``): the next due time, the lease let go."""
+
+
 @dataclass
 class _Outcome:
     """What a query job ended with, to be written in one commit: its answer, a problem note, the next job."""
@@ -358,6 +385,7 @@ class Follower:
 
     def start(self) -> Follower:
         """Start the event loop's thread, the store's thread and the download workers. Returns self."""
+        anyio.run(anyio.sleep, 0)  # loads httpcore's async backend now (0.5 s), not when the first query is due
         with self._lock:
             if self._thread is not None:
                 return self
@@ -694,27 +722,26 @@ class Follower:
                 .values(lease_until=self._clock() + self.lease)
             )
 
-    def _release(self, claimed: _Claimed, follow_at: float | None, values: dict[str, Any]) -> Any:
-        """The statement that ends a job: the next due time (None: no longer followed), the lease let go."""
+    def _release(self, claimed: _Claimed, follow_at: float | None, values: dict[str, Any]) -> dict[str, Any]:
+        """The parameters of ``_RELEASE`` that end a job: the next due time (None: no longer followed)."""
         with self._lock:
             self._working.discard(claimed.task_id)
             poked = claimed.task_id in self._poked
             self._poked.discard(claimed.task_id)
-        query_next = follow_at is not None and values.get("job", claimed.job) == "query"
-        due: Any = follow_at
-        if query_next:
-            if poked:  # a hint came to this process while the job ran: query again at once
-                due = min(self._clock(), follow_at or 0.0)
-            # A hint poked the task in another process while this job ran (a callback reached another replica):
-            # the row's due time moved since the claim. Keep the earlier time, so that the hint is not lost.
-            due = sa.case(
-                (sa.and_(tasks.c.follow_at != claimed.due, tasks.c.follow_at < due), tasks.c.follow_at), else_=due
-            )
-        return (
-            tasks.update()
-            .where(tasks.c.task_id == claimed.task_id, tasks.c.lease_owner == self.id)
-            .values(follow_at=due, lease_until=None, **values)
-        )
+        job = values.get("job", claimed.job)
+        query_next = follow_at is not None and job == "query"
+        if query_next and poked:  # a hint came to this process while the job ran: query again at once
+            follow_at = min(self._clock(), follow_at or 0.0)
+        return {
+            "b_task_id": claimed.task_id,
+            "b_owner": self.id,
+            "b_follow_at": follow_at,
+            "b_query_next": query_next,
+            "b_due": claimed.due,
+            "b_job": job,
+            "b_polls": values.get("polls", claimed.polls),
+            "b_download_attempts": values.get("download_attempts", claimed.download_attempts),
+        }
 
     def _finish(
         self,
@@ -731,7 +758,7 @@ class Follower:
         with self.store.changes() as changes:
             if problem is not None or clear_problem:
                 changes.set_problem(claimed.task_id, problem)
-            changes.conn.execute(self._release(claimed, follow_at, values))
+            changes.conn.execute(_RELEASE, [self._release(claimed, follow_at, values)])
         if delay is None:
             self._drop_key(claimed.task_id)
         self._notify()
@@ -742,6 +769,7 @@ class Follower:
         if not outcomes:
             return
         fetched = self._wall_clock()
+        releases = []
         with self.store.changes() as changes:
             for outcome in outcomes:
                 task_id = outcome.claimed.task_id
@@ -752,7 +780,8 @@ class Follower:
                 elif outcome.clear_problem:
                     changes.set_problem(task_id, None)
                 follow_at = None if outcome.delay is None else outcome.at + max(0.0, outcome.delay)
-                changes.conn.execute(self._release(outcome.claimed, follow_at, outcome.values))
+                releases.append(self._release(outcome.claimed, follow_at, outcome.values))
+            changes.conn.execute(_RELEASE, releases)
         for outcome in outcomes:
             if outcome.delay is None or outcome.finished:
                 self._drop_key(outcome.claimed.task_id)

@@ -92,6 +92,10 @@ CLAIM_AHEAD = 0.25
 QUERIES = 1000
 """Queries one follower has in flight at once (and the connections of each key's pool): 1,000 tasks due at the
 same moment, on a service answering in 0.3 s, all start within a second."""
+READY_SECONDS = 30.0
+"""Longest ``start`` waits for the loop to be ready (a bound for a machine under load)."""
+COMMIT_BATCH = 100
+"""Most answers written in one commit: the history's write lock is never held long (SQLite has one writer)."""
 RESOLVERS = 2
 """Threads for host-name lookups (the event loop's default executor; a lookup is made per new connection)."""
 Job = Literal["query", "download"]
@@ -207,6 +211,7 @@ class _Claimed:
     video_path: str | None
     watermarked_url: str | None
     watermarked_path: str | None
+    problem: str | None
 
 
 _CLAIMED_COLUMNS = (
@@ -221,6 +226,7 @@ _CLAIMED_COLUMNS = (
     tasks.c.video_path,
     tasks.c.watermarked_url,
     tasks.c.watermarked_path,
+    tasks.c.problem,
 )
 
 
@@ -370,6 +376,7 @@ class Follower:
         self._downloading = 0
         self._wake_pending = False
         self._stopping = threading.Event()
+        self._ready = threading.Event()
         self._stop_waits = True
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -385,7 +392,6 @@ class Follower:
 
     def start(self) -> Follower:
         """Start the event loop's thread, the store's thread and the download workers. Returns self."""
-        anyio.run(anyio.sleep, 0)  # loads httpcore's async backend now (0.5 s), not when the first query is due
         with self._lock:
             if self._thread is not None:
                 return self
@@ -395,12 +401,15 @@ class Follower:
             self._loop.set_default_executor(ThreadPoolExecutor(RESOLVERS, thread_name_prefix="vidu-resolve"))
             self._wake = asyncio.Event()
             self._wake_pending = False
+            self._ready = threading.Event()
             self._store_pool = ThreadPoolExecutor(1, thread_name_prefix="vidu-store")
             self._downloads = ThreadPoolExecutor(self._download_workers, thread_name_prefix="vidu-download")
             self._thread = threading.Thread(
                 target=self._run_loop, args=(self._loop,), name="vidu-follower", daemon=True
             )
             self._thread.start()
+            ready = self._ready
+        ready.wait(READY_SECONDS)
         return self
 
     def stop(self, *, wait: bool = True) -> None:
@@ -702,6 +711,7 @@ class Follower:
                 r.video_path,
                 r.watermarked_url,
                 r.watermarked_path,
+                r.problem,
             )
             for r in rows
         ]
@@ -845,6 +855,10 @@ class Follower:
         return await asyncio.get_running_loop().run_in_executor(self._store_pool, call, *args)
 
     async def _main(self) -> None:
+        try:
+            await anyio.sleep(0)  # loads httpcore's async backend now (0.5 s), not when the first query is due
+        finally:
+            self._ready.set()
         clients = _Clients(self._async_client_factory)
         jobs: set[asyncio.Task[None]] = set()
         outcomes: list[_Outcome] = []
@@ -928,7 +942,11 @@ class Follower:
             await self._write(outcomes)
 
     async def _write(self, outcomes: list[_Outcome]) -> None:
-        batch = outcomes[:]
+        while outcomes:
+            await self._write_batch(outcomes)
+
+    async def _write_batch(self, outcomes: list[_Outcome]) -> None:
+        batch = outcomes[:COMMIT_BATCH]
         del outcomes[: len(batch)]
         try:
             await self._in_store(self._commit, batch)
@@ -1027,13 +1045,14 @@ class Follower:
             delay, problem = self._next_wait(policy, now)
             return _Outcome(claimed, delay, now, values=polled, problem=problem)
         now = self._clock()
+        noted = claimed.problem is not None  # an answer came: following works again, an old note goes
         if not policy.seen(status):
             delay, problem = self._next_wait(policy, now)
-            return _Outcome(claimed, delay, now, polled, status, problem, clear_problem=True)
+            return _Outcome(claimed, delay, now, polled, status, problem, clear_problem=noted)
         urls = replace(claimed, state=status.state, watermarked_url=status.watermarked_url or claimed.watermarked_url)
         if status.succeeded and self._needs_video(urls):
-            return _Outcome(claimed, 0.0, now, {"job": "download"}, status, clear_problem=True, finished=True)
-        return _Outcome(claimed, None, now, status=status, clear_problem=True, finished=True)
+            return _Outcome(claimed, 0.0, now, {"job": "download"}, status, clear_problem=noted, finished=True)
+        return _Outcome(claimed, None, now, status=status, clear_problem=noted, finished=True)
 
     def _next_wait(self, policy: tracking.PollPolicy, now: float) -> tuple[float | None, str | None]:
         """Seconds to the next query, or None with the reason once the maximum wait has passed."""

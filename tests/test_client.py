@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpcore
 import httpx
@@ -26,6 +26,7 @@ from vidu_ui import __version__, deadline
 from vidu_ui.client import (
     BACKOFF_CAP,
     RETRY_AFTER_CAP,
+    AsyncViduClient,
     ViduClient,
     backoff_delay,
     parse_retry_after,
@@ -832,3 +833,56 @@ def test_iter_tasks_follows_next_page_token_and_stops() -> None:
     assert [t["id"] for t in client.iter_tasks()] == ["a", "a"]  # a token repeated is the end, not a loop
     client, _, _ = make(pages[:1])
     assert [t["id"] for t in client.iter_tasks(limit=1)] == ["a"]
+
+
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"
+    ports: ClassVar[set[int]] = set()
+
+    def do_GET(self) -> None:
+        self.ports.add(self.client_address[1])  # one port per connection the client opened
+        state = "processing" if self.headers.get("Authorization") == f"Bearer {CANARY}" else "failed"
+        body = orjson.dumps({"id": self.path.split("/")[-2], "state": state, "creations": []})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_the_async_transport_reuses_its_connections_and_keeps_the_deadline() -> None:
+    """``deadline.async_transport``, the follower's long-lived pool: queries answered over connections kept open
+    and reused (never more than its limit), httpx's errors, and each call's overall deadline on the event loop."""
+    import asyncio
+
+    _KeepAliveHandler.ports = set()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    async def queries() -> list[str]:
+        async with AsyncViduClient(settings(base_url=base), connections=3) as client:
+            first = await asyncio.gather(*(client.query(str(100 + n)) for n in range(9)))
+            second = [await client.query(str(200 + n)) for n in range(5)]
+            return [status.state for status in first + second]
+
+    async def past_deadline() -> None:
+        late = deadline.async_until(time.monotonic() - 1)
+        async with httpx.AsyncClient(transport=deadline.async_transport(2)) as http_client, late:
+            await http_client.get(base)
+
+    try:
+        assert asyncio.run(queries()) == ["processing"] * 14  # the key sent with each
+        assert 1 <= len(_KeepAliveHandler.ports) <= 3  # 14 calls over at most 3 connections
+        with pytest.raises(httpx.TimeoutException):
+            asyncio.run(past_deadline())
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    async def refused() -> None:
+        async with httpx.AsyncClient(transport=deadline.async_transport(2)) as http_client:
+            await http_client.get(base)  # nothing listens there now
+
+    with pytest.raises(httpx.ConnectError):
+        asyncio.run(refused())

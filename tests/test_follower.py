@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 import pytest
 import sqlalchemy as sa
 
-from tests.support.tracking import FakeService, fake_client, fake_settings
-from vidu_ui.client import ViduClient
-from vidu_ui.follower import Follower, KeyOwner
+from tests.support.tracking import FakeService, fake_async_client, fake_client, fake_settings
+from vidu_ui.client import AsyncViduClient
+from vidu_ui.follower import RESOLVERS, Follower, KeyOwner
 from vidu_ui.store import Store, tasks
 
 from .fakes import FakeTime
@@ -42,17 +42,17 @@ class Team:
         self._lock = threading.Lock()
 
     def follower(self, name: str, **kw: Any) -> Follower:
-        def client(owner: KeyOwner) -> ViduClient:
+        def client(owner: KeyOwner) -> AsyncViduClient:
             team = self
-            inner = fake_client(self.settings, self.service, self.time)
+            inner = fake_async_client(self.settings, self.service, self.time)
             original = inner.query
 
-            def query(task_id: str) -> Any:
+            async def query(task_id: str) -> Any:
                 with team._lock:
                     team.by.append((task_id, name, team.time.now))
                 if team.gate is not None:
                     team.gate(name)
-                return original(task_id)
+                return await original(task_id)
 
             inner.query = query  # type: ignore[method-assign]
             return inner
@@ -60,7 +60,8 @@ class Team:
         return Follower(
             self.settings,
             self.store,
-            client_factory=client,
+            client_factory=lambda owner: fake_client(self.settings, self.service, self.time),
+            async_client_factory=client,
             clock=self.time.clock,
             keep_videos=False,
             owner_id=name,
@@ -190,7 +191,7 @@ def test_threads_stay_bounded_following_many_tasks(tmp_path: Path, count: int) -
     team = Team(tmp_path, None, {i: ["processing", "processing", "success"] for i in ids})
     team.record(*ids)
     before_threads, before_rss = threading.active_count(), _rss()
-    follower = team.follower("one", workers=4, download_workers=2)
+    follower = team.follower("one", download_workers=2)
     changed = threading.Event()
     team.store.on_change(lambda _ref: changed.set())
 
@@ -212,7 +213,7 @@ def test_threads_stay_bounded_following_many_tasks(tmp_path: Path, count: int) -
             changed.clear()
     assert succeeded() == count
     assert Counter(t for t, _, _ in team.by) == dict.fromkeys(ids, 3)
-    assert most - before_threads <= 1 + 4 + 2
+    assert most - before_threads <= 1 + 1 + 2 + RESOLVERS  # the loop, the store's, downloads, host-name lookups
     print(f"\nfollowing {count} tasks: {most - before_threads} threads, RSS +{(_rss() - before_rss) / 1e6:.1f} MB")
 
 

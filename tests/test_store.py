@@ -300,7 +300,8 @@ def _save_v(url: str, dest: Path) -> Path:
 
 
 def test_api_key_is_never_stored(tmp_path: Path) -> None:
-    from tests.support.tracking import FakeService, FakeTime, fake_client
+    from tests.support.tracking import FakeService, FakeTime, fake_async_client, fake_client
+    from vidu_ui.settings import Settings
     from vidu_ui.tracker import KeyOwner, Tracker
 
     settings = fake_settings(tmp_path, api_key=CANARY)
@@ -320,12 +321,14 @@ def test_api_key_is_never_stored(tmp_path: Path) -> None:
         def shortened_body(self) -> dict[str, Any]:
             return _body(prompt="canary test")
 
+    def keyed(owner: KeyOwner) -> Settings:
+        return settings.with_key(owner.api_key.get_secret_value() if owner.api_key else CANARY)
+
     tracker = Tracker(
         settings,
         db,
-        client_factory=lambda owner: fake_client(
-            settings.with_key(owner.api_key.get_secret_value() if owner.api_key else CANARY), service, fake
-        ),
+        client_factory=lambda owner: fake_client(keyed(owner), service, fake),
+        async_client_factory=lambda owner: fake_async_client(keyed(owner), service, fake),
         clock=fake.clock,
         downloader=_save_v,
     )

@@ -6,20 +6,23 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+import sqlalchemy as sa
 
 from tests.fakes import MP4_HEAD
 from tests.support.tracking import KEY, Rig, frame_pair, mp4_ok, sim_body, sim_settings, status
-from vidu_ui.client import ViduClient
+from vidu_ui.client import AsyncViduClient, ViduClient
+from vidu_ui.follower import RESOLVERS
 from vidu_ui.responses import CreatedTask, TaskStatus
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
-from vidu_ui.store import Store
+from vidu_ui.store import Changes, Store
 from vidu_ui.tracker import KeyOwner, MissingKey, Tracker, UnknownTask
 
 pytestmark = pytest.mark.simulator(api_key=KEY, queue_seconds=0.05, process_seconds=0.2)
@@ -27,25 +30,24 @@ pytestmark = pytest.mark.simulator(api_key=KEY, queue_seconds=0.05, process_seco
 # --- the sequence of states, timing, faults --------------------------------------------------------------------
 
 
-def test_states_go_to_the_store_with_backoff(tmp_path: Path) -> None:
+def test_states_go_to_the_store_with_backoff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rig = Rig(tmp_path, {"1": ["created", "queueing", "processing", "processing", "success"]})
     rig.record("1")
-    versions: list[tuple[str, int]] = []
-    original = rig.store.update_status
+    versions: list[tuple[str, bool]] = []
+    original = Changes.status
 
-    def spy(task_id: str, s: TaskStatus, fetched_at: float | None = None) -> bool:
-        changed = original(task_id, s, fetched_at)
-        record = rig.store.get(task_id)
-        assert record is not None
-        versions.append((record.state, record.version))
+    def spy(self: Changes, task_id: str, s: TaskStatus, fetched_at: float | None = None) -> bool:
+        changed = original(self, task_id, s, fetched_at)
+        versions.append((s.state, changed))
         return changed
 
-    rig.store.update_status = spy  # type: ignore[method-assign, assignment]
+    monkeypatch.setattr(Changes, "status", spy)
     rig.tracker = rig.make_tracker(keep_videos=False)
     rig.tracker.track("1")
     assert rig.tracker.is_following("1")
     rig.run()
-    assert [s for s, _ in versions] == ["created", "queueing", "processing", "processing", "success"]
+    assert [state for state, _ in versions] == ["created", "queueing", "processing", "processing", "success"]
+    assert versions[3] == ("processing", False)  # the same answer again changes nothing
     times = rig.service.query_times("1")
     assert [b - a for a, b in itertools.pairwise(times)] == [2.0, 4.0, 8.0, 15.0]
     record = rig.store.get("1")
@@ -284,7 +286,14 @@ def test_threads_are_bounded(tmp_path: Path) -> None:
     for i in range(1, 61):
         rig.record(str(i))
     before = threading.active_count()
-    tracker = Tracker(rig.settings, rig.store, client_factory=rig.client, workers=3, download_workers=1).start()
+    tracker = Tracker(
+        rig.settings,
+        rig.store,
+        client_factory=rig.client,
+        async_client_factory=rig.async_client,
+        queries=3,
+        download_workers=1,
+    ).start()
     try:
         for i in range(1, 61):
             tracker.track(str(i))
@@ -292,7 +301,7 @@ def test_threads_are_bounded(tmp_path: Path) -> None:
         while len({t for t, _ in rig.service.queries}) < 60 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert len({t for t, _ in rig.service.queries}) == 60
-        assert threading.active_count() <= before + 1 + 3 + 1
+        assert threading.active_count() <= before + 1 + 1 + 1 + RESOLVERS  # loop, store, download, lookups
     finally:
         tracker.stop()
 
@@ -340,3 +349,79 @@ def test_simulated_tasks_end_to_end(sim: Simulator, tmp_path: Path) -> None:
     assert good.watermarked_path is not None and mp4_ok(Path(good.watermarked_path))
     assert (failed.state, failed.err_code, failed.video_path) == ("failed", "CreationPolicyViolation", None)
     assert tracker.wait_for_change(ok, good.version, timeout=0.05) is None
+
+
+# --- one client per key, one commit per answer ------------------------------------------------------------------
+
+
+def test_one_client_per_key_for_as_long_as_its_tasks_are_followed(tmp_path: Path) -> None:
+    """A running follower builds one client (one connection pool) per key and keeps it across queries and tasks;
+    a visitor's client is closed once that visitor's tasks are finished, the server's when the follower stops."""
+    ids = [str(i) for i in range(1, 13)]
+    rig = Rig(tmp_path, {i: ["processing", "processing", "success"] for i in ids}, poll_interval=0.01)
+    built: Counter[str] = Counter()
+    closed: Counter[str] = Counter()
+
+    def factory(owner: KeyOwner) -> AsyncViduClient:
+        name = owner.api_key.get_secret_value() if owner.api_key is not None else "server"
+        built[name] += 1
+        client = rig.async_client(owner)
+        original = client.aclose
+
+        async def aclose() -> None:
+            closed[name] += 1
+            await original()
+
+        client.aclose = aclose  # type: ignore[method-assign]
+        return client
+
+    owners = {i: KeyOwner.server() for i in ids[:6]}
+    owners.update({i: KeyOwner.visitor("sk-visitor-a") for i in ids[6:9]})
+    owners.update({i: KeyOwner.visitor("sk-visitor-b") for i in ids[9:]})
+    for task_id, owner in owners.items():
+        rig.record(task_id, key_kind=owner.kind)
+    changed = threading.Event()
+    rig.store.on_change(lambda _ref: changed.set())
+    tracker = Tracker(rig.settings, rig.store, client_factory=rig.client, async_client_factory=factory)
+    with tracker:
+        for task_id, owner in owners.items():
+            tracker.track(task_id, owner)
+        for _ in range(600):  # a bound for a stuck follower, not a speed check
+            if all(not tracker.is_following(i) for i in ids):
+                break
+            changed.wait(0.1)
+            changed.clear()
+        assert {r.state for r in rig.store.list(limit=100)} == {"success"}
+    assert Counter(t for t, _ in rig.service.queries) == dict.fromkeys(ids, 3)
+    assert built == {"server": 1, "sk-visitor-a": 1, "sk-visitor-b": 1}
+    assert closed == built  # each closed once: the visitors' when their tasks ended, the server's at stop
+    assert {f"Bearer {k}" for k in built if k != "server"} <= set(rig.service.keys)
+
+
+def test_an_answer_and_the_lease_release_are_written_in_one_commit(tmp_path: Path) -> None:
+    """A crash between writing a query's answer and letting the task's lease go cannot leave one without the
+    other: the release fails here, and the answer is not in the history either (the row stays claimed, to be
+    queried again when its lease lapses)."""
+    rig = Rig(tmp_path, {"1": ["processing", "success"]}, lease_seconds=30)
+    rig.record("1")
+    tracker = rig.make_tracker(keep_videos=False)
+    tracker.track("1")
+    before = rig.store.get("1")
+    assert before is not None and before.state == "created"
+
+    def crash(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().startswith("UPDATE tasks SET") and "follow_at=CASE" in statement:  # the release
+            raise RuntimeError("the process dies between the answer and the release")
+
+    sa.event.listen(rig.store.engine, "before_cursor_execute", crash)
+    with pytest.raises(RuntimeError, match="dies"):
+        tracker.step()
+    sa.event.remove(rig.store.engine, "before_cursor_execute", crash)
+    assert len(rig.service.queries) == 1  # the service answered "processing"…
+    after = rig.store.get("1")
+    assert after is not None and (after.state, after.version) == ("created", before.version)  # …and nothing of it
+    assert tracker.step() is not None and len(rig.service.queries) == 1  # still leased: nobody queries it now
+    rig.time.now += 31  # the lease lapses: the task is taken up again, answer and release together
+    rig.run(tracker)
+    done = rig.store.get("1")
+    assert done is not None and done.state == "success" and not tracker.is_following("1")

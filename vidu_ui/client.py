@@ -11,6 +11,9 @@ connection errors, timeouts, 429 and 5xx with exponential backoff and jitter. Ev
 deadline (``settings.deadline``): each attempt's timeouts are clipped to the time left, and no retry starts
 after it.
 
+``AsyncViduClient`` makes the same queries on an event loop (the follower's, one long-lived client per key),
+under the same rules: both drive one ``_Call`` per call, which judges each attempt.
+
 The API key is read from ``settings.api_key`` only to build the Authorization header of each request. It is
 never logged, never in a message, never in ``repr``; headers are never logged. A service (or a proxy in front of
 it) may echo the header back in a reason, a trace id or a page: every response passes ``redact`` once, where
@@ -25,7 +28,7 @@ import random
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -56,6 +59,7 @@ __all__ = [
     "BACKOFF_CAP",
     "MAX_PAGE_SIZE",
     "RETRY_AFTER_CAP",
+    "AsyncViduClient",
     "ViduClient",
     "backoff_delay",
     "parse_retry_after",
@@ -129,262 +133,25 @@ def retry_wait(retry: int, retry_after: float | None, remaining: float, jitter: 
     return wait
 
 
-class ViduClient:
-    """A client for one account (one key) on one host.
+class _Service:
+    """What both clients share: the settings, the retry rules' inputs, and reading answers (errors, redaction,
+    decoding). Each subclass sends the requests its own way."""
 
-    ``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``sleep`` and ``clock`` replace
-    ``time.sleep`` and ``time.monotonic`` so retry tests never really wait.
-
-    Without an API key the client can be built, but every call raises ``InvalidInput`` (field ``api_key``)
-    before anything is sent: like a bad frame, it is the user's input to fix, and nothing reached the service.
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float]) -> None:
         self._settings = settings
-        self._sleep = sleep
         self._clock = clock
         self._random = random.Random()
-        self._http = httpx.Client(
-            base_url=settings.base_url,
-            transport=transport if transport is not None else deadline.transport(),
-            timeout=self._timeout(math.inf),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            follow_redirects=False,
-        )
-
-    # --- lifecycle -------------------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> ViduClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
-        return f"ViduClient(base_url={self._settings.base_url!r}, auth_scheme={self._settings.auth_scheme!r})"
+        return (
+            f"{type(self).__name__}(base_url={self._settings.base_url!r}, auth_scheme={self._settings.auth_scheme!r})"
+        )
 
     @property
     def settings(self) -> Settings:
         return self._settings
 
-    # --- the API ---------------------------------------------------------------------------------------------
-
-    def create(self, body: bytes) -> CreatedTask:
-        """Create a start–end task from ``body``, the exact JSON bytes the caller built and measured.
-
-        Raises ``OutcomeUnknownError`` when the request may have reached the service without a readable
-        answer: look for the task before creating it again.
-        """
-        if not isinstance(body, bytes | bytearray):
-            raise TypeError("create() takes the request body as JSON bytes")
-        response = self._request(
-            "POST",
-            self._settings.paths.create,
-            content=bytes(body),
-            headers={"Content-Type": "application/json"},
-            idempotent=False,
-        )
-        try:
-            data = self._decode(response)
-        except APIResponseError as exc:
-            raise OutcomeUnknownError(exc) from None
-        if not isinstance(data, dict) or data.get("task_id") in (None, ""):
-            cause = APIResponseError(
-                f"the service answered HTTP {response.status_code} without a task id", response=response
-            )
-            raise OutcomeUnknownError(cause)
-        try:
-            return CreatedTask.from_json(data)
-        except ValidationError as exc:
-            task_id = data.get("task_id")
-            shown = f" (task id {task_id})" if isinstance(task_id, str | int) and len(str(task_id)) <= 40 else ""
-            cause = APIResponseError(
-                f"the service answered with a task{shown} this app cannot read: {describe_validation_error(exc, data)}",
-                response=response,
-            )
-            raise OutcomeUnknownError(cause) from None
-
-    def query(self, task_id: str) -> TaskStatus:
-        """The task's state and, once it succeeded, its videos (URLs valid for about 24 hours)."""
-        task_id = checked_task_id(task_id)
-        response = self._request("GET", task_path(self._settings.paths.query, task_id), idempotent=True)
-        return _read(TaskStatus, self._decode(response), response, "a task status")
-
-    def cancel(self, task_id: str) -> dict[str, Any]:
-        """Ask the service to cancel a task that has not started; safe to repeat. Returns the decoded answer."""
-        task_id = checked_task_id(task_id)
-        try:
-            response = self._request(
-                "POST",
-                task_path(self._settings.paths.cancel, task_id),
-                content=orjson.dumps({"id": task_id}),
-                headers={"Content-Type": "application/json"},
-                idempotent=True,
-            )
-        except APIStatusError as exc:
-            # A retried cancel whose first attempt went through (its answer lost) is refused as "already
-            # finished": the task's own state says whether the cancel worked.
-            if exc.status_code not in (400, 409):
-                raise
-            status = self.query(task_id)
-            if status.cancelled:
-                return status.raw
-            raise
-        if not response.content.strip():
-            return {}
-        return self._decode_object(response)
-
-    def credits(self) -> Credits:
-        """The account's credits (``.raw`` is the answer as the service gave it)."""
-        response = self._request("GET", self._settings.paths.credits, idempotent=True)
-        return _read(Credits, self._decode_object(response), response, "credits")
-
-    def list_tasks(
-        self,
-        *,
-        task_ids: Iterable[str] | None = None,
-        states: Iterable[str] | None = None,
-        created_from: datetime | str | None = None,
-        created_to: datetime | str | None = None,
-        page_token: str | None = None,
-        page_size: int | None = None,
-    ) -> dict[str, Any]:
-        """One page of the account's tasks. Naive datetimes are local time; strings are sent as given."""
-        params: list[tuple[str, str]] = []
-        problems: list[Problem] = []
-        for task_id in task_ids or ():
-            try:
-                params.append(("task_ids", checked_task_id(task_id, field="task_ids")))
-            except InvalidInput as exc:
-                problems.extend(exc.problems)
-        for state in states or ():
-            if state not in TASK_STATES:
-                problems.append(Problem.of("states", "problem_state", value=state, choices=", ".join(TASK_STATES)))
-            else:
-                params.append(("states", state))
-        for name, value in (("created_at.from", created_from), ("created_at.to", created_to)):
-            if value is not None:
-                params.append((name, _timestamp(value)))
-        if page_token:
-            params.append((PAGE_TOKEN_PARAM, page_token))
-        if page_size is not None:
-            if isinstance(page_size, bool) or not 1 <= page_size <= MAX_PAGE_SIZE:
-                problems.append(Problem.of("page_size", "problem_page_size", limit=MAX_PAGE_SIZE))
-            else:
-                params.append((PAGE_SIZE_PARAM, str(page_size)))
-        if problems:
-            raise InvalidInput(problems)
-        response = self._request("GET", self._settings.paths.tasks, params=params, idempotent=True)
-        return self._decode_object(response)
-
-    def iter_tasks(
-        self,
-        *,
-        states: Iterable[str] | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        limit: int | None = None,
-        **filters: Any,
-    ) -> Iterator[dict[str, Any]]:
-        """Every task the list call returns, page after page (``next_page_token``), at most ``limit`` of them."""
-        token: str | None = None
-        seen = 0
-        for _ in range(MAX_PAGES):
-            page = self.list_tasks(states=states, page_size=page_size, page_token=token, **filters)
-            for task in page_tasks(page):
-                if limit is not None and seen >= limit:
-                    return
-                seen += 1
-                yield task
-            following = page.get("next_page_token")
-            if not isinstance(following, str) or not following or following == token:
-                return
-            token = following
-
     # --- sending ---------------------------------------------------------------------------------------------
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        idempotent: bool,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        params: list[tuple[str, str]] | None = None,
-    ) -> httpx.Response:
-        """Send one call (with its retries) and return a 2xx response, or raise a typed error."""
-        request_headers = {**(headers or {}), "Authorization": self._authorization()}
-        max_retries = self._settings.query_retries if idempotent else self._settings.create_retries
-        started = self._clock()
-        ends = started + self._settings.deadline
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = ends - self._clock()
-            attempt_started = self._clock()
-            retry_after: float | None = None
-            try:
-                with deadline.until(time.monotonic() + max(remaining, 0.0)):
-                    response = self._http.request(
-                        method,
-                        path,
-                        content=content,
-                        params=tuple(params or ()),
-                        headers=request_headers,
-                        timeout=self._timeout(remaining),
-                    )
-            except httpx.HTTPError as exc:
-                error = self._transport_error(exc)
-                self._log_attempt(method, path, type(exc).__name__, attempt_started, attempt, max_retries)
-                if isinstance(exc, _NOT_SENT_FINAL):
-                    raise error from exc
-                if idempotent:
-                    retryable = isinstance(exc, httpx.TransportError)
-                else:
-                    retryable = isinstance(exc, _NOT_SENT_RETRYABLE)
-                    if not retryable:
-                        raise OutcomeUnknownError(error) from exc
-            else:
-                response = self._redacted(response)
-                self._log_attempt(method, path, response.status_code, attempt_started, attempt, max_retries)
-                status_error = self._status_error(response)
-                if status_error is None:
-                    return response
-                error = status_error
-                status = status_error.status_code
-                retry_after = status_error.retry_after
-                if idempotent:
-                    retryable = status in (408, 429) or status >= 499
-                else:
-                    retryable = status in (429, 503)
-                    if not retryable and status >= 499:
-                        # A 5xx (or 499, cancelled mid-way) after the body was sent: the task may exist.
-                        raise OutcomeUnknownError(error)
-            if not retryable or attempt > max_retries:
-                raise error
-            wait = retry_wait(attempt - 1, retry_after, ends - self._clock(), self._random.random())
-            if wait is None:
-                logger.info("%s %s: no retry, the %.0f s deadline would pass", method, path, self._settings.deadline)
-                raise error
-            logger.debug("%s %s: retrying in %.2f s", method, path, wait)
-            self._sleep(wait)
-            if self._clock() >= ends:
-                raise error
 
     def _authorization(self) -> str:
         key = self._settings.api_key.get_secret_value().strip() if self._settings.api_key is not None else ""
@@ -572,6 +339,359 @@ class ViduClient:
                 f"the service answered with JSON {type(data).__name__}, not an object", response=response
             )
         return data
+
+    def _task_status(self, response: httpx.Response) -> TaskStatus:
+        return _read(TaskStatus, self._decode(response), response, "a task status")
+
+
+class _Call:
+    """One call's attempts under the retry rules and the overall deadline (module docstring). Both clients drive
+    it the same way: ``next_attempt`` before sending, ``judge`` the result, sleep what it says, ``check_deadline``;
+    only how they send and sleep differs."""
+
+    def __init__(
+        self, client: _Service, method: str, path: str, *, idempotent: bool, headers: Mapping[str, str] | None
+    ) -> None:
+        self.client = client
+        self.method = method
+        self.path = path
+        self.idempotent = idempotent
+        self.headers = {**(headers or {}), "Authorization": client._authorization()}
+        settings = client.settings
+        self.max_retries = settings.query_retries if idempotent else settings.create_retries
+        self.ends = client._clock() + settings.deadline
+        self.attempt = 0
+        self.started = 0.0
+        self.error: APIError | None = None
+
+    def next_attempt(self) -> float:
+        """Count an attempt about to be sent; the seconds left before the deadline."""
+        self.attempt += 1
+        self.started = self.client._clock()
+        return self.ends - self.started
+
+    def judge(self, result: httpx.Response | httpx.HTTPError) -> httpx.Response | float:
+        """The 2xx response to return, or the seconds to wait before the next attempt; raises the typed error
+        when the call is over."""
+        client, method, path = self.client, self.method, self.path
+        retry_after: float | None = None
+        if isinstance(result, httpx.HTTPError):
+            error = client._transport_error(result)
+            client._log_attempt(method, path, type(result).__name__, self.started, self.attempt, self.max_retries)
+            if isinstance(result, _NOT_SENT_FINAL):
+                raise error from result
+            if self.idempotent:
+                retryable = isinstance(result, httpx.TransportError)
+            else:
+                retryable = isinstance(result, _NOT_SENT_RETRYABLE)
+                if not retryable:
+                    raise OutcomeUnknownError(error) from result
+        else:
+            response = client._redacted(result)
+            client._log_attempt(method, path, response.status_code, self.started, self.attempt, self.max_retries)
+            status_error = client._status_error(response)
+            if status_error is None:
+                return response
+            error = status_error
+            status = status_error.status_code
+            retry_after = status_error.retry_after
+            if self.idempotent:
+                retryable = status in (408, 429) or status >= 499
+            else:
+                retryable = status in (429, 503)
+                if not retryable and status >= 499:
+                    # A 5xx (or 499, cancelled mid-way) after the body was sent: the task may exist.
+                    raise OutcomeUnknownError(error)
+        if not retryable or self.attempt > self.max_retries:
+            raise error
+        wait = retry_wait(self.attempt - 1, retry_after, self.ends - client._clock(), client._random.random())
+        if wait is None:
+            logger.info("%s %s: no retry, the %.0f s deadline would pass", method, path, client.settings.deadline)
+            raise error
+        logger.debug("%s %s: retrying in %.2f s", method, path, wait)
+        self.error = error
+        return wait
+
+    def check_deadline(self) -> None:
+        """After the wait: raise the last error if the deadline passed meanwhile."""
+        if self.error is not None and self.client._clock() >= self.ends:
+            raise self.error
+
+
+class ViduClient(_Service):
+    """A client for one account (one key) on one host.
+
+    ``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``sleep`` and ``clock`` replace
+    ``time.sleep`` and ``time.monotonic`` so retry tests never really wait.
+
+    Without an API key the client can be built, but every call raises ``InvalidInput`` (field ``api_key``)
+    before anything is sent: like a bad frame, it is the user's input to fix, and nothing reached the service.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(settings, clock)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=settings.base_url,
+            transport=transport if transport is not None else deadline.transport(),
+            timeout=self._timeout(math.inf),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ViduClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- the API ---------------------------------------------------------------------------------------------
+
+    def create(self, body: bytes) -> CreatedTask:
+        """Create a start–end task from ``body``, the exact JSON bytes the caller built and measured.
+
+        Raises ``OutcomeUnknownError`` when the request may have reached the service without a readable
+        answer: look for the task before creating it again.
+        """
+        if not isinstance(body, bytes | bytearray):
+            raise TypeError("create() takes the request body as JSON bytes")
+        response = self._request(
+            "POST",
+            self._settings.paths.create,
+            content=bytes(body),
+            headers={"Content-Type": "application/json"},
+            idempotent=False,
+        )
+        try:
+            data = self._decode(response)
+        except APIResponseError as exc:
+            raise OutcomeUnknownError(exc) from None
+        if not isinstance(data, dict) or data.get("task_id") in (None, ""):
+            cause = APIResponseError(
+                f"the service answered HTTP {response.status_code} without a task id", response=response
+            )
+            raise OutcomeUnknownError(cause)
+        try:
+            return CreatedTask.from_json(data)
+        except ValidationError as exc:
+            task_id = data.get("task_id")
+            shown = f" (task id {task_id})" if isinstance(task_id, str | int) and len(str(task_id)) <= 40 else ""
+            cause = APIResponseError(
+                f"the service answered with a task{shown} this app cannot read: {describe_validation_error(exc, data)}",
+                response=response,
+            )
+            raise OutcomeUnknownError(cause) from None
+
+    def query(self, task_id: str) -> TaskStatus:
+        """The task's state and, once it succeeded, its videos (URLs valid for about 24 hours)."""
+        task_id = checked_task_id(task_id)
+        response = self._request("GET", task_path(self._settings.paths.query, task_id), idempotent=True)
+        return self._task_status(response)
+
+    def cancel(self, task_id: str) -> dict[str, Any]:
+        """Ask the service to cancel a task that has not started; safe to repeat. Returns the decoded answer."""
+        task_id = checked_task_id(task_id)
+        try:
+            response = self._request(
+                "POST",
+                task_path(self._settings.paths.cancel, task_id),
+                content=orjson.dumps({"id": task_id}),
+                headers={"Content-Type": "application/json"},
+                idempotent=True,
+            )
+        except APIStatusError as exc:
+            # A retried cancel whose first attempt went through (its answer lost) is refused as "already
+            # finished": the task's own state says whether the cancel worked.
+            if exc.status_code not in (400, 409):
+                raise
+            status = self.query(task_id)
+            if status.cancelled:
+                return status.raw
+            raise
+        if not response.content.strip():
+            return {}
+        return self._decode_object(response)
+
+    def credits(self) -> Credits:
+        """The account's credits (``.raw`` is the answer as the service gave it)."""
+        response = self._request("GET", self._settings.paths.credits, idempotent=True)
+        return _read(Credits, self._decode_object(response), response, "credits")
+
+    def list_tasks(
+        self,
+        *,
+        task_ids: Iterable[str] | None = None,
+        states: Iterable[str] | None = None,
+        created_from: datetime | str | None = None,
+        created_to: datetime | str | None = None,
+        page_token: str | None = None,
+        page_size: int | None = None,
+    ) -> dict[str, Any]:
+        """One page of the account's tasks. Naive datetimes are local time; strings are sent as given."""
+        params: list[tuple[str, str]] = []
+        problems: list[Problem] = []
+        for task_id in task_ids or ():
+            try:
+                params.append(("task_ids", checked_task_id(task_id, field="task_ids")))
+            except InvalidInput as exc:
+                problems.extend(exc.problems)
+        for state in states or ():
+            if state not in TASK_STATES:
+                problems.append(Problem.of("states", "problem_state", value=state, choices=", ".join(TASK_STATES)))
+            else:
+                params.append(("states", state))
+        for name, value in (("created_at.from", created_from), ("created_at.to", created_to)):
+            if value is not None:
+                params.append((name, _timestamp(value)))
+        if page_token:
+            params.append((PAGE_TOKEN_PARAM, page_token))
+        if page_size is not None:
+            if isinstance(page_size, bool) or not 1 <= page_size <= MAX_PAGE_SIZE:
+                problems.append(Problem.of("page_size", "problem_page_size", limit=MAX_PAGE_SIZE))
+            else:
+                params.append((PAGE_SIZE_PARAM, str(page_size)))
+        if problems:
+            raise InvalidInput(problems)
+        response = self._request("GET", self._settings.paths.tasks, params=params, idempotent=True)
+        return self._decode_object(response)
+
+    def iter_tasks(
+        self,
+        *,
+        states: Iterable[str] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every task the list call returns, page after page (``next_page_token``), at most ``limit`` of them."""
+        token: str | None = None
+        seen = 0
+        for _ in range(MAX_PAGES):
+            page = self.list_tasks(states=states, page_size=page_size, page_token=token, **filters)
+            for task in page_tasks(page):
+                if limit is not None and seen >= limit:
+                    return
+                seen += 1
+                yield task
+            following = page.get("next_page_token")
+            if not isinstance(following, str) or not following or following == token:
+                return
+            token = following
+
+    # --- sending ---------------------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: list[tuple[str, str]] | None = None,
+    ) -> httpx.Response:
+        """Send one call (with its retries) and return a 2xx response, or raise a typed error."""
+        call = _Call(self, method, path, idempotent=idempotent, headers=headers)
+        while True:
+            remaining = call.next_attempt()
+            try:
+                with deadline.until(time.monotonic() + max(remaining, 0.0)):
+                    result: httpx.Response | httpx.HTTPError = self._http.request(
+                        method,
+                        path,
+                        content=content,
+                        params=tuple(params or ()),
+                        headers=call.headers,
+                        timeout=self._timeout(remaining),
+                    )
+            except httpx.HTTPError as exc:
+                result = exc
+            wait = call.judge(result)
+            if isinstance(wait, httpx.Response):
+                return wait
+            self._sleep(wait)
+            call.check_deadline()
+
+
+class AsyncViduClient(_Service):
+    """The follower's client for one key on an event loop: queries only, over one long-lived connection pool of
+    ``connections`` (a follower keeps one per key while it follows that key's tasks, and closes it with ``aclose``).
+
+    Every query has the same overall deadline and retry rules as ``ViduClient``'s (``_Call``); the deadline covers
+    every await of an attempt (``deadline.async_until``). ``transport``, ``sleep`` (awaited) and ``clock`` are
+    ``ViduClient``'s seams.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        connections: int = 100,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        import asyncio  # here, not at the top: the CLI's commands never load it
+
+        super().__init__(settings, clock)
+        self._sleep = sleep or asyncio.sleep
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            transport=transport if transport is not None else deadline.async_transport(connections),
+            timeout=self._timeout(math.inf),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncViduClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def query(self, task_id: str) -> TaskStatus:
+        """``ViduClient.query``, awaited."""
+        task_id = checked_task_id(task_id)
+        response = await self._request("GET", task_path(self._settings.paths.query, task_id))
+        return self._task_status(response)
+
+    async def _request(self, method: str, path: str) -> httpx.Response:
+        """``ViduClient._request`` for a safe call without a body."""
+        call = _Call(self, method, path, idempotent=True, headers=None)
+        while True:
+            remaining = call.next_attempt()
+            try:
+                async with deadline.async_until(time.monotonic() + max(remaining, 0.0)):
+                    result: httpx.Response | httpx.HTTPError = await self._http.request(
+                        method, path, headers=call.headers, timeout=self._timeout(remaining)
+                    )
+            except httpx.HTTPError as exc:
+                result = exc
+            wait = call.judge(result)
+            if isinstance(wait, httpx.Response):
+                return wait
+            await self._sleep(wait)
+            call.check_deadline()
 
 
 def redact(text: str, key: str) -> str:

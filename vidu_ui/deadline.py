@@ -4,8 +4,10 @@ httpx's timeouts apply to each read or write separately, so a server that trickl
 a 60 s read timeout and can hold a call for many minutes. ``DeadlineBackend`` wraps httpcore's network
 backend: each connect, read and write gets at most the time left before the deadline set with ``until``, and
 fails with httpcore's own timeout error once it has passed, which ``DeadlineTransport`` turns into the usual
-``httpx.*Timeout``. Everything here is httpx's and httpcore's public API: a ``httpcore.ConnectionPool`` takes a
-network backend as an argument, and ``DeadlineTransport`` is an ``httpx.BaseTransport`` over such a pool.
+``httpx.*Timeout``. On an event loop the same deadline is simpler: ``async_until`` cancels whatever the call
+awaits once it passes (``asyncio.timeout_at``) and raises ``httpx.TimeoutException``. Everything here is httpx's
+and httpcore's public API: a ``httpcore.ConnectionPool`` takes a network backend as an argument, and
+``DeadlineTransport`` is an ``httpx.BaseTransport`` over such a pool.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import contextlib
 import functools
 import ssl
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -193,3 +195,125 @@ class DeadlineTransport(httpx.BaseTransport):
 def transport() -> httpx.BaseTransport:
     """The transport of every call to the service: httpx's behaviour, each socket operation within the deadline."""
     return DeadlineTransport()
+
+
+@contextlib.asynccontextmanager
+async def async_until(deadline: float) -> AsyncIterator[None]:
+    """``until`` for an event loop: the block is cancelled at ``deadline`` (a ``time.monotonic()`` value), every
+    connect, write and read it awaits included, and ``httpx.TimeoutException`` raised instead."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout_at(loop.time() + (deadline - time.monotonic())):
+            yield
+    except TimeoutError as exc:
+        raise httpx.TimeoutException("the call's overall deadline passed") from exc
+
+
+KEEPALIVE_SECONDS = 30.0
+"""How long an idle pooled connection of a long-lived client is kept: the longest wait between two queries
+without callbacks, so a followed task's next query usually finds one open."""
+
+
+class _PooledBody(httpx.AsyncByteStream):
+    """A response body read from a pooled connection; the connection goes back to the pool when it is closed."""
+
+    def __init__(self, inner: AsyncIterable[bytes], release: Callable[[], None]) -> None:
+        self._inner = inner
+        self._release = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for chunk in self._inner:
+                yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            close = getattr(self._inner, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            self._release()
+
+
+class AsyncPoolTransport(httpx.AsyncBaseTransport):
+    """A long-lived client's connections: up to ``connections`` HTTP/1.1 connections (``httpcore``'s public
+    ``AsyncHTTPConnection``), the idle ones kept per host for ``KEEPALIVE_SECONDS`` and reused newest first.
+
+    httpcore's own pool looks at every connection it holds each time a request starts or ends (and asks the
+    socket of each idle one whether it was closed): with hundreds of connections that costs more than the
+    requests. Here a request takes the newest idle connection, checks that one alone, or opens one; a request
+    beyond ``connections`` waits for one to come back.
+    """
+
+    def __init__(self, connections: int) -> None:
+        import asyncio
+
+        self._free = asyncio.Semaphore(connections)
+        self._idle: dict[tuple[bytes, bytes, int], list[httpcore.AsyncHTTPConnection]] = {}
+        self._busy: set[httpcore.AsyncHTTPConnection] = set()
+
+    async def _take(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
+        idle = self._idle.get(_key(origin), [])
+        while idle:
+            connection = idle.pop()
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await connection.aclose()
+        tls = tls_context() if origin.scheme == b"https" else None
+        return httpcore.AsyncHTTPConnection(origin, ssl_context=tls, keepalive_expiry=KEEPALIVE_SECONDS)
+
+    def _give_back(self, origin: httpcore.Origin, connection: httpcore.AsyncHTTPConnection) -> None:
+        if connection in self._busy:
+            self._busy.discard(connection)
+            if connection.is_idle():
+                self._idle.setdefault(_key(origin), []).append(connection)
+            self._free.release()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        origin = httpcore.Origin(request.url.raw_scheme, request.url.raw_host, request.url.port or _port(request))
+        url = httpcore.URL(
+            scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port, target=request.url.raw_path
+        )
+        sent = httpcore.Request(
+            request.method, url, headers=request.headers.raw, content=request.stream, extensions=request.extensions
+        )
+        await self._free.acquire()
+        connection: httpcore.AsyncHTTPConnection | None = None
+        try:
+            connection = await self._take(origin)
+            self._busy.add(connection)
+            with _as_httpx_errors():
+                answer = await connection.handle_async_request(sent)
+        except BaseException:
+            if connection is not None:
+                self._busy.discard(connection)
+                await connection.aclose()
+            self._free.release()
+            raise
+        assert isinstance(answer.stream, AsyncIterable)
+        body = _PooledBody(answer.stream, functools.partial(self._give_back, origin, connection))
+        return httpx.Response(answer.status, headers=answer.headers, stream=body, extensions=answer.extensions)
+
+    async def aclose(self) -> None:
+        connections = [c for idle in self._idle.values() for c in idle] + list(self._busy)
+        self._idle.clear()
+        self._busy.clear()
+        for connection in connections:
+            await connection.aclose()
+
+
+def _key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:
+    return (origin.scheme, origin.host, origin.port)
+
+
+def _port(request: httpx.Request) -> int:
+    return 443 if request.url.scheme == "https" else 80
+
+
+def async_transport(connections: int) -> httpx.AsyncBaseTransport:
+    """The transport of a long-lived ``AsyncViduClient``: ``AsyncPoolTransport`` (HTTP/1.1, the process's TLS
+    context), up to ``connections`` open at once, kept alive between calls."""
+    return AsyncPoolTransport(connections)

@@ -4,9 +4,19 @@ A task is followed while its row has ``follow_at`` (when its next job is due) an
 ``download``). A follower claims due rows in one transaction — ``SELECT … FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, SQLite's single writer on one machine: the same statements — and marks them with its own id and a
 lease (``lease_until``, ``settings.lease_seconds`` ahead). While it works on a row it renews the lease; when the
-job is done it writes the next due time and lets the lease go. A follower that dies leaves its leases to lapse,
-and then any other follower takes those tasks over. So each task is queried by one follower at a time, however
-many processes run (each app process runs one; ``python -m vidu_ui worker`` runs one alone).
+job is done it writes the job's result, the next due time and the lease's release **in one commit** (a crash
+leaves either the row as claimed, to be taken up again when the lease lapses, or everything written). A follower
+that dies leaves its leases to lapse, and then any other follower takes those tasks over. So each task is queried
+by one follower at a time, however many processes run (each app process runs one; ``python -m vidu_ui worker``
+runs one alone).
+
+Queries run on one asyncio event loop, in one thread, with one long-lived ``AsyncViduClient`` (one connection
+pool) per key: up to ``queries`` of them in flight at once, each with the client's overall deadline. The loop
+claims the rows due within the next ``CLAIM_AHEAD`` seconds and starts each query at its row's due time. The
+store is used from one thread beside the loop (claims, lease renewals, and the answers, committed in batches:
+each answer with its task's release). Downloads (and the periodic reconciliation) run in ``download_workers``
+threads. Threads, whatever the number of tasks: the loop, the store's, the download workers, and at most
+``RESOLVERS`` for host-name lookups.
 
 When to query next is ``tracking.PollPolicy`` (rebuilt from ``follow_since`` and ``polls``), the same policy as
 the CLI's ``--wait``. A succeeded task's video (and watermarked copy) is downloaded with ``tracking.download``
@@ -15,17 +25,20 @@ the same way, beside it (``<task_id>.cover.jpg``, checked to be an image, at mos
 so that the page never shows the service's URL; a cover that cannot be kept is logged and left out (the page
 shows none), without holding up the video.
 
-Threads: one scheduler and ``workers`` + ``download_workers`` pool threads, whatever the number of tasks. The
-page waits for a change (``wait_for_change``, ``watch``) on an in-process event fed by the store's change hook,
-re-reading the row at least every second so that changes written by other processes are seen.
+The page waits for a change (``wait_for_change``, ``changed``, ``watch``) on an in-process event fed by the
+store's change hook, re-reading the row at least every second so that changes written by other processes are
+seen.
 
-Keys. ``client_factory(owner)`` builds the client for a call. ``KeyOwner.server()`` stands for the server's key.
-``KeyOwner.visitor(key)`` carries a visitor's own key: held in this process's memory only, while the task is
-unfinished; only this process can query that task (a row with ``key_kind = visitor`` is claimed only by a
-follower holding its key). The store records whose key it was, never a key.
+Keys. ``async_client_factory(owner)`` builds the follower's client for a key (kept while that key's tasks are
+followed); ``client_factory(owner)`` builds a client for one call made in the caller's thread (``refresh`` with
+``wait=True``, ``cancel``). ``KeyOwner.server()`` stands for the server's key. ``KeyOwner.visitor(key)`` carries
+a visitor's own key: held in this process's memory only, while the task is unfinished; only this process can query
+that task (a row with ``key_kind = visitor`` is claimed only by a follower holding its key). The store records
+whose key it was, never a key.
 
-Tests without threads or real time: do not call ``start``; call ``step``, which claims and runs every due job in
-the calling thread at the injected ``clock`` and returns when the next one is due.
+Tests without threads or real time: do not call ``start``; call ``step``, which claims every due job and runs
+it in the calling thread (the queries on an event loop of the step's own) at the injected ``clock``, and returns
+when the next one is due.
 """
 
 from __future__ import annotations
@@ -39,19 +52,20 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
+import anyio
 import httpx
 import sqlalchemy as sa
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import SecretStr
 
 from . import reconcile, tracking
-from .client import ViduClient
+from .client import AsyncViduClient, ViduClient
 from .downloads import DownloadPolicy, DownloadRefused
 from .errors import APIError, ViduError
 from .responses import TaskStatus
@@ -60,12 +74,14 @@ from .storage import DirectoryStorage, S3Storage, open_storage
 from .store import FINAL_STATES, CreatedLike, KeyKind, PreparedLike, Store, TaskRecord, tasks
 
 __all__ = [
+    "AsyncClientFactory",
     "ClientFactory",
     "Downloader",
     "Follower",
     "KeyOwner",
     "MissingKey",
     "UnknownTask",
+    "default_async_client_factory",
     "default_client_factory",
 ]
 
@@ -73,8 +89,20 @@ log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_ATTEMPTS = 3
 MAX_NAP = 1.0
-"""Longest the scheduler sleeps without looking at the store: how soon it sees other processes' work."""
+"""Longest the loop sleeps without looking at the store: how soon it sees other processes' work."""
+CLAIM_AHEAD = 0.25
+"""Rows due within this many seconds are claimed together; each query still starts at its own due time."""
+QUERIES = 1000
+"""Queries one follower has in flight at once (and the connections of each key's pool): 1,000 tasks due at the
+same moment, on a service answering in 0.3 s, all start within a second."""
+READY_SECONDS = 30.0
+"""Longest ``start`` waits for the loop to be ready (a bound for a machine under load)."""
+COMMIT_BATCH = 100
+"""Most answers written in one commit: the history's write lock is never held long (SQLite has one writer)."""
+RESOLVERS = 2
+"""Threads for host-name lookups (the event loop's default executor; a lookup is made per new connection)."""
 Job = Literal["query", "download"]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -105,19 +133,33 @@ class KeyOwner:
 
 
 ClientFactory = Callable[[KeyOwner], ViduClient]
-"""Builds a client for one call; the follower closes it after the call."""
+"""Builds a client for one call in the caller's thread; the follower closes it after the call."""
+AsyncClientFactory = Callable[[KeyOwner], AsyncViduClient]
+"""Builds the follower's client for a key; the follower keeps it while it follows that key's tasks."""
 Downloader = Callable[[str, Path], Path]
 """Saves a URL to a path atomically (``tracking.download``)."""
+
+
+def _settings_for(settings: Settings, owner: KeyOwner) -> Settings:
+    if owner.kind == "visitor":
+        return settings.with_key(owner.api_key.get_secret_value() if owner.api_key is not None else None)
+    return settings
 
 
 def default_client_factory(settings: Settings) -> ClientFactory:
     """Clients on ``settings``: the server's key, or the visitor's key for ``KeyOwner.visitor``."""
 
     def build(owner: KeyOwner) -> ViduClient:
-        if owner.kind == "visitor":
-            key = owner.api_key.get_secret_value() if owner.api_key is not None else None
-            return ViduClient(settings.with_key(key))
-        return ViduClient(settings)
+        return ViduClient(_settings_for(settings, owner))
+
+    return build
+
+
+def default_async_client_factory(settings: Settings, connections: int = QUERIES) -> AsyncClientFactory:
+    """The follower's clients on ``settings``, each a pool of up to ``connections`` kept-alive connections."""
+
+    def build(owner: KeyOwner) -> AsyncViduClient:
+        return AsyncViduClient(_settings_for(settings, owner), connections=connections)
 
     return build
 
@@ -141,6 +183,23 @@ class MissingKey(ViduError):
         self.task_id = task_id
 
 
+class _Row(Protocol):
+    """What the follower reads of a row to decide a job: a ``TaskRecord``, or a claimed row."""
+
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def key_kind(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def video_path(self) -> str | None: ...
+    @property
+    def watermarked_url(self) -> str | None: ...
+    @property
+    def watermarked_path(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class _Claimed:
     task_id: str
@@ -150,16 +209,123 @@ class _Claimed:
     download_attempts: int
     due: float
     """The row's ``follow_at`` when claimed: a later one when the job ends means a hint came meanwhile."""
+    key_kind: str
+    state: str
+    video_path: str | None
+    watermarked_url: str | None
+    watermarked_path: str | None
+    problem: str | None
 
 
-def _wake_future(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+_CLAIMED_COLUMNS = (
+    tasks.c.task_id,
+    tasks.c.job,
+    tasks.c.follow_since,
+    tasks.c.polls,
+    tasks.c.download_attempts,
+    tasks.c.follow_at,
+    tasks.c.key_kind,
+    tasks.c.state,
+    tasks.c.video_path,
+    tasks.c.watermarked_url,
+    tasks.c.watermarked_path,
+    tasks.c.problem,
+)
+
+
+_RELEASE = (
+    tasks.update()
+    .where(tasks.c.task_id == sa.bindparam("b_task_id"), tasks.c.lease_owner == sa.bindparam("b_owner"))
+    .values(
+        # A hint poked the task in another process while the job ran (a callback reached another replica): the
+        # row's due time moved since the claim. The earlier time is kept, so that the hint is not lost.
+        follow_at=sa.case(
+            (
+                sa.and_(
+                    sa.bindparam("b_query_next", type_=sa.Boolean),
+                    tasks.c.follow_at != sa.bindparam("b_due", type_=sa.Float),
+                    tasks.c.follow_at < sa.bindparam("b_follow_at", type_=sa.Float),
+                ),
+                tasks.c.follow_at,
+            ),
+            else_=sa.bindparam("b_follow_at", type_=sa.Float),
+        ),
+        lease_until=None,
+        job=sa.bindparam("b_job"),
+        polls=sa.bindparam("b_polls"),
+        download_attempts=sa.bindparam("b_download_attempts"),
+    )
+)
+"""Ends a job (one row's parameters from ``Follower._release``): the next due time, the lease let go."""
+
+
+@dataclass
+class _Outcome:
+    """What a query job ended with, to be written in one commit: its answer, a problem note, the next job."""
+
+    claimed: _Claimed
+    delay: float | None
+    """Seconds from ``at`` to the next job; None: no longer followed."""
+    at: float
+    values: dict[str, Any] = field(default_factory=dict)
+    """Columns the release writes too (``polls``, ``job``, ``download_attempts``)."""
+    status: TaskStatus | None = None
+    problem: str | None = None
+    clear_problem: bool = False
+    """An answer came: following works again, so an old problem note goes."""
+    finished: bool = False
+    """The task is finished: a visitor's key is no longer needed."""
+
+
+class _Clients:
+    """The follower's clients on one event loop: one per key, kept while its tasks are followed."""
+
+    def __init__(self, factory: AsyncClientFactory) -> None:
+        self._factory = factory
+        self._clients: dict[str | None, AsyncViduClient] = {}
+        self._users: dict[str | None, int] = {}
+
+    @staticmethod
+    def _slot(owner: KeyOwner) -> str | None:
+        """The server's key is None; a visitor's key its value (in memory only, like the key itself)."""
+        return owner.api_key.get_secret_value() if owner.kind == "visitor" and owner.api_key is not None else None
+
+    @contextlib.asynccontextmanager
+    async def using(self, owner: KeyOwner) -> AsyncIterator[AsyncViduClient]:
+        slot = self._slot(owner)
+        client = self._clients.get(slot)
+        if client is None:
+            client = self._clients[slot] = self._factory(owner)
+        self._users[slot] = self._users.get(slot, 0) + 1
+        try:
+            yield client
+        finally:
+            self._users[slot] -= 1
+
+    async def prune(self, held: set[str]) -> None:
+        """Close the clients of visitor keys no longer held and not in use."""
+        for slot in [s for s in self._clients if s is not None and s not in held and not self._users.get(s)]:
+            self._users.pop(slot, None)
+            await self._clients.pop(slot).aclose()
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    def __len__(self) -> int:
+        return len(self._clients)
 
 
 def follower_id() -> str:
     """This process's follower id: host, pid and a random part (a restarted process is a new follower)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _wake_future(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class Follower:
@@ -168,7 +334,8 @@ class Follower:
     ``clock`` is Unix time (due times and leases are compared across processes); ``wall_clock`` is what the
     store records for fetched URLs. ``keep_videos`` turns downloading off (covers too); ``downloader`` replaces
     ``tracking.download`` for videos, ``cover_downloader`` for covers; ``reconcile_every`` (seconds; None:
-    never) settles unanswered creates in the background (``vidu_ui.reconcile``).
+    never) settles unanswered creates in the background (``vidu_ui.reconcile``). ``queries``: how many queries
+    are in flight at once, at most.
     """
 
     def __init__(
@@ -177,12 +344,13 @@ class Follower:
         store: Store,
         *,
         client_factory: ClientFactory | None = None,
+        async_client_factory: AsyncClientFactory | None = None,
         clock: Callable[[], float] = time.time,
         wall_clock: Callable[[], float] | None = None,
         downloader: Downloader | None = None,
         cover_downloader: Downloader | None = None,
         keep_videos: bool = True,
-        workers: int = 4,
+        queries: int = QUERIES,
         download_workers: int = 2,
         lease_seconds: float | None = None,
         reconcile_every: float | None = None,
@@ -196,7 +364,9 @@ class Follower:
         self.keep_videos = keep_videos
         self.id = owner_id or follower_id()
         self.lease = lease_seconds if lease_seconds is not None else settings.lease_seconds
+        self.queries = max(1, queries)
         self._client_factory = client_factory or default_client_factory(settings)
+        self._async_client_factory = async_client_factory or default_async_client_factory(settings, self.queries)
         self._clock = clock
         self._wall_clock = wall_clock or clock
         if downloader is None or cover_downloader is None:
@@ -205,17 +375,21 @@ class Follower:
             cover_downloader = cover_downloader or functools.partial(tracking.download, policy=policy, kind="image")
         self._downloader: Downloader = downloader
         self._cover_downloader: Downloader = cover_downloader
-        self._workers = max(1, workers)
         self._download_workers = max(1, download_workers)
         self._reconcile_every = reconcile_every
         self._lock = threading.Lock()  # guards the fields below
         self._keys: dict[str, SecretStr] = {}  # visitor keys held, by task id
         self._working: set[str] = set()
         self._poked: set[str] = set()
-        self._wake = threading.Event()
+        self._downloading = 0
+        self._wake_pending = False
         self._stopping = threading.Event()
+        self._ready = threading.Event()
+        self._stop_waits = True
         self._thread: threading.Thread | None = None
-        self._queries: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._store_pool: ThreadPoolExecutor | None = None
         self._downloads: ThreadPoolExecutor | None = None
         self._changes = threading.Condition()  # wakes ``wait_for_change``
         self._generation = 0
@@ -225,31 +399,46 @@ class Follower:
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self) -> Follower:
-        """Start the scheduler thread and the worker pools. Returns self."""
+        """Start the event loop's thread, the store's thread and the download workers. Returns self."""
         with self._lock:
             if self._thread is not None:
                 return self
             self._stopping.clear()
-            self._queries = ThreadPoolExecutor(self._workers, thread_name_prefix="vidu-query")
+            self._stop_waits = True
+            self._loop = asyncio.new_event_loop()
+            self._loop.set_default_executor(ThreadPoolExecutor(RESOLVERS, thread_name_prefix="vidu-resolve"))
+            self._wake = asyncio.Event()
+            self._wake_pending = False
+            self._ready = threading.Event()
+            self._store_pool = ThreadPoolExecutor(1, thread_name_prefix="vidu-store")
             self._downloads = ThreadPoolExecutor(self._download_workers, thread_name_prefix="vidu-download")
-            self._thread = threading.Thread(target=self._loop, name="vidu-follower", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run_loop, args=(self._loop,), name="vidu-follower", daemon=True
+            )
             self._thread.start()
+            ready = self._ready
+        ready.wait(READY_SECONDS)
         return self
 
     def stop(self, *, wait: bool = True) -> None:
         """Stop following here (the rows stay; this process's leases are let go, so another follower, or the next
-        start, picks the tasks up at once)."""
+        start, picks the tasks up at once). ``wait``: let the queries and downloads in flight end and be written;
+        else they are dropped (and simply made again)."""
         with self._lock:
             thread, self._thread = self._thread, None
-            pools = (self._queries, self._downloads)
-            self._queries = self._downloads = None
+            pools = (self._downloads, self._store_pool)
+            self._stop_waits = wait
         self._stopping.set()
-        self._wake.set()
+        self._wake_up()
         if thread is not None:
             thread.join()
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=wait, cancel_futures=True)
+        with self._lock:
+            self._loop = self._wake = None
+            self._downloads = self._store_pool = None
+            self._working.clear()
         with contextlib.suppress(Exception), self.store.write() as conn:
             conn.execute(
                 tasks.update().where(tasks.c.lease_owner == self.id).values(lease_owner=None, lease_until=None)
@@ -317,7 +506,7 @@ class Follower:
                     .values(follow_at=None)
                 )
             self.store.set_problem(task_id, MissingKey(task_id).args[0])
-        self._wake.set()
+        self._wake_up()
         return waiting
 
     def refresh(self, task_id: str, owner: KeyOwner | None = None, *, wait: bool = True) -> TaskRecord | None:
@@ -451,15 +640,27 @@ class Follower:
 
     def wake(self) -> None:
         """Look at the store now rather than within a second (after a change made elsewhere, or a clock moved)."""
-        self._wake.set()
+        self._wake_up()
 
     def step(self, limit: int = 10_000) -> float | None:
-        """Claim and run the jobs due now, up to ``limit`` (a running follower claims as many as it has free
-        workers), in this thread (tests, without ``start``); return the ``clock`` time when the next job is due,
-        or None when nothing this follower could run is followed."""
-        for claimed in self._claim(self._clock(), limit=limit):
-            self._run(claimed)
+        """Claim and run the jobs due now, up to ``limit``, in this thread (tests, without ``start``): the queries
+        at once on an event loop of this step's own, then the downloads; return the ``clock`` time when the next
+        job is due, or None when nothing this follower could run is followed."""
+        claimed = self._claim(self._clock(), queries=limit, downloads=limit, ahead=0.0)
+        asked = [c for c in claimed if c.job == "query"]
+        if asked:
+            self._commit(asyncio.run(self._step_queries(asked)))
+        for job in claimed:
+            if job.job == "download":
+                self._run_download(job)
         return self._next_due()
+
+    async def _step_queries(self, claimed: list[_Claimed]) -> list[_Outcome]:
+        clients = _Clients(self._async_client_factory)
+        try:
+            return list(await asyncio.gather(*(self._query_job(c, clients) for c in claimed)))
+        finally:
+            await clients.aclose()
 
     def video_path(self, task_id: str, *, watermarked: bool = False) -> str:
         """Where a task's video is saved: by default ``data_dir/videos/<task_id>.mp4`` (``.watermarked.mp4`` for
@@ -477,26 +678,23 @@ class Follower:
             sa.or_(tasks.c.key_kind == "server", tasks.c.job == "download", tasks.c.task_id.in_(held)),
         )
 
-    def _claim(self, now: float, limit: int) -> list[_Claimed]:
-        """Take up to ``limit`` due rows: this follower's until the lease lapses (one transaction)."""
-        if limit <= 0:
+    def _claim(self, now: float, *, queries: int, downloads: int, ahead: float) -> list[_Claimed]:
+        """Take up to ``queries`` query rows and ``downloads`` download rows due by ``now + ahead``: this
+        follower's until the lease lapses (one transaction)."""
+        wanted = [(job, limit) for job, limit in (("query", queries), ("download", downloads)) if limit > 0]
+        if not wanted:
             return []
-        columns = (
-            tasks.c.task_id,
-            tasks.c.job,
-            tasks.c.follow_since,
-            tasks.c.polls,
-            tasks.c.download_attempts,
-            tasks.c.follow_at,
-        )
+        rows: list[Any] = []
         with self.store.write() as conn:
-            rows = conn.execute(
-                sa.select(*columns)
-                .where(self._claimable(now), tasks.c.follow_at <= now)
-                .order_by(tasks.c.follow_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
+            for job, limit in wanted:
+                job_is = tasks.c.job == "download" if job == "download" else sa.or_(tasks.c.job != "download")
+                rows += conn.execute(
+                    sa.select(*_CLAIMED_COLUMNS)
+                    .where(self._claimable(now), tasks.c.follow_at <= now + ahead, job_is)
+                    .order_by(tasks.c.follow_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                ).all()
             if not rows:
                 return []
             conn.execute(
@@ -504,7 +702,7 @@ class Follower:
                 .where(tasks.c.task_id.in_([row.task_id for row in rows]))
                 .values(
                     lease_owner=self.id,
-                    lease_until=now + self.lease,
+                    lease_until=now + ahead + self.lease,
                     follow_since=sa.func.coalesce(tasks.c.follow_since, now),  # recorded elsewhere: starts now
                 )
             )
@@ -516,6 +714,12 @@ class Follower:
                 r.polls,
                 r.download_attempts,
                 r.follow_at,
+                r.key_kind,
+                r.state,
+                r.video_path,
+                r.watermarked_url,
+                r.watermarked_path,
+                r.problem,
             )
             for r in rows
         ]
@@ -536,31 +740,69 @@ class Follower:
                 .values(lease_until=self._clock() + self.lease)
             )
 
-    def _finish(self, claimed: _Claimed, delay: float | None, **values: Any) -> None:
-        """Let the lease go; the next job ``delay`` seconds from now (None: no longer followed)."""
+    def _release(self, claimed: _Claimed, follow_at: float | None, values: dict[str, Any]) -> dict[str, Any]:
+        """The parameters of ``_RELEASE`` that end a job: the next due time (None: no longer followed)."""
         with self._lock:
             self._working.discard(claimed.task_id)
             poked = claimed.task_id in self._poked
             self._poked.discard(claimed.task_id)
-        query_next = delay is not None and values.get("job", claimed.job) == "query"
-        if poked and query_next:
-            delay = 0.0
-        follow_at: Any = None if delay is None else self._clock() + max(0.0, delay)
-        if query_next:
-            # A hint poked the task in another process while this job ran (a callback reached another replica):
-            # the row's due time moved since the claim. Keep the earlier time, so that the hint is not lost.
-            follow_at = sa.case(
-                (sa.and_(tasks.c.follow_at != claimed.due, tasks.c.follow_at < follow_at), tasks.c.follow_at),
-                else_=follow_at,
-            )
-        with self.store.write() as conn:
-            conn.execute(
-                tasks.update()
-                .where(tasks.c.task_id == claimed.task_id, tasks.c.lease_owner == self.id)
-                .values(follow_at=follow_at, lease_until=None, **values)
-            )
+        job = values.get("job", claimed.job)
+        query_next = follow_at is not None and job == "query"
+        if query_next and poked:  # a hint came to this process while the job ran: query again at once
+            follow_at = min(self._clock(), follow_at or 0.0)
+        return {
+            "b_task_id": claimed.task_id,
+            "b_owner": self.id,
+            "b_follow_at": follow_at,
+            "b_query_next": query_next,
+            "b_due": claimed.due,
+            "b_job": job,
+            "b_polls": values.get("polls", claimed.polls),
+            "b_download_attempts": values.get("download_attempts", claimed.download_attempts),
+        }
+
+    def _finish(
+        self,
+        claimed: _Claimed,
+        delay: float | None,
+        *,
+        problem: str | None = None,
+        clear_problem: bool = False,
+        **values: Any,
+    ) -> None:
+        """End a job in this thread: a problem note set (or cleared), the next job ``delay`` seconds from now (None:
+        no longer followed) and the lease let go, in one commit."""
+        follow_at = None if delay is None else self._clock() + max(0.0, delay)
+        with self.store.changes() as changes:
+            if problem is not None or clear_problem:
+                changes.set_problem(claimed.task_id, problem)
+            changes.conn.execute(_RELEASE, [self._release(claimed, follow_at, values)])
         if delay is None:
             self._drop_key(claimed.task_id)
+        self._notify()
+        self._wake_up()
+
+    def _commit(self, outcomes: list[_Outcome]) -> None:
+        """Write the query jobs' outcomes: each answer, note and release together, all in one commit."""
+        if not outcomes:
+            return
+        fetched = self._wall_clock()
+        releases = []
+        with self.store.changes() as changes:
+            for outcome in outcomes:
+                task_id = outcome.claimed.task_id
+                if outcome.status is not None:
+                    changes.status(task_id, outcome.status, fetched)
+                if outcome.problem is not None:
+                    changes.set_problem(task_id, outcome.problem)
+                elif outcome.clear_problem:
+                    changes.set_problem(task_id, None)
+                follow_at = None if outcome.delay is None else outcome.at + max(0.0, outcome.delay)
+                releases.append(self._release(outcome.claimed, follow_at, outcome.values))
+            changes.conn.execute(_RELEASE, releases)
+        for outcome in outcomes:
+            if outcome.delay is None or outcome.finished:
+                self._drop_key(outcome.claimed.task_id)
         self._notify()
 
     def _arm(self, task_id: str, job: Job, *, only_if_idle: bool) -> None:
@@ -575,7 +817,7 @@ class Follower:
                 .where(*where)
                 .values(follow_at=now, follow_since=now, polls=0, job=job, download_attempts=0)
             )
-        self._wake.set()
+        self._wake_up()
         self._notify()
 
     def _poke(self, task_id: str) -> None:
@@ -594,7 +836,7 @@ class Follower:
                     job=sa.case((tasks.c.state == "success", tasks.c.job), else_="query"),
                 )
             )
-        self._wake.set()
+        self._wake_up()
 
     def _next_due(self) -> float | None:
         with self.store.read() as conn:
@@ -607,40 +849,147 @@ class Follower:
 
     # --- the loop ------------------------------------------------------------------------------------------------
 
-    def _loop(self) -> None:
+    def _run_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    async def _in_store(self, call: Callable[..., _T], *args: Any) -> _T:
+        """Run a store call in the store's thread: the loop never waits on the database itself."""
+        return await asyncio.get_running_loop().run_in_executor(self._store_pool, call, *args)
+
+    async def _main(self) -> None:
+        try:
+            await anyio.sleep(0)  # loads httpcore's async backend now (0.5 s), not when the first query is due
+        finally:
+            self._ready.set()
+        clients = _Clients(self._async_client_factory)
+        jobs: set[asyncio.Task[None]] = set()
+        outcomes: list[_Outcome] = []
+        written = asyncio.Event()
+        writer = asyncio.create_task(self._writer(outcomes, written))
+        in_flight = 0
+
+        async def query(claimed: _Claimed) -> None:
+            nonlocal in_flight
+            try:
+                wait = claimed.due - self._clock()
+                if wait > 0:  # claimed a little ahead: start at its due time
+                    await asyncio.sleep(wait)
+                outcome = await self._query_job(claimed, clients)
+                outcomes.append(outcome)
+                written.set()
+            finally:
+                in_flight -= 1
+
         next_renew = 0.0
         next_reconcile = self._clock() if self._reconcile_every is not None else None
-        while not self._stopping.is_set():
-            try:
-                now = self._clock()
-                if now >= next_renew:
-                    self._renew()
-                    next_renew = now + self.lease / 3
-                if next_reconcile is not None and now >= next_reconcile and self._queries is not None:
-                    self._queries.submit(self._reconcile)
-                    next_reconcile = now + (self._reconcile_every or reconcile.INTERVAL)
-                self._dispatch(now)
-                due = self._next_due()
-            except Exception:
-                log.exception("the follower's loop failed; trying again")
-                due = None
-            nap = MAX_NAP if due is None else min(MAX_NAP, max(0.0, due - self._clock()))
-            if nap > 0:
-                self._wake.wait(nap)
-            self._wake.clear()
+        try:
+            while not self._stopping.is_set():
+                self._woken()
+                try:
+                    now = self._clock()
+                    if now >= next_renew:
+                        await self._in_store(self._renew)
+                        next_renew = now + self.lease / 3
+                    if next_reconcile is not None and now >= next_reconcile:
+                        self._in_background(self._reconcile)
+                        next_reconcile = now + (self._reconcile_every or reconcile.INTERVAL)
+                    with self._lock:
+                        free_downloads = self._download_workers - self._downloading
+                    claim = functools.partial(
+                        self._claim, now, queries=self.queries - in_flight, downloads=free_downloads, ahead=CLAIM_AHEAD
+                    )
+                    claimed = await self._in_store(claim)
+                    for job in claimed:
+                        if job.job == "download":
+                            with self._lock:
+                                self._downloading += 1
+                            self._in_background(self._run_download, job)
+                        else:
+                            in_flight += 1
+                            task = asyncio.create_task(query(job))
+                            jobs.add(task)
+                            task.add_done_callback(jobs.discard)
+                    with self._lock:
+                        held = {key.get_secret_value() for key in self._keys.values()}
+                    await clients.prune(held)
+                    due = await self._in_store(self._next_due)
+                except Exception:
+                    log.exception("the follower's loop failed; trying again")
+                    due = None
+                if due is not None and self.queries - in_flight > 0:
+                    due -= CLAIM_AHEAD
+                nap = MAX_NAP if due is None else min(MAX_NAP, max(0.0, due - self._clock()))
+                if nap > 0 and self._wake is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), nap)
+        finally:
+            if self._stop_waits:
+                await asyncio.gather(*jobs, return_exceptions=True)
+            else:
+                for task in jobs:
+                    task.cancel()
+                await asyncio.gather(*jobs, return_exceptions=True)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            if outcomes:
+                await self._write(outcomes)
+            await clients.aclose()
 
-    def _dispatch(self, now: float) -> None:
-        queries, downloads = self._queries, self._downloads
-        if queries is None or downloads is None:
+    async def _writer(self, outcomes: list[_Outcome], written: asyncio.Event) -> None:
+        """Commit the answers as they come: all those that arrived while the last commit ran, in one commit."""
+        while True:
+            await written.wait()
+            written.clear()
+            await self._write(outcomes)
+
+    async def _write(self, outcomes: list[_Outcome]) -> None:
+        while outcomes:
+            await self._write_batch(outcomes)
+
+    async def _write_batch(self, outcomes: list[_Outcome]) -> None:
+        batch = outcomes[:COMMIT_BATCH]
+        del outcomes[: len(batch)]
+        try:
+            await self._in_store(self._commit, batch)
+        except Exception:
+            log.exception("writing %d answers failed; their tasks are queried again when the lease lapses", len(batch))
+            with self._lock:
+                self._working.difference_update(o.claimed.task_id for o in batch)
+
+    def _in_background(self, call: Callable[..., None], *args: Any) -> None:
+        pool = self._downloads
+        if pool is None:
             return
+        with contextlib.suppress(RuntimeError):  # shut down meanwhile: a claimed job's lease lapses, it is redone
+            pool.submit(call, *args)
+
+    def _wake_up(self) -> None:
+        """Wake the loop (from any thread); wakes asked for before it looks again count as one."""
         with self._lock:
-            free = self._workers + self._download_workers - len(self._working)
-        for claimed in self._claim(now, limit=free):
-            pool = downloads if claimed.job == "download" else queries
-            try:
-                pool.submit(self._run, claimed)
-            except RuntimeError:  # shut down meanwhile: the lease lapses and the job is taken up again
+            loop = self._loop
+            if loop is None or self._wake_pending:
                 return
+            self._wake_pending = True
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self._set_wake)
+
+    def _set_wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _woken(self) -> None:
+        """The loop is about to look at the store: wakes asked for from now on count."""
+        with self._lock:
+            self._wake_pending = False
+        if self._wake is not None:
+            self._wake.clear()
 
     def _reconcile(self) -> None:
         try:
@@ -652,18 +1001,17 @@ class Follower:
             if result.verdict == "created" and result.task_id:
                 self._arm(result.task_id, "query", only_if_idle=True)
 
-    def _run(self, claimed: _Claimed) -> None:
+    def _run_download(self, claimed: _Claimed) -> None:
         try:
-            if claimed.job == "download":
-                self._download(claimed)
-            else:
-                self._poll(claimed)
+            self._download(claimed)
         except Exception:
-            log.exception("following task %s failed unexpectedly", claimed.task_id)
+            log.exception("saving the video of task %s failed unexpectedly", claimed.task_id)
             with contextlib.suppress(Exception):
-                self.store.set_problem(claimed.task_id, "stopped following after an unexpected error; see the log")
-            with contextlib.suppress(Exception):
-                self._finish(claimed, None)
+                self._finish(claimed, None, problem="stopped following after an unexpected error; see the log")
+        finally:
+            with self._lock:
+                self._downloading = max(0, self._downloading - 1)
+            self._wake_up()
 
     # --- the jobs ------------------------------------------------------------------------------------------------
 
@@ -673,47 +1021,53 @@ class Follower:
             claimed.task_id, self.settings, claimed.follow_since, callbacks=callbacks, queries=claimed.polls
         )
 
-    def _poll(self, claimed: _Claimed) -> None:
-        task_id = claimed.task_id
-        record = self.store.get(task_id)
-        owner = None if record is None else self._owner_for(record, None)
-        if owner is None:
-            self._finish(claimed, None)
-            return
-        if record is not None and record.state in FINAL_STATES and not claimed.download_attempts:
-            # Finished before anyone followed it (not a retry after a failed download, which wants a fresh link).
-            self._finish(claimed, 0.0 if self._needs_video(record) else None, job="download")
-            return
-        policy = self._policy(claimed)
+    async def _query_job(self, claimed: _Claimed, clients: _Clients) -> _Outcome:
+        """Query one task (if it still needs it) and say what to write; never raises."""
         try:
-            status = self._query(task_id, owner)
+            return await self._poll(claimed, clients)
+        except Exception:
+            log.exception("following task %s failed unexpectedly", claimed.task_id)
+            problem = "stopped following after an unexpected error; see the log"
+            return _Outcome(claimed, None, self._clock(), problem=problem)
+
+    async def _poll(self, claimed: _Claimed, clients: _Clients) -> _Outcome:
+        owner = self._owner_for(claimed, None)
+        if owner is None:
+            return _Outcome(claimed, None, self._clock())
+        if claimed.state in FINAL_STATES and not claimed.download_attempts:
+            # Finished before anyone followed it (not a retry after a failed download, which wants a fresh link).
+            delay = 0.0 if self._needs_video(claimed) else None
+            return _Outcome(claimed, delay, self._clock(), values={"job": "download"})
+        policy = self._policy(claimed)
+        polled = {"polls": claimed.polls + 1}
+        try:
+            async with clients.using(owner) as client:
+                status = await client.query(claimed.task_id)
         except ViduError as exc:
+            now = self._clock()
             try:
                 policy.failed(exc)
             except ViduError:
                 hint = f" {exc.hint}" if isinstance(exc, APIError) else ""
-                self.store.set_problem(task_id, f"stopped following: {exc}.{hint}")
-                self._finish(claimed, None)
-                return
-            self._finish(claimed, self._next_wait(claimed, policy), polls=claimed.polls + 1)
-            return
-        self._save(task_id, status)
+                return _Outcome(claimed, None, now, problem=f"stopped following: {exc}.{hint}")
+            delay, problem = self._next_wait(policy, now)
+            return _Outcome(claimed, delay, now, values=polled, problem=problem)
+        now = self._clock()
+        noted = claimed.problem is not None  # an answer came: following works again, an old note goes
         if not policy.seen(status):
-            self._finish(claimed, self._next_wait(claimed, policy), polls=claimed.polls + 1)
-            return
-        self._drop_key(task_id)  # finished: a visitor's key is no longer needed
-        current = self.store.get(task_id)
-        if status.succeeded and current is not None and self._needs_video(current):
-            self._finish(claimed, 0.0, job="download")
-        else:
-            self._finish(claimed, None)
+            delay, problem = self._next_wait(policy, now)
+            return _Outcome(claimed, delay, now, polled, status, problem, clear_problem=noted)
+        urls = replace(claimed, state=status.state, watermarked_url=status.watermarked_url or claimed.watermarked_url)
+        if status.succeeded and self._needs_video(urls):
+            return _Outcome(claimed, 0.0, now, {"job": "download"}, status, clear_problem=noted, finished=True)
+        return _Outcome(claimed, None, now, status=status, clear_problem=noted, finished=True)
 
-    def _next_wait(self, claimed: _Claimed, policy: tracking.PollPolicy) -> float | None:
+    def _next_wait(self, policy: tracking.PollPolicy, now: float) -> tuple[float | None, str | None]:
+        """Seconds to the next query, or None with the reason once the maximum wait has passed."""
         try:
-            return policy.next_wait(self._clock())
+            return policy.next_wait(now), None
         except tracking.WaitTimeout as exc:
-            self.store.set_problem(claimed.task_id, f"stopped following: {exc}")
-            return None
+            return None, f"stopped following: {exc}"
 
     def _download(self, claimed: _Claimed) -> None:
         task_id = claimed.task_id
@@ -722,10 +1076,8 @@ class Follower:
             self._finish(claimed, None)
             return
         if not record.video_url:
-            self.store.set_problem(
-                task_id, "the task succeeded but the service gave no video URL; open it to query again"
-            )
-            self._finish(claimed, None)
+            problem = "the task succeeded but the service gave no video URL; open it to query again"
+            self._finish(claimed, None, problem=problem)
             return
         try:
             if record.video_path is None:
@@ -738,16 +1090,13 @@ class Follower:
                 self.store.set_video(task_id, location, watermarked=True)
             self._keep_cover(record)
         except DownloadRefused as exc:  # the link breaks a rule: a retry would fetch the same; a query may not
-            self.store.set_problem(task_id, f"{exc}; open the task to fetch a fresh link")
-            self._finish(claimed, None)
+            self._finish(claimed, None, problem=f"{exc}; open the task to fetch a fresh link")
             return
         except (httpx.HTTPError, OSError, BotoCoreError, ClientError) as exc:
             attempts = claimed.download_attempts + 1
             if attempts >= MAX_DOWNLOAD_ATTEMPTS:
-                self.store.set_problem(
-                    task_id, f"the video could not be saved ({exc}); open the task to fetch a fresh link and retry"
-                )
-                self._finish(claimed, None, download_attempts=attempts)
+                problem = f"the video could not be saved ({exc}); open the task to fetch a fresh link and retry"
+                self._finish(claimed, None, problem=problem, download_attempts=attempts)
                 return
             log.warning("download of task %s failed, will retry: %s", task_id, exc)
             owner = self._owner_for(record, None)
@@ -755,9 +1104,7 @@ class Follower:
             delay = self.settings.poll_interval * 2.0**attempts
             self._finish(claimed, delay, download_attempts=attempts, job=job)
             return
-        if record.problem:
-            self.store.set_problem(task_id, None)
-        self._finish(claimed, None)
+        self._finish(claimed, None, clear_problem=bool(record.problem))
 
     def _keep_cover(self, record: TaskRecord) -> None:
         """Keep the task's cover beside its video; one that breaks a rule, or cannot be fetched, is logged and
@@ -776,6 +1123,7 @@ class Follower:
     # --- helpers -------------------------------------------------------------------------------------------------
 
     def _query(self, task_id: str, owner: KeyOwner) -> TaskStatus:
+        """A query in the caller's thread (``refresh``), with a client for this call."""
         client = self._client_factory(owner)
         try:
             return client.query(task_id)
@@ -784,12 +1132,11 @@ class Follower:
 
     def _save(self, task_id: str, status: TaskStatus) -> None:
         """Store a query's answer; an answer means following works again, so an old problem note goes."""
-        self.store.update_status(task_id, status, self._wall_clock())
-        record = self.store.get(task_id)
-        if record is not None and record.problem is not None:
-            self.store.set_problem(task_id, None)
+        with self.store.changes() as changes:
+            changes.status(task_id, status, self._wall_clock())
+            changes.set_problem(task_id, None)
 
-    def _needs_video(self, record: TaskRecord) -> bool:
+    def _needs_video(self, record: _Row) -> bool:
         if not self.keep_videos or record.state != "success":
             return False
         return record.video_path is None or (bool(record.watermarked_url) and record.watermarked_path is None)
@@ -807,7 +1154,7 @@ class Follower:
         with self._lock:
             return task_id in self._keys
 
-    def _owner_for(self, record: TaskRecord, owner: KeyOwner | None) -> KeyOwner | None:
+    def _owner_for(self, record: _Row, owner: KeyOwner | None) -> KeyOwner | None:
         if owner is not None and owner.can_query:
             return owner
         if record.key_kind == "server":
@@ -818,7 +1165,7 @@ class Follower:
 
     def _on_store_change(self, _ref: str) -> None:
         self._notify()
-        self._wake.set()  # a callback's hint, or a task armed by another process: look now
+        self._wake_up()  # a callback's hint, or a task armed by another process: look now
 
     def _notify(self) -> None:
         with self._changes:

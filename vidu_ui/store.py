@@ -60,6 +60,7 @@ __all__ = [
     "LOCAL_STATES",
     "SCHEMA_VERSION",
     "THUMBNAIL_SIDE",
+    "Changes",
     "KeyKind",
     "Store",
     "StoreError",
@@ -458,6 +459,32 @@ def private_dir(path: Path) -> None:
     os.chmod(path, 0o700)
 
 
+class Changes:
+    """Changes to rows inside one transaction (``Store.changes``): a query's answer, a problem note, and any
+    statement of the caller's on ``conn`` (the follower lets its lease go in the same commit)."""
+
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.refs: builtins.list[str] = []
+
+    def status(self, task_id: str, status: TaskStatus, fetched_at: float | None = None) -> bool:
+        """``Store.update_status`` in this transaction."""
+        return self._note(self.store._status_in(self.conn, task_id, status, fetched_at))
+
+    def set_problem(self, task_id: str, problem: str | None) -> bool:
+        """``Store.set_problem`` in this transaction."""
+        return self.set(task_id, "problem", problem)
+
+    def set(self, task_id: str, column: str, value: Any) -> bool:
+        return self._note(self.store._set_in(self.conn, task_id, column, value))
+
+    def _note(self, ref: str | None) -> bool:
+        if ref is not None:
+            self.refs.append(ref)
+        return ref is not None
+
+
 class Store:
     """The history at ``url`` (a SQLAlchemy URL, or a path to a SQLite file). Safe to share between threads.
 
@@ -794,46 +821,59 @@ class Store:
         A finished state is never replaced by an unfinished one (an answer that overtook a later one).
         Result URLs are kept from the last answer that had them.
         """
+        with self.changes() as changes:
+            return changes.status(task_id, status, fetched_at)
+
+    @contextmanager
+    def changes(self) -> Iterator[Changes]:
+        """One write transaction for several changes (``Changes``): all of them are committed, or none; the change
+        hooks run once it is committed, for each row that changed."""
+        with self.write() as conn:
+            changes = Changes(self, conn)
+            yield changes
+            if self.dialect == "postgresql":  # NOTIFY is delivered at commit, with the changes
+                for ref in dict.fromkeys(changes.refs):
+                    conn.execute(sa.text("SELECT pg_notify(:channel, :ref)"), {"channel": _CHANNEL, "ref": ref[:200]})
+        for ref in dict.fromkeys(changes.refs):
+            self._run_hooks(ref)
+
+    def _status_in(self, conn: Connection, task_id: str, status: TaskStatus, fetched_at: float | None) -> str | None:
+        """``update_status`` within ``conn``'s transaction: the row's ref when it changed, else None."""
         fetched = self._clock() if fetched_at is None else fetched_at
         columns = [tasks.c[name] for name in _STATUS_COLUMNS]
-        with self.write() as conn:
-            row = conn.execute(
-                sa.select(tasks.c.ref, *columns).where(tasks.c.task_id == task_id).with_for_update()
-            ).first()
-            if row is None:
-                return False
-            old = {name: row._mapping[name] for name in _STATUS_COLUMNS}
-            if old["state"] in FINISHED_STATES and status.state not in FINISHED_STATES:
-                return False
-            new = {
-                "state": status.state,
-                "err_code": status.err_code or None,
-                "credits": status.credits if status.credits is not None else old["credits"],
-                **{name: old[name] for name in _URL_COLUMNS},
-            }
-            if any((status.video_url, status.cover_url, status.watermarked_url)):
-                new.update(
-                    video_url=status.video_url,
-                    cover_url=status.cover_url,
-                    watermarked_url=status.watermarked_url,
-                    urls_fetched_at=fetched,
-                )
-            changed = {k: v for k, v in new.items() if k != "urls_fetched_at"} != {
-                k: v for k, v in old.items() if k != "urls_fetched_at"
-            }
-            conn.execute(
-                tasks.update()
-                .where(tasks.c.task_id == task_id)
-                .values(
-                    **new,
-                    last_status=_dumps(strip_images(status.raw or status.model_dump(mode="json"))),
-                    updated_at=self._clock(),
-                    version=tasks.c.version + (1 if changed else 0),
-                )
+        row = conn.execute(sa.select(tasks.c.ref, *columns).where(tasks.c.task_id == task_id).with_for_update()).first()
+        if row is None:
+            return None
+        old = {name: row._mapping[name] for name in _STATUS_COLUMNS}
+        if old["state"] in FINISHED_STATES and status.state not in FINISHED_STATES:
+            return None
+        new = {
+            "state": status.state,
+            "err_code": status.err_code or None,
+            "credits": status.credits if status.credits is not None else old["credits"],
+            **{name: old[name] for name in _URL_COLUMNS},
+        }
+        if any((status.video_url, status.cover_url, status.watermarked_url)):
+            new.update(
+                video_url=status.video_url,
+                cover_url=status.cover_url,
+                watermarked_url=status.watermarked_url,
+                urls_fetched_at=fetched,
             )
-        if changed:
-            self._changed(row.ref)
-        return changed
+        changed = {k: v for k, v in new.items() if k != "urls_fetched_at"} != {
+            k: v for k, v in old.items() if k != "urls_fetched_at"
+        }
+        conn.execute(
+            tasks.update()
+            .where(tasks.c.task_id == task_id)
+            .values(
+                **new,
+                last_status=_dumps(strip_images(status.raw or status.model_dump(mode="json"))),
+                updated_at=self._clock(),
+                version=tasks.c.version + (1 if changed else 0),
+            )
+        )
+        return str(row.ref) if changed else None
 
     def set_video(self, task_id: str, path: Path | str | None, *, watermarked: bool = False) -> None:
         """Record where the (complete) video, or its watermarked copy, was saved; None forgets it."""
@@ -858,18 +898,22 @@ class Store:
         column: Literal["video_path", "watermarked_path", "cover_path", "problem", "frame_sources"],
         value: Any,
     ) -> None:
-        with self.write() as conn:
-            row = conn.execute(
-                sa.select(tasks.c.ref, tasks.c[column]).where(tasks.c.task_id == task_id).with_for_update()
-            ).first()
-            if row is None or row[1] == value:
-                return
-            conn.execute(
-                tasks.update()
-                .where(tasks.c.task_id == task_id)
-                .values({column: value, "updated_at": self._clock(), "version": tasks.c.version + 1})
-            )
-        self._changed(row.ref)
+        with self.changes() as changes:
+            changes.set(task_id, column, value)
+
+    def _set_in(self, conn: Connection, task_id: str, column: str, value: Any) -> str | None:
+        """``_set`` within ``conn``'s transaction: the row's ref when it changed, else None."""
+        row = conn.execute(
+            sa.select(tasks.c.ref, tasks.c[column]).where(tasks.c.task_id == task_id).with_for_update()
+        ).first()
+        if row is None or row[1] == value:
+            return None
+        conn.execute(
+            tasks.update()
+            .where(tasks.c.task_id == task_id)
+            .values({column: value, "updated_at": self._clock(), "version": tasks.c.version + 1})
+        )
+        return str(row.ref)
 
     # --- reading -----------------------------------------------------------------------------------------------
 

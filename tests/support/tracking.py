@@ -18,7 +18,7 @@ import httpx
 from tests import images
 from tests.fakes import MP4_HEAD, FakeTime, cdn_policy
 from vidu_ui import tracking
-from vidu_ui.client import ViduClient
+from vidu_ui.client import AsyncViduClient, ViduClient
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Simulator
 from vidu_ui.store import Store
@@ -104,6 +104,16 @@ def fake_client(settings: Settings, service: FakeService, fake: FakeTime | None 
     return ViduClient(settings, transport=httpx.MockTransport(service), sleep=fake.sleep, clock=fake.clock)
 
 
+def fake_async_client(settings: Settings, service: FakeService, fake: FakeTime | None = None) -> AsyncViduClient:
+    """The follower's client on the same fake service (``httpx.MockTransport`` serves both kinds)."""
+    fake = fake or FakeTime()
+
+    async def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+
+    return AsyncViduClient(settings, transport=httpx.MockTransport(service), sleep=sleep, clock=fake.clock)
+
+
 def data_uri(img_bytes: bytes, fmt: str = "png") -> str:
     return f"data:image/{fmt};base64," + base64.b64encode(img_bytes).decode()
 
@@ -156,13 +166,25 @@ class Rig:
         self.tracker = self.make_tracker()
 
     def make_tracker(self, **kw: Any) -> Tracker:
-        return Tracker(self.settings, self.store, client_factory=self.client, clock=self.time.clock, **kw)
+        return Tracker(
+            self.settings,
+            self.store,
+            client_factory=self.client,
+            async_client_factory=self.async_client,
+            clock=self.time.clock,
+            **kw,
+        )
 
-    def client(self, owner: KeyOwner) -> ViduClient:
+    def _settings_of(self, owner: KeyOwner) -> Settings:
         self.owners.append(owner)
         key = owner.api_key.get_secret_value() if owner.api_key is not None else self.settings.api_key
-        settings = self.settings.with_key(key if isinstance(key, str) else KEY)
-        return fake_client(settings, self.service, self.time)
+        return self.settings.with_key(key if isinstance(key, str) else KEY)
+
+    def client(self, owner: KeyOwner) -> ViduClient:
+        return fake_client(self._settings_of(owner), self.service, self.time)
+
+    def async_client(self, owner: KeyOwner) -> AsyncViduClient:
+        return fake_async_client(self._settings_of(owner), self.service, self.time)
 
     def record(self, task_id: str, *, key_kind: str = "server") -> None:
         self.store.record_submission(

@@ -33,6 +33,7 @@ from tests.fakes import FakeTime
 from tests.images import photo, write
 from tests.support.apps import CANARY, CHROMIUM, CHROMIUM_ARGS, AppConfig, Running, launched, need_chromium
 from tests.support.findings import Findings
+from tests.support.pages import PHONE
 from tests.support.report import Reliability
 from tests.support.servers import new_database, postgres_server, s3_server
 from vidu_ui.settings import Settings
@@ -170,6 +171,43 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
         tab = context.new_page()
         tab.set_default_timeout(BROWSER_TIMEOUT_MS)
         tab.goto(url)
+        return tab
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def device(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """``device(url, viewport=PHONE, locale="en-US", login=None)``: a tab of that size and language in a fresh
+    context (signed in first with ``login=(user, password)``), at ``url`` once the page is ready; closed after the
+    test. ``record_video``: a folder where Playwright records the tab as WebM (``Page.video``)."""
+    from playwright.sync_api import expect
+
+    contexts: list[Any] = []
+
+    def open_(
+        url: str,
+        viewport: dict[str, int] = PHONE,
+        locale: str = "en-US",
+        login: tuple[str, str] | None = None,
+        record_video: Path | None = None,
+    ) -> Page:
+        recording: dict[str, Any] = {}
+        if record_video is not None:
+            recording = {"record_video_dir": str(record_video), "record_video_size": viewport}
+        context = browser.new_context(viewport=viewport, locale=locale, **recording)
+        contexts.append(context)
+        if login is not None:  # Gradio's sign-in, as its login form posts it; the session cookie stays in the context
+            answer = context.request.post(
+                url.split("?")[0].rstrip("/") + "/login", form={"username": login[0], "password": login[1]}
+            )
+            assert answer.ok
+        tab = context.new_page()
+        tab.set_default_timeout(BROWSER_TIMEOUT_MS)
+        tab.goto(url)
+        expect(tab.locator("#vu-generate")).to_be_visible()
         return tab
 
     yield open_

@@ -87,8 +87,8 @@ CSS = """
   padding: 8px 10px; cursor: pointer; }
 .vu-card:has(.vu-card-pick[aria-pressed="true"]) { border-color: var(--color-accent); box-shadow: 0 0 0 1px
   var(--color-accent); }
-.vu-card-pick { display: flex; gap: 10px; align-items: flex-start; width: 100%; padding: 0; border: 0;
-  background: none; color: inherit; font: inherit; text-align: left; cursor: pointer; }
+.vu-card .vu-card-pick { display: flex; gap: 10px; align-items: flex-start; width: 100%; padding: 0; border: 0;
+  box-shadow: none; background: none; color: inherit; font: inherit; text-align: left; cursor: pointer; }
 .vu-card-pick .vu-frames { flex: none; flex-direction: column; }
 .vu-card-pick .vu-frames img { width: 72px; height: 44px; }
 .vu-card-text { display: flex; flex-direction: column; gap: 2px; min-width: 0; }

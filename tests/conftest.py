@@ -12,7 +12,8 @@ Markers that configure a fixture (registered in ``pyproject.toml``):
 
 ``--reliability-doc PATH`` writes ``docs/reliability.md`` from the reliability tests' results at the end of the
 session (``tests/support/report.py``); ``--hostile-doc PATH`` writes ``docs/hostile.md`` from the figures of the
-decoding, limits and fuzzing tests (``tests/support/findings.py``).
+decoding, limits and fuzzing tests (``tests/support/findings.py``); ``--flow-recording PATH`` writes the README's
+animation of the flow from the screen recording of ``tests/test_recording.py`` (``tests/support/recording.py``).
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         type=Path,
         help="write docs/hostile.md from the hostile-input tests of this run (tests/support/findings.py)",
+    )
+    parser.addoption(
+        "--flow-recording",
+        metavar="PATH",
+        type=Path,
+        help="write the README's animation of the flow (docs/flow.webp) from tests/test_recording.py's recording",
     )
 
 
@@ -182,7 +189,7 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
 def device(browser: Browser) -> Iterator[Callable[..., Page]]:
     """``device(url, viewport=PHONE, locale="en-US", login=None)``: a tab of that size and language in a fresh
     context (signed in first with ``login=(user, password)``), at ``url`` once the page is ready; closed after the
-    test. ``record_video``: a folder where Playwright records the tab as WebM (``Page.video``)."""
+    test."""
     from playwright.sync_api import expect
 
     contexts: list[Any] = []
@@ -192,12 +199,8 @@ def device(browser: Browser) -> Iterator[Callable[..., Page]]:
         viewport: dict[str, int] = PHONE,
         locale: str = "en-US",
         login: tuple[str, str] | None = None,
-        record_video: Path | None = None,
     ) -> Page:
-        recording: dict[str, Any] = {}
-        if record_video is not None:
-            recording = {"record_video_dir": str(record_video), "record_video_size": viewport}
-        context = browser.new_context(viewport=viewport, locale=locale, **recording)
+        context = browser.new_context(viewport=viewport, locale=locale)
         contexts.append(context)
         if login is not None:  # Gradio's sign-in, as its login form posts it; the session cookie stays in the context
             answer = context.request.post(

@@ -113,7 +113,8 @@ def test_a_card_escapes_what_users_wrote(tmp_path: Path) -> None:
     parsed.feed(card(History._cells(record, viewer), record, viewer.lang))
     parsed.close()
     tags = [tag for tag, _ in parsed.tags]
-    assert tags == ["li", "button", "span", "span", "span", "span", "span", "span", "code", "a"]  # no tag of theirs
+    # no tag of theirs: the card's own (the details: when and the model, each kept on one line)
+    assert tags == ["li", "button", "span", "span", "span", "span", "span", "span", "span", "span", "code", "a"]
     attributes = dict(parsed.tags)
     assert attributes["button"]["data-task"] == task_id
     assert attributes["a"]["href"] == "?task=" + quote(task_id, safe="")

@@ -117,7 +117,11 @@ def card(cells: dict[str, str], record: TaskRecord, lang: Lang) -> str:
     the whole id and the task's link. Every value from the history is escaped (ids and prompts are user data)."""
     task_id = html.escape(record.task_id)
     prompt = html.escape(" ".join(record.prompt.split()) or "—")
-    details = " · ".join(html.escape(cells[name]) for name in ("created", "model", "credits") if cells[name])
+    details = " · ".join(
+        f'<span class="vu-nowrap">{html.escape(cells[name])}</span>'
+        for name in ("created", "model", "credits")
+        if cells[name]
+    )
     frames = cells["frames"] or '<span class="vu-frames"></span>'
     link = html.escape(task_link(record.task_id))
     return (

@@ -12,7 +12,8 @@ Markers that configure a fixture (registered in ``pyproject.toml``):
 
 ``--reliability-doc PATH`` writes ``docs/reliability.md`` from the reliability tests' results at the end of the
 session (``tests/support/report.py``); ``--hostile-doc PATH`` writes ``docs/hostile.md`` from the figures of the
-decoding, limits and fuzzing tests (``tests/support/findings.py``).
+decoding, limits and fuzzing tests (``tests/support/findings.py``); ``--flow-recording PATH`` writes the README's
+animation of the flow from the screen recording of ``tests/test_recording.py`` (``tests/support/recording.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tests.fakes import FakeTime
 from tests.images import photo, write
 from tests.support.apps import CANARY, CHROMIUM, CHROMIUM_ARGS, AppConfig, Running, launched, need_chromium
 from tests.support.findings import Findings
+from tests.support.pages import PHONE
 from tests.support.report import Reliability
 from tests.support.servers import new_database, postgres_server, s3_server
 from vidu_ui.settings import Settings
@@ -63,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         type=Path,
         help="write docs/hostile.md from the hostile-input tests of this run (tests/support/findings.py)",
+    )
+    parser.addoption(
+        "--flow-recording",
+        metavar="PATH",
+        type=Path,
+        help="write the README's animation of the flow (docs/flow.webp) from tests/test_recording.py's recording",
     )
 
 
@@ -170,6 +178,39 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
         tab = context.new_page()
         tab.set_default_timeout(BROWSER_TIMEOUT_MS)
         tab.goto(url)
+        return tab
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def device(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """``device(url, viewport=PHONE, locale="en-US", login=None)``: a tab of that size and language in a fresh
+    context (signed in first with ``login=(user, password)``), at ``url`` once the page is ready; closed after the
+    test."""
+    from playwright.sync_api import expect
+
+    contexts: list[Any] = []
+
+    def open_(
+        url: str,
+        viewport: dict[str, int] = PHONE,
+        locale: str = "en-US",
+        login: tuple[str, str] | None = None,
+    ) -> Page:
+        context = browser.new_context(viewport=viewport, locale=locale)
+        contexts.append(context)
+        if login is not None:  # Gradio's sign-in, as its login form posts it; the session cookie stays in the context
+            answer = context.request.post(
+                url.split("?")[0].rstrip("/") + "/login", form={"username": login[0], "password": login[1]}
+            )
+            assert answer.ok
+        tab = context.new_page()
+        tab.set_default_timeout(BROWSER_TIMEOUT_MS)
+        tab.goto(url)
+        expect(tab.locator("#vu-generate")).to_be_visible()
         return tab
 
     yield open_

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.support.apps import Running
 from tests.support.browser import upload
+from tests.support.pages import choose, listbox
 from vidu_ui.catalogue import MODELS
 from vidu_ui.messages import EN, ZH, model_key
 from vidu_ui.settings import Settings
@@ -35,21 +36,6 @@ def page(open_page: Callable[..., Page], running: Running) -> Page:
     tab = open_page(running.url)
     expect(tab.locator("#vu-generate")).to_be_visible()
     return tab
-
-
-def listbox(page: Page, dropdown: str) -> Locator:
-    """The open option list of one dropdown (each list is tied to its input by ``aria-controls``)."""
-    field = page.locator(f"#{dropdown} input")
-    field.click()
-    options = page.locator(f"#{field.get_attribute('aria-controls')} [role=option]")
-    expect(options.first).to_be_visible()
-    return options
-
-
-def choose(page: Page, dropdown: str, option: str) -> None:
-    exact = re.compile(rf"^\W*{re.escape(option)}\s*$")  # "1" is not "10"; a leading ✓ marks the chosen one
-    listbox(page, dropdown).filter(has_text=exact).click()
-    expect(page.locator(f"#{dropdown} input")).to_have_value(option)
 
 
 def options_of(page: Page, dropdown: str) -> list[str]:

@@ -254,7 +254,7 @@ def test_history_lists_newest_first_and_filters(page: Page, frames: dict[str, Pa
     first = generate(page, form(frames, prompt="A red kite over the dunes"))
     follow(page, first)
     second = generate(page, form(frames, prompt="Snow falls on a quiet street", model="viduq2", resolution="720p"))
-    table, note = page.history.rows("all", "", None, request())
+    table, _cards, note = page.history.rows("all", "", None, request())
     rows = table["value"]["data"]
     assert [row[-1] for row in rows] == [second, first] and note == ""
     assert table["value"]["headers"] == [EN[f"col_{c}"] for c in COLUMNS]
@@ -264,7 +264,7 @@ def test_history_lists_newest_first_and_filters(page: Page, frames: dict[str, Pa
     assert [r[-1] for r in page.history.rows("success", "", None, request())[0]["value"]["data"]] == [first]
     assert [r[-1] for r in page.history.rows("all", "SNOW", None, request())[0]["value"]["data"]] == [second]
     assert [r[-1] for r in page.history.rows("all", "viduq2", None, request())[0]["value"]["data"]] == [second]
-    empty, note = page.history.rows("failed", "", None, request(headers=ZH_HEADERS))
+    empty, _cards, note = page.history.rows("failed", "", None, request(headers=ZH_HEADERS))
     assert empty["value"]["data"] == [] and note == ZH["history_none_match"]
     assert empty["value"]["headers"][COLUMNS.index("created")] == ZH["col_created"]
 
@@ -380,7 +380,7 @@ def test_visitors_see_the_tasks_of_their_own_key(sim: Simulator, tmp_path: Path,
         assert KEY not in repr(record) and KEY not in (record.user or "")
         assert [r[-1] for r in page.history.rows("all", "", KEY, request())[0]["value"]["data"]] == [task_id]
         assert page.history.rows("all", "", "another-key", request())[0]["value"]["data"] == []
-        table, note = page.history.rows("all", "", None, request())
+        table, _cards, note = page.history.rows("all", "", None, request())
         assert table["value"]["data"] == [] and note == EN["history_empty"]
         assert statuses(follow(page, task_id, api_key=KEY))
     finally:

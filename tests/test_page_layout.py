@@ -8,74 +8,22 @@ The phone screenshots in ``docs/`` are taken here (the desktop one by ``test_bro
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.apps import CANARY, Running
-from tests.support.browser import upload
+from tests.support.pages import LOCALES, PHONE, generate, history_tab, sideways
 from vidu_ui.messages import EN, ZH
 from vidu_ui.settings import Settings
 from vidu_ui.studio.history import STATE_FILTERS
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser
 
 # Tasks end when a test says so (``sim.finish``), or are cancelled.
 pytestmark = [pytest.mark.browser, pytest.mark.app(queue_seconds=0.3, process_seconds=600.0)]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PHONE = {"width": 390, "height": 844}
-TASK_ID = re.compile(r"^\d{6,}$")
-LOCALES = {"en": "en-US", "zh-CN": "zh-CN"}
-
-
-@pytest.fixture
-def device(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """``device(url, viewport=PHONE, locale="en-US")``: a tab of that size and language in a fresh context."""
-    contexts: list[Any] = []
-
-    def open_(
-        url: str, viewport: dict[str, int] = PHONE, locale: str = "en-US", login: tuple[str, str] | None = None
-    ) -> Page:
-        context = browser.new_context(viewport=viewport, locale=locale)
-        contexts.append(context)
-        if login is not None:  # Gradio's sign-in, as its login form posts it; the session cookie stays in the context
-            answer = context.request.post(
-                url.split("?")[0].rstrip("/") + "/login", form={"username": login[0], "password": login[1]}
-            )
-            assert answer.ok
-        tab = context.new_page()
-        tab.goto(url)
-        expect(tab.locator("#vu-generate")).to_be_visible()
-        return tab
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-def sideways(page: Page) -> int:
-    """How many pixels the page scrolls sideways (0: it fits its window)."""
-    return int(page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth"))
-
-
-def generate(page: Page, frames: dict[str, Path], prompt: str = "Dawn turns to dusk over the bay") -> str:
-    upload(page, "start", frames["start"])
-    upload(page, "end", frames["end"])
-    page.locator("#vu-prompt textarea").fill(prompt)
-    page.locator("#vu-generate").click()
-    task_id = page.locator("#vu-task-id input, #vu-task-id textarea").first
-    expect(task_id).to_have_value(TASK_ID)
-    return task_id.input_value()
-
-
-def history_tab(page: Page, lang: str) -> None:
-    page.get_by_role("tab", name=(EN if lang == "en" else ZH)["tab_history"]).click()
-    expect(page.locator("#vu-history-table")).to_be_visible()
 
 
 def english_messages(text: str) -> list[str]:
@@ -106,9 +54,9 @@ def test_nothing_scrolls_sideways_on_a_phone(
         page.screenshot(path=str(DOCS / "screenshot-phone.png"), full_page=True)
 
     history_tab(page, lang)
-    row = page.locator("#vu-history-table").get_by_text(task_id, exact=True).last
-    expect(row).to_be_attached()
-    expect(page.locator("#vu-history-table img:visible").first).to_be_visible()  # the frames of each row
+    card = page.locator("#vu-history-cards .vu-card").filter(has_text=task_id)  # a phone shows cards, not the table
+    expect(card).to_be_visible()
+    expect(card.locator("img").first).to_be_visible()  # the frames of each task
     assert sideways(page) == 0
     if lang == "zh-CN":
         page.screenshot(path=str(DOCS / "screenshot-phone-history.png"), full_page=True)
@@ -133,6 +81,7 @@ def test_open_and_reuse_wait_for_a_selection(
 
     studio = across()
     history_tab(page, "en")
+    expect(page.locator("#vu-history-table")).to_be_visible()  # a wide screen shows the table
     assert across() == studio  # the page keeps its width from tab to tab
     for button in ("#vu-history-open", "#vu-history-reuse"):
         expect(page.locator(button)).to_be_disabled()

@@ -44,7 +44,7 @@ from .frames import MAX_PIXELS
 from .messages import Lang, render_error, render_problem, say
 from .request import BY_NAME, TaskOptions, check, is_web_url, model_view
 from .settings import Settings
-from .store import FINAL_STATES, KeyKind, Store, metadata, tasks
+from .store import FINAL_STATES, KeyKind, Store, batch_jobs, batches, tasks
 from .submit import prepare
 
 __all__ = [
@@ -70,39 +70,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Outcome = Literal["waiting", "sending", "running", "success", "failed", "unknown", "held"]
-
-batches = sa.Table(
-    "batches",
-    metadata,
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False, server_default=""),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("user", sa.Text),
-    sa.Column("estimate", sa.Float),
-)
-"""One row per batch (``migrations/versions/0004_batches.py``)."""
-
-batch_jobs = sa.Table(
-    "batch_jobs",
-    metadata,
-    sa.Column("key", sa.Text, primary_key=True),
-    sa.Column("batch_id", sa.Text, sa.ForeignKey("batches.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("label", sa.Text, nullable=False, server_default=""),
-    sa.Column("start", sa.Text, nullable=False),
-    sa.Column("end", sa.Text, nullable=False),
-    sa.Column("options", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("estimate", sa.Float),
-    sa.Column("problems", sa.Text),
-    sa.Column("hold", sa.Text),
-    sa.Column("note", sa.Text),
-    sa.Column("tries", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("next_try", sa.Float),
-    sa.Column("claimed_until", sa.Float),
-    sa.Column("updated_at", sa.Float, nullable=False),
-    sa.Column("retired", sa.Integer),  # a retry put the job's tasks up to this tasks.id behind it (0006, retry_job)
-)
-"""One row per job: what it asks for, and what happened before its create (a hold, a refusal to wait out)."""
 
 
 # --- jobs and plans ---------------------------------------------------------------------------------------------

@@ -60,11 +60,14 @@ __all__ = [
     "LOCAL_STATES",
     "SCHEMA_VERSION",
     "THUMBNAIL_SIDE",
+    "BatchRecord",
     "Changes",
     "KeyKind",
     "Store",
     "StoreError",
     "TaskRecord",
+    "batch_jobs",
+    "batches",
     "database_url",
     "fingerprint",
     "make_thumbnail",
@@ -209,6 +212,18 @@ class TaskRecord:
         }
 
 
+@dataclass(frozen=True)
+class BatchRecord:
+    """One batch of the history (``vidu_ui.batch``), as a list of batches shows it."""
+
+    batch_id: str
+    name: str
+    created_at: float
+    user: str | None
+    jobs: int
+    """How many jobs it plans."""
+
+
 class FrameLike(Protocol):
     @property
     def data(self) -> bytes | None: ...
@@ -319,6 +334,39 @@ callback_nonces = sa.Table(
     sa.Column("seen_at", sa.Float, nullable=False),
 )
 """Nonces of accepted callbacks, so that a replay to any replica is refused (``vidu_ui.callbacks``)."""
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("user", sa.Text),
+    sa.Column("estimate", sa.Float),
+)
+"""One row per batch (``vidu_ui.batch``; ``migrations/versions/0004_batches.py``)."""
+
+batch_jobs = sa.Table(
+    "batch_jobs",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("batch_id", sa.Text, sa.ForeignKey("batches.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
+    sa.Column("start", sa.Text, nullable=False),
+    sa.Column("end", sa.Text, nullable=False),
+    sa.Column("options", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("estimate", sa.Float),
+    sa.Column("problems", sa.Text),
+    sa.Column("hold", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("tries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_try", sa.Float),
+    sa.Column("claimed_until", sa.Float),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("retired", sa.Integer),  # a retry put the job's tasks up to this tasks.id behind it (0006, retry_job)
+)
+"""One row per job: what it asks for, and what happened before its create (a hold, a refusal to wait out)."""
 
 _MIGRATIONS = resources.files("vidu_ui") / "migrations"
 _LEGACY_REVISION = "0001"
@@ -949,6 +997,7 @@ class Store:
         text: str | None = None,
         limit: int = 100,
         unsent: bool = False,
+        batch: str | None = None,
     ) -> builtins.list[TaskRecord]:
         """Tasks newest first.
 
@@ -957,13 +1006,15 @@ class Store:
         state that may still change; ``cancelled`` every spelling of a cancelled task, which ``failed`` leaves out).
         ``text``: a case-insensitive match in the prompt, model or task id.
         ``unsent``: also the records without a task id (a create not answered, or not created). ``limit`` is
-        capped at 1000.
+        capped at 1000. ``batch``: only the tasks created for that batch's jobs (``tasks.job_key``).
         """
         where: builtins.list[Any] = []
         if not unsent:
             where.append(tasks.c.task_id.is_not(None))
         if user is not None and not shared:
             where.append(tasks.c.user == user)
+        if batch is not None:
+            where.append(tasks.c.job_key.in_(sa.select(batch_jobs.c.key).where(batch_jobs.c.batch_id == batch)))
         cancelled = sa.or_(
             tasks.c.state.in_(sorted(CANCELLED_STATES)),
             sa.and_(tasks.c.state == "failed", tasks.c.err_code == CANCELLED_CODE),
@@ -988,6 +1039,23 @@ class Store:
         return self._select(
             *where, order=(tasks.c.created_at.desc(), tasks.c.id.desc()), limit=max(1, min(int(limit), MAX_LIST))
         )
+
+    def batches(self, *, user: str | None = None, shared: bool = False, limit: int = 100) -> builtins.list[BatchRecord]:
+        """Batches newest first, with how many jobs each plans; ``user`` and ``shared`` as for ``list``."""
+        jobs = (
+            sa.select(sa.func.count())
+            .select_from(batch_jobs)
+            .where(batch_jobs.c.batch_id == batches.c.id)
+            .scalar_subquery()
+        )
+        query = sa.select(batches.c.id, batches.c.name, batches.c.created_at, batches.c.user, jobs.label("jobs"))
+        if user is not None and not shared:
+            query = query.where(batches.c.user == user)
+        query = query.order_by(batches.c.created_at.desc(), batches.c.id.desc()).limit(max(1, min(limit, MAX_LIST)))
+        with self.read() as conn:
+            return [
+                BatchRecord(row.id, row.name, row.created_at, row.user, int(row.jobs)) for row in conn.execute(query)
+            ]
 
     def unfinished(self) -> builtins.list[TaskRecord]:
         """Tasks with an id whose last known state is not final, oldest first (the order to resume them in)."""

@@ -19,7 +19,7 @@ import gradio as gr
 
 from ..messages import Lang, language_of, say
 from ..settings import Settings
-from ..store import Store, TaskRecord
+from ..store import BatchRecord, Store, TaskRecord
 from ..tracker import KeyOwner
 
 __all__ = ["Viewer", "header", "key_fingerprint"]
@@ -72,14 +72,28 @@ class Viewer:
         return self.everyone or (self.user is not None and record.user == self.user)
 
     def tasks(
-        self, store: Store, *, state: str | None = None, text: str | None = None, limit: int = 200
+        self,
+        store: Store,
+        *,
+        state: str | None = None,
+        text: str | None = None,
+        batch: str | None = None,
+        limit: int = 200,
     ) -> list[TaskRecord]:
-        """The history this viewer sees, newest first."""
+        """The history this viewer sees, newest first (``batch``: only that batch's tasks)."""
         if self.everyone:
-            return store.list(shared=True, state=state, text=text, limit=limit)
+            return store.list(shared=True, state=state, text=text, batch=batch, limit=limit)
         if self.user is None:
             return []
-        return store.list(user=self.user, state=state, text=text, limit=limit)
+        return store.list(user=self.user, state=state, text=text, batch=batch, limit=limit)
+
+    def batches(self, store: Store, limit: int = 100) -> list[BatchRecord]:
+        """The batches this viewer sees (the ones they ran, or every one when they see every task), newest first."""
+        if self.everyone:
+            return store.batches(shared=True, limit=limit)
+        if self.user is None:
+            return []
+        return store.batches(user=self.user, limit=limit)
 
     def visible(self, store: Store, task_id: str) -> TaskRecord:
         """The task's record if this viewer may see it; ``gr.Error`` otherwise (the same words either way)."""

@@ -9,12 +9,14 @@ and the page says so: the history keeps only thumbnails, which are too small to 
 from __future__ import annotations
 
 import base64
+import html
 import io
 import time
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import gradio as gr
 from gradio.utils import get_upload_folder, is_in_or_equal
@@ -24,7 +26,7 @@ from .. import request
 from ..callbacks import callback_url_for
 from ..messages import Lang, say, state_text
 from ..request import task_id_problem
-from ..store import TaskRecord
+from ..store import BatchRecord, TaskRecord
 from .access import Viewer
 from .form import FRAME_FIELDS
 from .handlers import Studio
@@ -32,6 +34,8 @@ from .media import is_url
 from .results import Results
 
 __all__ = [
+    "ALL_BATCHES",
+    "CARDS_JS",
     "COLUMNS",
     "COLUMN_TYPES",
     "COLUMN_WIDTHS",
@@ -50,6 +54,8 @@ COLUMN_WIDTHS = {"frames": 116, "state": 130, "prompt": 260, "created": 150, "mo
 letter; ids and dates never wrap."""
 COLUMN_TYPES: dict[str, Literal["str", "html"]] = {"frames": "html"}
 STATE_FILTERS = ("all", "unfinished", "created", "queueing", "processing", "success", "failed", "cancelled")
+ALL_BATCHES = "all"
+"""The batch filter's value for "every task" (single tasks and every batch's)."""
 LINK_PARAMETER = "task"
 """A task's link is the page's address with ``?task=<id>``: it opens the task for a viewer who may see it."""
 MINI_SIDE = 96
@@ -86,7 +92,57 @@ def frames_cell(record: TaskRecord) -> str:
 
 def task_link(task_id: str) -> str:
     """The task's link, relative to the page (it works behind a reverse proxy's prefix too)."""
-    return f"?{LINK_PARAMETER}={task_id}"
+    return f"?{LINK_PARAMETER}={quote(task_id, safe='')}"
+
+
+CARDS_JS = """
+element.addEventListener('click', (event) => {
+  if (event.target.closest('a')) return;  // a task's link opens the task; it does not select the card
+  const card = event.target.closest('.vu-card');
+  const pick = card && card.querySelector('.vu-card-pick');
+  if (!pick) return;
+  for (const other of element.querySelectorAll('.vu-card-pick[aria-pressed="true"]')) {
+    other.setAttribute('aria-pressed', 'false');
+  }
+  pick.setAttribute('aria-pressed', 'true');
+  trigger('select', {task: pick.dataset.task});
+});
+"""
+"""The cards' script (``gr.HTML``'s ``js_on_load``): a click on a card, or Enter on its button, selects its task
+as a click on a table row does (``History.pick``); the card's link is left to the browser."""
+
+
+def card(cells: dict[str, str], record: TaskRecord, lang: Lang) -> str:
+    """One task as a card for a narrow screen: the frames, the state, the prompt (wrapped), when, model and credits,
+    the whole id and the task's link. Every value from the history is escaped (ids and prompts are user data)."""
+    task_id = html.escape(record.task_id)
+    prompt = html.escape(" ".join(record.prompt.split()) or "—")
+    details = " · ".join(
+        f'<span class="vu-nowrap">{html.escape(cells[name])}</span>'
+        for name in ("created", "model", "credits")
+        if cells[name]
+    )
+    frames = cells["frames"] or '<span class="vu-frames"></span>'
+    link = html.escape(task_link(record.task_id))
+    return (
+        '<li class="vu-card">'
+        f'<button type="button" class="vu-card-pick" data-task="{task_id}" aria-pressed="false">'
+        f"{frames}"
+        '<span class="vu-card-text">'
+        f'<span class="vu-card-state vu-state-{html.escape(record.state)}">{html.escape(cells["state"])}</span>'
+        f'<span class="vu-card-prompt">{prompt}</span>'
+        f'<span class="vu-card-details">{details}</span>'
+        "</span></button>"
+        f'<span class="vu-card-foot"><code class="vu-card-id">{task_id}</code>'
+        f'<a class="vu-card-link" href="{link}">{html.escape(say(lang, "history_link"))}</a></span>'
+        "</li>"
+    )
+
+
+def batch_label(batch: BatchRecord, lang: Lang) -> str:
+    """A batch as the filter offers it: when it was planned, its name, how many jobs."""
+    created = time.strftime("%Y-%m-%d %H:%M", time.localtime(batch.created_at))
+    return say(lang, "history_batch_choice", created=created, name=batch.name or batch.batch_id, jobs=batch.jobs)
 
 
 def linked_task(request: gr.Request | None) -> str | None:
@@ -118,27 +174,41 @@ class History:
         self.store = results.store
 
     def rows(
-        self, state: str | None, text: str | None, api_key: str | None, request: gr.Request
-    ) -> tuple[dict[str, Any], str]:
-        """The table (headers in the viewer's language) and a note when it is empty."""
+        self, state: str | None, text: str | None, api_key: str | None, request: gr.Request, batch: str | None = None
+    ) -> tuple[dict[str, Any], str, str]:
+        """The tasks as a table (headers in the viewer's language) and as cards (a phone's view: ``card``), from one
+        query; and a note when there are none. ``batch``: only that batch's tasks (``ALL_BATCHES``: every task)."""
         viewer = self.results.viewer(request, api_key)
         chosen = None if state in (None, "", "all") else state
-        records = viewer.tasks(self.store, state=chosen, text=text)
+        batch = None if batch in (None, "", ALL_BATCHES) else batch
+        records = viewer.tasks(self.store, state=chosen, text=text, batch=batch)
         headers = [say(viewer.lang, f"col_{name}") for name in COLUMNS]
-        data = [self._row(record, viewer) for record in records]
+        lines = [(record, self._cells(record, viewer)) for record in records]
+        data = [[cells[name] for name in COLUMNS] for _, cells in lines]
+        cards = "".join(card(cells, record, viewer.lang) for record, cells in lines)
         note = ""
         if not data:
-            note = say(viewer.lang, "history_none_match" if chosen or (text or "").strip() else "history_empty")
-        return gr.update(value={"headers": headers, "data": data}), note
+            filtered = chosen or batch or (text or "").strip()
+            note = say(viewer.lang, "history_none_match" if filtered else "history_empty")
+        return gr.update(value={"headers": headers, "data": data}), f'<ul class="vu-cards">{cards}</ul>', note
+
+    def batches(self, chosen: str | None, api_key: str | None, request: gr.Request) -> dict[str, Any]:
+        """The batch filter's choices: every task, then the viewer's batches newest first (``Viewer.batches``); the
+        chosen one stays chosen while the viewer still sees it."""
+        viewer = self.results.viewer(request, api_key)
+        choices = [(say(viewer.lang, "history_batch_all"), ALL_BATCHES)]
+        choices += [(batch_label(batch, viewer.lang), batch.batch_id) for batch in viewer.batches(self.store)]
+        value = chosen if chosen in {value for _, value in choices} else ALL_BATCHES
+        return gr.update(choices=choices, value=value)
 
     @staticmethod
-    def _row(record: TaskRecord, viewer: Viewer) -> list[str]:
+    def _cells(record: TaskRecord, viewer: Viewer) -> dict[str, str]:
         summary = record.summary()
         state = state_text(viewer.lang, record.state, record.err_code)
         if record.err_code and record.err_code != "UserCancelled":
             state += f" · {record.err_code}"
         credits = "" if record.credits is None else f"{record.credits:g}"
-        cells = {
+        return {
             "frames": frames_cell(record),
             "state": state,
             "prompt": summary["prompt"] or "—",
@@ -147,13 +217,22 @@ class History:
             "credits": credits,
             "task": record.task_id,
         }
-        return [cells[name] for name in COLUMNS]
 
     def select(self, api_key: str | None, request: gr.Request, evt: gr.SelectData) -> tuple[Any, ...]:
-        """A clicked row: its task id, a one-line summary with the task's link, the frames' thumbnails, and Open
-        and Reuse enabled (they stay disabled until a row is selected)."""
+        """A clicked row (``select_task``)."""
         row = evt.row_value if isinstance(evt.row_value, list) else []
         task_id = str(row[COLUMNS.index("task")]) if len(row) == len(COLUMNS) else ""
+        return self.select_task(task_id, api_key, request)
+
+    def pick(self, api_key: str | None, request: gr.Request, evt: gr.EventData) -> tuple[Any, ...]:
+        """A clicked card (``CARDS_JS`` sends its task id): as a clicked row (``select_task``)."""
+        data = evt._data if isinstance(evt._data, dict) else {}
+        task = data.get("task")
+        return self.select_task(task if isinstance(task, str) else "", api_key, request)
+
+    def select_task(self, task_id: str, api_key: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """A selected task: its id, a one-line summary with the task's link, the frames' thumbnails, and Open and
+        Reuse enabled (they stay disabled until a task is selected). Only a task the viewer may see."""
         if not task_id:
             return "", "", None, None, gr.update(interactive=False), gr.update(interactive=False)
         viewer = self.results.viewer(request, api_key)

@@ -16,7 +16,7 @@ from ..messages import EN, TRANSLATIONS, model_key
 from ..request import FIELDS, Field, ModelView, model_view
 from . import examples
 from .handlers import Studio
-from .history import COLUMN_TYPES, COLUMN_WIDTHS, COLUMNS, STATE_FILTERS
+from .history import ALL_BATCHES, CARDS_JS, COLUMN_TYPES, COLUMN_WIDTHS, COLUMNS, STATE_FILTERS
 
 I18N = gr.I18n(**TRANSLATIONS)
 Named = dict[str, Any]
@@ -228,7 +228,8 @@ def result_column() -> Named:
 
 
 def history_tab() -> Named:
-    """Filters, the table, and the selected task with Open and Reuse settings."""
+    """Filters, the tasks (a table on a wide screen, cards on a narrow one: the same rows), and the selected task
+    with Open and Reuse settings."""
     c: Named = {}
     with gr.Row():
         c["state"] = gr.Dropdown(
@@ -237,6 +238,14 @@ def history_tab() -> Named:
             label=I18N("history_state"),
             scale=1,
             elem_id="vu-history-state",
+        )
+        c["batch"] = gr.Dropdown(
+            [(I18N("history_batch_all"), ALL_BATCHES)],  # the viewer's batches once loaded (``History.batches``)
+            value=ALL_BATCHES,
+            label=I18N("history_batch"),
+            scale=1,
+            min_width=160,
+            elem_id="vu-history-batch",
         )
         c["search"] = gr.Textbox(
             label=I18N("history_search"),
@@ -258,6 +267,8 @@ def history_tab() -> Named:
         elem_id="vu-history-table",
         elem_classes=["vu-history-table"],
     )
+    # A phone's view of the same rows (``History.rows``): shown instead of the table at narrow widths (the CSS).
+    c["cards"] = gr.HTML("", js_on_load=CARDS_JS, elem_id="vu-history-cards", elem_classes=["vu-history-cards"])
     with gr.Row(elem_id="vu-history-selected", elem_classes=["vu-history-selected"]):
         c["start_thumb"] = gr.Image(
             label=I18N("start_frame"),

@@ -79,6 +79,25 @@ CSS = """
 .vu-frames img { width: 48px; height: 32px; object-fit: cover; border-radius: 4px;
   border: 1px solid var(--border-color-primary); }
 .vu-signout { text-align: right; font-size: 0.9rem; }
+/* History: a table on a wide screen, the same rows as cards on a phone (one shown at a time, never the table's
+   columns hidden one by one: that broke Gradio's alignment). */
+#vu-history-cards { display: none; }
+.vu-cards { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 8px; }
+.vu-card { border: 1px solid var(--border-color-primary); border-radius: 10px; background: var(--block-background-fill);
+  padding: 8px 10px; cursor: pointer; }
+.vu-card:has(.vu-card-pick[aria-pressed="true"]) { border-color: var(--color-accent); box-shadow: 0 0 0 1px
+  var(--color-accent); }
+.vu-card .vu-card-pick { display: flex; gap: 10px; align-items: flex-start; width: 100%; padding: 0; border: 0;
+  box-shadow: none; background: none; color: inherit; font: inherit; text-align: left; cursor: pointer; }
+.vu-card-pick .vu-frames { flex: none; flex-direction: column; }
+.vu-card-pick .vu-frames img { width: 72px; height: 44px; }
+.vu-card-text { display: flex; flex-direction: column; gap: 2px; min-width: 0; }
+.vu-card-state { font-weight: 600; }
+.vu-card-prompt { overflow-wrap: anywhere; white-space: normal; }
+.vu-card-details { font-size: 0.82rem; color: var(--body-text-color-subdued); }
+.vu-card-foot { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: baseline; margin-top: 6px;
+  font-size: 0.85rem; }
+.vu-card-id { white-space: nowrap; }
 @media (max-width: 640px) {
   .gradio-container { padding-left: 8px !important; padding-right: 8px !important; }
   #vu-header h1 { font-size: 1.3rem; }
@@ -87,6 +106,10 @@ CSS = """
   .vu-model-row #vu-model, .vu-id-row .block { flex: 1 1 100% !important; }
   #vu-thumb-start, #vu-thumb-end { flex: 1 1 40% !important; min-width: 0 !important; }
   .vu-history-selected > .vu-history-detail { flex-basis: 100% !important; }
+}
+@media (max-width: 600px) {
+  #vu-history-table { display: none !important; }
+  #vu-history-cards { display: block; }
 }
 """
 
@@ -187,6 +210,10 @@ def _signed_in(request: gr.Request) -> dict[str, Any]:
 SCROLL_TO_STATUS = "() => document.getElementById('vu-status')?.scrollIntoView({behavior: 'smooth', block: 'nearest'})"
 """After Generate sent the task: its status in view (on a phone it sits below the form)."""
 
+SCROLL_TO_SELECTED = (
+    "() => document.getElementById('vu-history-selected')?.scrollIntoView({behavior: 'smooth', block: 'nearest'})"
+)
+"""After a card was picked: the selected task, with Open and Reuse, in view (on a phone it sits below the cards)."""
 QUICK: dict[str, Any] = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
 WAITS: dict[str, Any] = {"concurrency_limit": None, "api_visibility": "private"}
 
@@ -292,18 +319,18 @@ def _wire_history(
     generate: Dependency,
     show: Then,
 ) -> None:
-    listing = [h["state"], h["search"], f["api_key"]]
-    table = [h["table"], h["note"]]
-    for trigger in (tab.select, h["refresh"].click, h["state"].change, h["search"].submit, page.load):
+    listing = [h["state"], h["search"], f["api_key"], h["batch"]]
+    table = [h["table"], h["cards"], h["note"]]
+    for trigger in (tab.select, h["refresh"].click, h["state"].change, h["search"].submit, h["batch"].change):
         trigger(history.rows, listing, table, show_progress="hidden", **WAITS)
+    for trigger in (tab.select, h["refresh"].click, page.load):
+        trigger(history.batches, [h["batch"], f["api_key"]], h["batch"], show_progress="hidden", **WAITS)
+    page.load(history.rows, listing, table, show_progress="hidden", **WAITS)
     generate.success(history.rows, listing, table, show_progress="hidden", **WAITS)
-    h["table"].select(
-        history.select,
-        [f["api_key"]],
-        [h["selected"], h["selected_text"], h["start_thumb"], h["end_thumb"], h["open"], h["reuse"]],
-        show_progress="hidden",
-        **WAITS,
-    )
+    selection = [h["selected"], h["selected_text"], h["start_thumb"], h["end_thumb"], h["open"], h["reuse"]]
+    h["table"].select(history.select, [f["api_key"]], selection, show_progress="hidden", **WAITS)
+    picked = h["cards"].select(history.pick, [f["api_key"]], selection, show_progress="hidden", **WAITS)
+    picked.success(None, None, None, js=SCROLL_TO_SELECTED, **QUICK)  # a phone: Open and Reuse below the cards
     show(h["open"].click(history.open, [h["selected"], f["api_key"]], [r["task_id"], tabs], **WAITS))
     show(page.load(history.linked, None, [r["task_id"], r["lookup"]], **WAITS))  # a task's link: ``?task=<id>``
     h["reuse"].click(history.reuse, [h["selected"], f["api_key"]], [*(f[name] for name in REUSE_FIELDS), tabs], **WAITS)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import gradio.http_server
 import httpx
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 import app
 from tests.support.apps import launched
@@ -150,6 +151,45 @@ def test_a_stalled_body_is_refused(running: Running, monkeypatch: pytest.MonkeyP
     with socket.create_connection(("127.0.0.1", running.port), timeout=15) as s:
         s.sendall(b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
         assert s.recv(200).startswith(b"HTTP/1.1 408")
+
+
+def test_a_streaming_answer_outlives_the_body_pause_limit() -> None:
+    """The pause limit is for a body still arriving. Once it is in, a streaming answer (the page's heartbeat, an
+    event stream) waits on ``receive`` for the client to leave, for as long as it runs: that wait is neither cut nor
+    answered 408, and everything the answer sends reaches the client (a cut heartbeat made the page reload)."""
+    sent: list[Message] = []
+    left = asyncio.Event()
+
+    async def streaming(scope: Scope, receive: Receive, send: Send) -> None:
+        assert (await receive())["type"] == "http.request"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+        async def listen() -> None:
+            await receive()
+            left.set()
+
+        listener = asyncio.ensure_future(listen())
+        for _ in range(4):  # together well past the pause limit
+            await asyncio.sleep(0.1)
+            await send({"type": "http.response.body", "body": b"beat", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        listener.cancel()
+
+    async def receive() -> Message:
+        if not sent:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    middleware = limits.LimitsMiddleware(streaming)
+    middleware.idle_seconds = 0.05
+    scope: Scope = {"type": "http", "path": "/gradio_api/heartbeat/abc", "headers": [], "client": ("127.0.0.1", 1)}
+    asyncio.run(middleware(scope, receive, send))
+    assert [m.get("status") for m in sent[:1]] == [200]
+    assert sum(m.get("body") == b"beat" for m in sent) == 4 and not left.is_set()
 
 
 def _limits_middleware(page: StudioBlocks) -> limits.LimitsMiddleware:

@@ -84,11 +84,15 @@ class LimitsMiddleware:
             return
         client = scope.get("client")
         token = CLIENT_ADDRESS.set(str(client[0]) if client else None)
-        state = {"received": 0, "started": False, "refused": False}
+        state = {"received": 0, "started": False, "refused": False, "body_done": False}
 
         async def guarded_receive() -> Message:
             if state["refused"]:
                 return {"type": "http.disconnect"}
+            if state["body_done"]:
+                # The body is in: what is left to receive is the client going away, which a streaming answer (the
+                # page's heartbeat, an event stream) waits for as long as it runs. Not a stalled body.
+                return await receive()
             try:
                 message = await asyncio.wait_for(receive(), self.idle_seconds)
             except TimeoutError:
@@ -97,6 +101,7 @@ class LimitsMiddleware:
                 state["received"] += len(message.get("body", b""))
                 if state["received"] > cap:
                     raise _Refused(413, f"the request body is over {cap:,} bytes")
+                state["body_done"] = not message.get("more_body", False)
             return message
 
         async def guarded_send(message: Message) -> None:

@@ -8,6 +8,7 @@ limit: one visitor never waits for another's.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -321,12 +322,31 @@ def _wire_history(
 ) -> None:
     listing = [h["state"], h["search"], f["api_key"], h["batch"]]
     table = [h["table"], h["cards"], h["note"]]
-    for trigger in (tab.select, h["refresh"].click, h["state"].change, h["search"].submit, h["batch"].change):
-        trigger(history.rows, listing, table, show_progress="hidden", **WAITS)
+    # One listener for every way the list is asked again, "always_last": a listing still running when the filter
+    # changes (the tab's own, over many thumbnails) is followed by the newest one, never shown after it.
+    # A Generate's end asks for the list through a stamp (an event's ``success`` cannot be one of ``gr.on``'s
+    # triggers), so that it too waits its turn behind a listing still running.
+    asked = gr.State(0)
+    generate.success(time.monotonic_ns, None, asked, **QUICK)
+    gr.on(
+        [
+            tab.select,
+            h["refresh"].click,
+            h["state"].change,
+            h["search"].submit,
+            h["batch"].input,
+            page.load,
+            asked.change,
+        ],
+        history.rows,
+        listing,
+        table,
+        show_progress="hidden",
+        trigger_mode="always_last",
+        **WAITS,
+    )
     for trigger in (tab.select, h["refresh"].click, page.load):
         trigger(history.batches, [h["batch"], f["api_key"]], h["batch"], show_progress="hidden", **WAITS)
-    page.load(history.rows, listing, table, show_progress="hidden", **WAITS)
-    generate.success(history.rows, listing, table, show_progress="hidden", **WAITS)
     selection = [h["selected"], h["selected_text"], h["start_thumb"], h["end_thumb"], h["open"], h["reuse"]]
     h["table"].select(history.select, [f["api_key"]], selection, show_progress="hidden", **WAITS)
     picked = h["cards"].select(history.pick, [f["api_key"]], selection, show_progress="hidden", **WAITS)

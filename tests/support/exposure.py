@@ -237,8 +237,8 @@ class AppProcess:
         env.update(
             VIDU_UI_DATA_DIR=str(data_dir),
             GRADIO_TEMP_DIR=str(temp_dir),
-            VIDU_POLL_INTERVAL="0.2",
-            VIDU_POLL_MAX_INTERVAL="0.5",
+            VIDU_POLL_INTERVAL="0.3",
+            VIDU_POLL_MAX_INTERVAL="1",
             VIDU_UI_SETTLE_SECONDS="0",  # a create without an answer is settled at the first look at the task list
             GRADIO_ANALYTICS_ENABLED="False",
             PYTHONUNBUFFERED="1",
@@ -267,7 +267,7 @@ class AppProcess:
                 self.url = line[len(READY) :].strip()
                 self._ready.set()
 
-    def wait_ready(self, timeout: float = 600) -> None:
+    def wait_ready(self, timeout: float = 300) -> None:
         if not self._ready.wait(timeout):
             raise RuntimeError(f"the {self.name} app did not start: {self.log.read_text()[-2000:]}")
 
@@ -415,14 +415,12 @@ def _frames(folder: Path) -> tuple[Path, Path]:
     return start, write(folder / "end.jpg", photo(480, 270, 32), "JPEG")
 
 
-def _wait(condition: Callable[[], bool], timeout: float = 20, every: float = 0.05) -> bool:
-    """Until ``condition()`` (something in another process or the simulator, which has no event to wait on), looked
-    at ``every`` seconds; False after ``timeout``."""
+def _wait(condition: Callable[[], bool], timeout: float = 20) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(every)
+        time.sleep(0.05)
     return False
 
 
@@ -441,7 +439,7 @@ def run_exposure(*, browser: Browser | None = None, auth_sweep: bool = True) -> 
         start, end = _frames(folder / "frames")
         sides: list[Side] = []
         for name, key in (("server", canary("srv")), ("visitor", canary("vis"))):
-            sim = stack.enter_context(Simulator(api_key=key, queue_seconds=0.05, process_seconds=0.2))
+            sim = stack.enter_context(Simulator(api_key=key, queue_seconds=0.3, process_seconds=0.8))
             # The visitor's app runs Gradio's own clean-up of closed sessions in seconds, not an hour (see render).
             extra = {"VIDU_API_KEY": key} if name == "server" else {"GRADIO_IS_E2E_TEST": "1"}
             environ = {"VIDU_BASE_URL": sim.base_url, **extra}
@@ -660,9 +658,8 @@ def _file_route(side: Side, found: Exposure) -> None:
 def _session_store(side: Side, found: Exposure) -> None:
     """Ask the visitor's app process, once Gradio saw the page close and its clean-up ran (the closed-session TTL
     of 1 s, then its once-a-second sweep), where its session store and its runtime still hold the key."""
-    # Each question walks the app's sessions: asked four times a second (the clean-up sweeps once a second).
-    _wait(lambda: bool(side.app.ask("sessions")["closed"]), 20, every=0.25)
-    _wait(lambda: not side.app.ask(f"find {side.key}")["sessions"], 20, every=0.25)
+    _wait(lambda: bool(side.app.ask("sessions")["closed"]), 20)
+    _wait(lambda: not side.app.ask(f"find {side.key}")["sessions"], 20)  # the clean-up sweeps once a second
     sessions = side.app.ask("sessions")
     found.sessions_closed = sessions["closed"]
     where = side.app.ask(f"find {side.key}")

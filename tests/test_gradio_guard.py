@@ -82,3 +82,22 @@ def test_the_queue_holds_the_maps_the_stream_guard_reads() -> None:
     assert isinstance(page._queue, Queue)
     for name in gradio_guard.QUEUE_MAPS:
         assert isinstance(getattr(page._queue, name), dict), name
+
+
+def test_streaming_diffs_still_go_through_the_function_the_guard_replaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``install`` replaces ``gradio.utils.diff`` (``whole_diff``): that only works while Gradio's streaming diffs
+    call it by that name."""
+    assert gradio_guard.STREAMING_DIFF in inspect.getsource(Blocks.handle_streaming_diffs)
+    original = Blocks.handle_streaming_diffs
+
+    def inlined(
+        self: Blocks, block_fn: Any, data: list[Any], session_hash: Any, run: Any, final: bool, simple_format: bool
+    ) -> list[Any]:
+        return list(data)
+
+    monkeypatch.setattr(Blocks, "handle_streaming_diffs", inlined)
+    with pytest.raises(gradio_guard.GradioChanged) as info:
+        gradio_guard.check()
+    assert "handle_streaming_diffs" in str(info.value)
+    monkeypatch.setattr(Blocks, "handle_streaming_diffs", original)
+    gradio_guard.check()

@@ -484,7 +484,10 @@ def wire(tab: BatchTab, c: dict[str, Any], state: gr.State, reuse_outputs: Seque
     c["run"].click(tab.run, state, progress, trigger_mode="once", **waits)
     c["table"].select(tab.select, state, [selected, c["selected_text"], *buttons], show_progress="hidden", **waits)
     c["cancel_job"].click(tab.cancel_job, [state, selected], None, **waits).success(tab.show, state, progress, **waits)
-    c["retry_job"].click(tab.retry_job, [state, selected], None, **waits).success(tab.run, state, progress, **waits)
+    # A retry's run waits for a run still showing the last retry (Gradio's default, "once", dropped it: the job
+    # retried stayed unsent).
+    retried = c["retry_job"].click(tab.retry_job, [state, selected], None, **waits)
+    retried.success(tab.run, state, progress, trigger_mode="always_last", **waits)
     c["reuse_job"].click(tab.reuse, [state, selected], list(reuse_outputs), **waits)
     c["cancel"].click(tab.cancel, state, c["summary"], **waits)
     c["zip"].click(tab.download, state, c["archive"], **waits)

@@ -27,6 +27,14 @@ schemathesis, ``tests/test_fuzz.py``):
 - an event given fewer values than it has inputs (``POST /gradio_api/call/<name>`` with a short ``data``): a
   ``ValueError`` its queue prints with a traceback.
 
+A generator's outputs stream to the page as edits of the last value sent (``Blocks.handle_streaming_diffs``,
+through ``gradio.utils.diff``): a changed dict or list is sent as edits inside it, which Gradio's page applies in
+place, to the very object a component was just given. Under load the page was still showing that object when the
+next edits came (a saved video followed a moment later by its cover: the video's value became the "no change"
+that followed it), so the video was never shown, though the status said it was saved. ``install`` makes every
+changed output go whole (``whole_diff``: a new object each time; a string that grows is still sent as what it
+gained); an unchanged one is still sent as no edit.
+
 ``CLIENT_ERRORS`` turns the first two into a 400 on those routes only (anywhere else the error stays a 500: a
 bug); ``StreamGuard`` answers 404 before the stream starts when Gradio's queue does not hold the event (or no
 longer holds it), and ends the stream cleanly when it goes away later; ``count_inputs`` (called by
@@ -44,6 +52,7 @@ from urllib.parse import parse_qs
 
 import gradio
 import gradio.http_server as http_server
+import gradio.utils as gradio_utils
 import uvicorn
 from gradio.blocks import Blocks
 from gradio.state_holder import SessionState
@@ -64,6 +73,7 @@ __all__ = [
     "forget_inputs",
     "install",
     "installed",
+    "whole_diff",
 ]
 
 API = "/gradio_api"
@@ -76,10 +86,20 @@ SIGNATURES: dict[str, tuple[object, str, tuple[str, ...]]] = {
     "SessionState._update_value_in_config": (SessionState, "_update_value_in_config", ("self", "key", "value")),
     "Blocks.preprocess_data": (Blocks, "preprocess_data", ("self", "block_fn", "inputs", "state", "explicit_call")),
     "Blocks.validate_inputs": (Blocks, "validate_inputs", ("self", "block_fn", "inputs")),
+    "Blocks.handle_streaming_diffs": (
+        Blocks,
+        "handle_streaming_diffs",
+        ("self", "block_fn", "data", "session_hash", "run", "final", "simple_format"),
+    ),
+    "gradio.utils.diff": (gradio_utils, "diff", ("old", "new")),
 }
 """The private (or undocumented) functions used here: their owner, name and parameters."""
 QUEUE_MAPS = ("event_ids_to_events", "pending_event_ids_session", "pending_messages_per_session")
 """The maps of Gradio's queue (``Blocks._queue``) that ``StreamGuard`` reads."""
+
+
+STREAMING_DIFF = "utils.diff(prev_chunk, data[i])"
+"""How ``Blocks.handle_streaming_diffs`` computes each streamed output's edits (``install`` replaces the function)."""
 
 
 class GradioChanged(RuntimeError):
@@ -102,6 +122,8 @@ def check() -> None:
             raise changed(f"{name}{parameters}")
     if not isinstance(getattr(http_server, "uvicorn", None), types.ModuleType):
         raise changed("gradio.http_server.uvicorn")
+    if STREAMING_DIFF not in inspect.getsource(Blocks.handle_streaming_diffs):
+        raise changed(f"Blocks.handle_streaming_diffs (no {STREAMING_DIFF!r})")
 
 
 check()
@@ -142,16 +164,30 @@ class _GuardedConfig(uvicorn.Config):
         super().__init__(*args, **kwargs)
 
 
+def whole_diff(old: Any, new: Any) -> list[list[Any]]:
+    """The edits that turn a streamed output's last value ``old`` into ``new``, as Gradio's page applies them:
+    none when they are equal, what a string gained when it grew, else the whole new value (never edits inside a
+    dict or list the page has already given to a component)."""
+    if old == new and type(old) is type(new):
+        return []
+    if isinstance(old, str) and isinstance(new, str) and new.startswith(old):
+        return [["append", [], new[len(old) :]]]
+    return [["replace", [], new]]
+
+
 def installed() -> bool:
-    """Whether Gradio's server is built with the guarded protocol."""
-    return getattr(getattr(http_server, "uvicorn", None), "Config", None) is _GuardedConfig
+    """Whether Gradio's server is built with the guarded protocol and streams changed outputs whole."""
+    guarded = getattr(getattr(http_server, "uvicorn", None), "Config", None) is _GuardedConfig
+    return guarded and getattr(gradio_utils, "diff", None) is whole_diff
 
 
 def install() -> None:
-    """Make every server Gradio starts from now on use ``GuardedH11Protocol``. Safe to call again."""
+    """Make every server Gradio starts from now on use ``GuardedH11Protocol``, and every generator's changed
+    outputs go to the page whole (``whole_diff``). Safe to call again."""
     if installed():
         return
     check()
+    gradio_utils.diff = whole_diff
     shim = types.ModuleType("uvicorn", "uvicorn, with Config serving HTTP through uvicorn_guard.GuardedH11Protocol")
     shim.__dict__.update({k: v for k, v in vars(uvicorn).items() if not k.startswith("__")})
     shim.Config = _GuardedConfig  # type: ignore[attr-defined]

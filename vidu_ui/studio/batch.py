@@ -214,25 +214,31 @@ class BatchTab:
         plan = self._saved(state, viewer)
         store = self.runtime.store
         once = self.settings.model_copy(update={"create_retries": 0})
-        runner = batch.Runner(
-            store,
-            self.settings,
-            plan.batch_id,
-            lambda: ViduClient(once),
-            max_in_flight=self._max_in_flight(),
-            user=viewer.user,
-            lang=lang,
-        )
         stop, changed = threading.Event(), threading.Event()
 
         def wake(_ref: str) -> None:
             changed.set()
 
+        def start() -> tuple[threading.Thread, set[str]]:
+            """A runner sending the plan's unsent jobs, and the jobs that were waiting when it began."""
+            waiting = {s.key for s in batch.job_statuses(store, plan.batch_id) if s.outcome == "waiting"}
+            runner = batch.Runner(
+                store,
+                self.settings,
+                plan.batch_id,
+                lambda: ViduClient(once),
+                max_in_flight=self._max_in_flight(),
+                user=viewer.user,
+                lang=lang,
+            )
+            thread = threading.Thread(
+                target=runner.run, kwargs={"until": "settled", "stop": stop}, name="vidu-batch", daemon=True
+            )
+            thread.start()
+            return thread, waiting
+
         store.on_change(wake)
-        worker = threading.Thread(
-            target=runner.run, kwargs={"until": "settled", "stop": stop}, name="vidu-batch", daemon=True
-        )
-        worker.start()
+        worker, waiting = start()
         deadline: float | None = None
         try:
             while True:
@@ -241,6 +247,12 @@ class BatchTab:
                 shown = self._progress(statuses, lang)
                 yield shown
                 if not worker.is_alive():
+                    if any(s.outcome == "waiting" and s.key not in waiting for s in statuses):
+                        # A job retried while this run went on, after its runner had passed it: sent in this run
+                        # (a job that was waiting when the runner began and is still waiting, it chose not to send).
+                        worker, waiting = start()
+                        deadline = None
+                        continue
                     # The runner has stopped; what it settled last may have come after the statuses just shown
                     # (read them again), and the follower may still be saving the last videos.
                     deadline = deadline or time.monotonic() + self.settings.poll_max_wait + 120

@@ -15,14 +15,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.apps import Running
-from tests.support.pages import LOCALES, PHONE, generate, history_tab, sideways
+from tests.support.pages import LOCALES, PHONE, choose, generate, history_tab, sideways
 from vidu_ui import batch
 from vidu_ui.batch import JobSpec
 from vidu_ui.follower import KeyOwner
-from vidu_ui.messages import ZH, state_text
-from vidu_ui.store import Store
+from vidu_ui.messages import EN, ZH, state_text
+from vidu_ui.store import Store, tasks
 from vidu_ui.studio.access import Viewer
-from vidu_ui.studio.history import History, card
+from vidu_ui.studio.history import History, batch_label, card
 
 # Tasks end when a test says so (``sim.finish``): a card shows a task still processing.
 pytestmark = pytest.mark.app(queue_seconds=0.3, process_seconds=600.0)
@@ -167,3 +167,32 @@ def test_on_a_phone_each_task_is_a_card_that_selects_it(
     page.goto(f"{running.url.rstrip('/')}/?task={task_id}")  # the card's link: a new page load opens the task
     expect(page.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value(task_id)
     assert sideways(page) == 0
+
+
+@pytest.mark.browser
+def test_the_history_shows_one_batchs_tasks(
+    device: Callable[..., Page], running: Running, frames: dict[str, Path]
+) -> None:
+    page = device(running.url, PHONE)
+    single = generate(page, frames, "A task of its own")
+    batched = generate(page, frames, "A task of the batch")
+    assert batched != single
+    # The batch as a run would leave it (``batch.save_plan``, the task carrying its job's key), in the app's store.
+    with Store(running.data_dir / "history.sqlite3") as store:
+        plan = batch.plan("b-history-filter", specs(frames, 1), name="shots.csv")
+        batch.save_plan(store, plan)
+        with store.write() as conn:
+            conn.execute(tasks.update().where(tasks.c.task_id == batched).values(job_key=plan.jobs[0].key))
+        (saved,) = [b for b in store.batches(shared=True) if b.batch_id == plan.batch_id]
+
+    history_tab(page, "en")
+    cards = page.locator("#vu-history-cards .vu-card")
+    expect(cards.filter(has_text=single)).to_have_count(1)
+    choose(page, "vu-history-batch", batch_label(saved, "en"))
+    expect(cards.filter(has_text=batched)).to_have_count(1)
+    expect(cards.filter(has_text=single)).to_have_count(0)  # a single task is in no batch
+    expect(page.locator("#vu-history-batch input")).to_have_value(batch_label(saved, "en"))  # still chosen
+    assert sideways(page) == 0
+    choose(page, "vu-history-batch", EN["history_batch_all"])
+    expect(cards.filter(has_text=single)).to_have_count(1)
+    expect(cards.filter(has_text=batched)).to_have_count(1)

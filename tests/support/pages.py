@@ -29,8 +29,10 @@ def generate(page: Page, frames: dict[str, Path], prompt: str = "Dawn turns to d
     upload(page, "start", frames["start"])
     upload(page, "end", frames["end"])
     page.locator("#vu-prompt textarea").fill(prompt)
-    page.locator("#vu-generate").click()
     task_id = page.locator("#vu-task-id input, #vu-task-id textarea").first
+    before = task_id.input_value()  # a task shown already: the new one's id replaces it
+    page.locator("#vu-generate").click()
+    expect(task_id).not_to_have_value(before)
     expect(task_id).to_have_value(TASK_ID)
     return task_id.input_value()
 

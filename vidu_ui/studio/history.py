@@ -194,12 +194,15 @@ class History:
 
     def batches(self, chosen: str | None, api_key: str | None, request: gr.Request) -> dict[str, Any]:
         """The batch filter's choices: every task, then the viewer's batches newest first (``Viewer.batches``); the
-        chosen one stays chosen while the viewer still sees it."""
+        chosen one stays chosen while the viewer still sees it. The value is set only when the chosen batch is gone:
+        ``chosen`` is the value when this listing began, and a person may have chosen another since (setting it
+        back would list every task under a batch's name)."""
         viewer = self.results.viewer(request, api_key)
         choices = [(say(viewer.lang, "history_batch_all"), ALL_BATCHES)]
         choices += [(batch_label(batch, viewer.lang), batch.batch_id) for batch in viewer.batches(self.store)]
-        value = chosen if chosen in {value for _, value in choices} else ALL_BATCHES
-        return gr.update(choices=choices, value=value)
+        if chosen in {value for _, value in choices}:
+            return gr.update(choices=choices)
+        return gr.update(choices=choices, value=ALL_BATCHES)
 
     @staticmethod
     def _cells(record: TaskRecord, viewer: Viewer) -> dict[str, str]:

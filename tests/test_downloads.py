@@ -142,77 +142,6 @@ def test_only_video_bytes_are_kept(tmp_path: Path, body: bytes, kind: str, kept:
         assert caught.value.key == "not_media" and list(tmp_path.iterdir()) == []
 
 
-class _Page(http.server.BaseHTTPRequestHandler):
-    """A local server answering every GET with an HTML page (what a misdirected link would fetch)."""
-
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>internal secret</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def page_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_the_address_connected_to_is_checked_again(tmp_path: Path, page_server: str) -> None:
-    """A name that resolved to a public address when checked, then connects to loopback (DNS rebinding)."""
-    lying = DownloadPolicy(max_bytes=1_000_000, allow_http=True, resolver=lambda host, port: [PUBLIC])
-    with pytest.raises(DownloadRefused) as caught:
-        fetch(f"{page_server}/v.mp4", tmp_path / "v.mp4", lying)
-    assert caught.value.key == "address" and "loopback" in caught.value.detail
-
-
-def test_the_simulators_own_loopback_is_allowed_only_for_it() -> None:
-    local = DownloadPolicy.for_settings(Settings.build(base_url="http://127.0.0.1:8000"))
-    public = DownloadPolicy.for_settings(
-        Settings.build(base_url="https://vidu.test"), resolver=lambda host, port: [PUBLIC]
-    )
-    assert local.allow_http and "loopback" in local.allowed
-    assert not public.allow_http and public.allowed == frozenset({"public"})
-
-
-def test_submit_wait_refuses_a_page_named_as_the_video_and_exits_non_zero(tmp_path: Path, page_server: str) -> None:
-    start = write(tmp_path / "start.png", photo(320, 240, seed=1), "PNG")
-    end = write(tmp_path / "end.png", photo(320, 240, seed=2), "PNG")
-    with Simulator(api_key=KEY, queue_seconds=0.05, process_seconds=0.1) as sim:
-        answer = {
-            "id": "0",
-            "state": "success",
-            "creations": [{"id": "c", "url": f"{page_server}/internal-secret", "cover_url": f"{page_server}/c"}],
-        }
-        sim.inject(Fault(call="query", status=200, body=json.dumps(answer), times=50))
-        env = {
-            "VIDU_BASE_URL": sim.base_url,
-            "VIDU_API_KEY": KEY,
-            "VIDU_UI_DATA_DIR": str(tmp_path / "data"),
-            "VIDU_POLL_INTERVAL": "0.05",
-        }
-        args = ["submit", str(start), str(end), "-p", "x", "--wait", "-o", str(tmp_path / "out")]
-        result = CliRunner().invoke(app, args, env=env)
-    assert result.exit_code == 1, result.stdout + result.stderr
-    assert "refused" in result.stderr and "status" in result.stderr  # the way to a fresh link
-    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
-    with Store(tmp_path / "data" / DB_NAME) as store:
-        records = store.list()
-    assert len(records) == 1 and records[0].video_path is None
-
-
-# --- covers: kept beside the video by the follower, under the same rules ----------------------------------------
-
-
 class _Results(http.server.BaseHTTPRequestHandler):
     """A local result server: a video's bytes at ``*.mp4``, a JPEG at ``*.jpg``, an HTML page anywhere else."""
 
@@ -241,6 +170,52 @@ def results_server() -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+def test_the_address_connected_to_is_checked_again(tmp_path: Path, results_server: str) -> None:
+    """A name that resolved to a public address when checked, then connects to loopback (DNS rebinding)."""
+    lying = DownloadPolicy(max_bytes=1_000_000, allow_http=True, resolver=lambda host, port: [PUBLIC])
+    with pytest.raises(DownloadRefused) as caught:
+        fetch(f"{results_server}/v.mp4", tmp_path / "v.mp4", lying)
+    assert caught.value.key == "address" and "loopback" in caught.value.detail
+
+
+def test_the_simulators_own_loopback_is_allowed_only_for_it() -> None:
+    local = DownloadPolicy.for_settings(Settings.build(base_url="http://127.0.0.1:8000"))
+    public = DownloadPolicy.for_settings(
+        Settings.build(base_url="https://vidu.test"), resolver=lambda host, port: [PUBLIC]
+    )
+    assert local.allow_http and "loopback" in local.allowed
+    assert not public.allow_http and public.allowed == frozenset({"public"})
+
+
+def test_submit_wait_refuses_a_page_named_as_the_video_and_exits_non_zero(tmp_path: Path, results_server: str) -> None:
+    start = write(tmp_path / "start.png", photo(320, 240, seed=1), "PNG")
+    end = write(tmp_path / "end.png", photo(320, 240, seed=2), "PNG")
+    with Simulator(api_key=KEY, queue_seconds=0.05, process_seconds=0.1) as sim:
+        answer = {
+            "id": "0",
+            "state": "success",
+            "creations": [{"id": "c", "url": f"{results_server}/internal-secret", "cover_url": f"{results_server}/c"}],
+        }
+        sim.inject(Fault(call="query", status=200, body=json.dumps(answer), times=50))
+        env = {
+            "VIDU_BASE_URL": sim.base_url,
+            "VIDU_API_KEY": KEY,
+            "VIDU_UI_DATA_DIR": str(tmp_path / "data"),
+            "VIDU_POLL_INTERVAL": "0.05",
+        }
+        args = ["submit", str(start), str(end), "-p", "x", "--wait", "-o", str(tmp_path / "out")]
+        result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "refused" in result.stderr and "status" in result.stderr  # the way to a fresh link
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    with Store(tmp_path / "data" / DB_NAME) as store:
+        records = store.list()
+    assert len(records) == 1 and records[0].video_path is None
+
+
+# --- covers: kept beside the video by the follower, under the same rules ----------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 from vidu_ui import tracking
 from vidu_ui.callbacks import CallbackReceiver, callback_url_for, mount_callback_route
-from vidu_ui.client import ViduClient
+from vidu_ui.client import AsyncViduClient, ViduClient
 from vidu_ui.settings import Settings
 from vidu_ui.store import Store
 from vidu_ui.tracker import Tracker
@@ -84,6 +84,15 @@ class FakeService:
         transport = httpx.MockTransport(self.handle)
         return ViduClient(settings, transport=transport, sleep=self.time.sleep, clock=self.time.clock)
 
+    def async_client(self, settings: Settings) -> AsyncViduClient:
+        """The follower's client (queries on its event loop) on the same answers and the same fake clock."""
+
+        async def sleep(seconds: float) -> None:
+            self.time.sleep(seconds)
+
+        transport = httpx.MockTransport(self.handle)
+        return AsyncViduClient(settings, transport=transport, sleep=sleep, clock=self.time.clock)
+
 
 def _settings(data_dir: Path, **changes: Any) -> Settings:
     return Settings.build(api_key=KEY, base_url="https://vidu.test", data_dir=data_dir, **changes)
@@ -114,6 +123,7 @@ def tracker_run(data_dir: Path, *, callbacks: bool, **changes: Any) -> Outcome:
             settings,
             store,
             client_factory=lambda owner: service.client(settings),
+            async_client_factory=lambda owner: service.async_client(settings),
             clock=time_.clock,
             keep_videos=False,
         )

@@ -47,9 +47,11 @@ def test_the_flow_from_an_example_to_its_video_is_recorded(
         expect(page.locator("#vu-task-id input, #vu-task-id textarea").first).to_have_value(TASK_ID)
 
         steps = page.locator("#vu-timeline .vu-step")
-        expect(steps.last).to_contain_text(EN["state_success"], timeout=60_000)
+        done = re.compile(rf"^\s*✓ {re.escape(EN['state_success'])}")  # passed, not "○ Succeeded" still to come
+        expect(steps.last).to_have_text(done, timeout=60_000)
         expect(steps).to_have_count(len(STEPS) + 1)
-        assert all(text.startswith("✓") for text in steps.all_inner_texts())  # every step passed, success the last
+        texts = steps.all_inner_texts()
+        assert all(text.strip().startswith("✓") for text in texts), texts  # every step passed, success the last
         expect(page.locator("#vu-video video")).to_have_attribute("src", re.compile(r".+"))
         expect(page.locator("#vu-download")).to_be_visible()
 

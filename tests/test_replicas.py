@@ -44,16 +44,14 @@ def sim() -> Iterator[Simulator]:
 
 
 def environment(sim: Simulator, database: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    return app_environment(
-        sim.base_url,
-        KEY,
-        data_dir,
-        VIDU_UI_DATABASE_URL=database,
-        VIDU_POLL_INTERVAL=str(POLL),
-        VIDU_POLL_MAX_INTERVAL=str(POLL),
-        VIDU_UI_LEASE_SECONDS="2",
-        **extra,
-    )
+    """``app.py``'s environment for one replica: 2 s leases unless ``extra`` says otherwise."""
+    settings = {
+        "VIDU_UI_DATABASE_URL": database,
+        "VIDU_POLL_INTERVAL": str(POLL),
+        "VIDU_POLL_MAX_INTERVAL": str(POLL),
+        "VIDU_UI_LEASE_SECONDS": "2",
+    }
+    return app_environment(sim.base_url, KEY, data_dir, **{**settings, **extra})
 
 
 def wait_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
@@ -301,8 +299,13 @@ def _three_replicas(sim: Simulator, tmp_path: Path, postgres_url: str, s3_endpoi
     # Stored once: one object and one version per task, where the history says.
     versions = s3.list_object_versions(Bucket=bucket, Prefix="videos/").get("Versions", [])
     keys = [v["Key"] for v in versions]
-    assert sorted(keys) == sorted(f"videos/{task_id}.mp4" for task_id in made)
-    assert {r.video_path for r in rows} == {f"s3://{bucket}/{key}" for key in keys}
+    videos = sorted(key for key in keys if key.endswith(".mp4"))
+    covers = sorted(key for key in keys if key.endswith(".cover.jpg"))
+    assert len(keys) == len(videos) + len(covers)  # one version of each object, nothing else
+    assert videos == sorted(f"videos/{task_id}.mp4" for task_id in made)
+    assert covers == sorted(f"videos/{task_id}.cover.jpg" for task_id in made)  # kept beside its video
+    assert {r.video_path for r in rows} == {f"s3://{bucket}/{key}" for key in videos}
+    assert {r.cover_path for r in rows} == {f"s3://{bucket}/{key}" for key in covers}
     # Followed by one follower at a time: a task's queries are at least the poll interval apart, and the task
     # the killed replica held is queried again only after its lease lapsed.
     times = query_times(sim)

@@ -603,6 +603,19 @@ def test_finish_ends_a_processing_task_at_once(sim: Simulator, client: httpx.Cli
     assert not sim.finish("404")
 
 
+def test_finish_ends_a_task_still_queued_at_once(sim: Simulator, client: httpx.Client) -> None:
+    sim.store.queue_seconds, sim.store.process_seconds = 3600, 3600
+    waiting = create(client)["task_id"]
+    assert query(client, waiting)["state"] in ("created", "queueing")
+    assert sim.finish(waiting)
+    wait_until(lambda: query(client, waiting)["state"] == "success")  # once its video is made
+    sim.fail_next("CreationPolicyViolation")
+    failing = create(client)["task_id"]
+    assert sim.finish(failing)
+    assert query(client, failing)["state"] == "failed"
+    assert not sim.finish(failing)
+
+
 # --- relay modes ----------------------------------------------------------------------------------------------
 
 

@@ -192,8 +192,9 @@ class Simulator(Api):
             self.store.fail_next.append(err_code)
 
     def finish(self, task_id: str) -> bool:
-        """The task, processing now, ends at once as its time were up (success, or its ``fail_next`` code);
-        False for an unknown task or one not processing. For tests that hold a task in processing until told."""
+        """The task, queued or processing, ends at once as its time were up (success, or its ``fail_next`` code);
+        False for an unknown task or one already ended. For tests that hold a task unfinished until told: a task
+        just created may still wait in the queue, and ending it must not depend on when the test asks."""
         task = self.store.get(task_id)
         return task is not None and self.store.finish(task, time.time())
 

@@ -263,10 +263,13 @@ class TaskStore:
             return True
 
     def finish(self, task: Task, now: float) -> bool:
-        """End a processing task now, as if its time were up (a test control); False when it is not processing."""
+        """End an unfinished task now, as if its time were up (a test control): one still waiting for a slot
+        starts and ends at once; False when it has already ended."""
         with self.lock:
-            if task.start is None or task.state_at(now, self.queue_seconds) != "processing":
+            if task.failed_at is not None or task.state_at(now, self.queue_seconds) not in UNFINISHED:
                 return False
+            if task.start is None or task.start > now:
+                task.start = task.eligible = now
             task.run_seconds = now - task.start
             self._plan(now)
             return True

@@ -19,7 +19,10 @@ animation of the flow from the screen recording of ``tests/test_recording.py`` (
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,11 +31,22 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 import app
 from tests.fakes import FakeTime
 from tests.images import photo, write
-from tests.support.apps import CANARY, CHROMIUM, CHROMIUM_ARGS, AppConfig, Running, launched, need_chromium
+from tests.support.apps import (
+    CANARY,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    AppConfig,
+    Running,
+    in_ci,
+    launched,
+    need_chromium,
+)
 from tests.support.findings import Findings
 from tests.support.pages import PHONE
 from tests.support.report import Reliability
@@ -48,6 +62,12 @@ SIMULATOR_DEFAULTS: dict[str, Any] = {"api_key": CANARY, "queue_seconds": 0.05, 
 BROWSER_TIMEOUT_MS = 30_000
 """How long Playwright waits for anything (its actions and ``expect``): a loaded machine is slow, never wrong."""
 
+
+# Property tests check meaning, never time: no per-example deadline (a loaded machine or coverage makes an example
+# slow, never wrong), and under CI the same examples every run (``derandomize``), so a run cannot fail by chance.
+hypothesis_settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile("ci", parent=hypothesis_settings.get_profile("suite"), derandomize=True)
+hypothesis_settings.load_profile("ci" if in_ci() else "suite")
 
 RELIABILITY = pytest.StashKey[Reliability]()
 FINDINGS = pytest.StashKey[Findings]()
@@ -75,6 +95,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Gradio's upload folder, one per test process: an app that closes deletes the files it cached, and two apps
+    # caching the same frame share one path there (named by its content), so an app in the other xdist worker
+    # would lose its uploads under a running test. Apps launched as processes inherit it.
+    uploads = tempfile.mkdtemp(prefix="vidu-ui-tests-gradio-")
+    os.environ["GRADIO_TEMP_DIR"] = uploads
+    config.add_cleanup(lambda: shutil.rmtree(uploads, ignore_errors=True))
     config.stash[RELIABILITY] = Reliability()
     config.stash[FINDINGS] = Findings()
     for option in ("--reliability-doc", "--hostile-doc"):

@@ -3,7 +3,9 @@ Pillow, a fake clock, a uvicorn receiver, and real PostgreSQL and S3 servers. Th
 ``tests/support``.
 
 Ports always come from the OS (bound to port 0 and read back). Nothing here sleeps to wait for something: a
-server's socket listens before its thread starts, and the browser waits with Playwright's ``expect``.
+server's socket listens before its thread starts, and the browser waits with Playwright's ``expect``. Each test
+process has its own Gradio upload folder (``GRADIO_TEMP_DIR``), and Hypothesis runs without deadlines (derandomized
+under ``CI=true``).
 
 Markers that configure a fixture (registered in ``pyproject.toml``):
 

@@ -40,6 +40,26 @@ def _body(prompt: str = "a fox runs", model: str = "viduq1", **extra: Any) -> di
     return {"model": model, "images": [data_uri(start), "https://img.test/end.png"], "prompt": prompt, **extra}
 
 
+class _Frame:
+    """A checked frame as ``prepare`` leaves it, without the check's thumbnail: the store makes one."""
+
+    data = images.encode(images.photo(300, 200), "PNG")
+    thumbnail = None
+
+
+class _Prepared:
+    """A prepared request as the store and the tracker read it: its two frames and its body as recorded."""
+
+    start = _Frame()
+    end = _Frame()
+
+    def __init__(self, prompt: str = "a fox runs") -> None:
+        self.prompt = prompt
+
+    def shortened_body(self) -> dict[str, Any]:
+        return _body(prompt=self.prompt)
+
+
 def _record(db: Store, task_id: str, **kw: Any) -> None:
     body = kw.pop("body", None) or _body()
     response = kw.pop("response", None) or {
@@ -137,19 +157,8 @@ def test_record_twice_keeps_the_first(db: Store) -> None:
 
 
 def test_record_prepared_reads_a_prepared_request(db: Store) -> None:
-    class _Frame:
-        data = images.encode(images.photo(300, 200), "PNG")
-        thumbnail = None  # none from the check: the store makes one
-
-    class _Request:
-        start = _Frame()
-        end = _Frame()
-
-        def shortened_body(self) -> dict[str, Any]:
-            return _body()
-
     created = CreatedTask.from_json({"task_id": "55", "state": "created", "credits": 10})
-    db.record_prepared(_Request(), created, user="bo", key_kind="visitor")
+    db.record_prepared(_Prepared(), created, user="bo", key_kind="visitor")
     record = db.get("55")
     assert record is not None and record.user == "bo" and record.key_kind == "visitor" and record.credits == 10
 
@@ -310,17 +319,6 @@ def test_api_key_is_never_stored(tmp_path: Path) -> None:
     service = FakeService({"1": ["processing", "success"], "2": ["processing", "failed"]}, fake)
     service.files = {"1.mp4": b"video"}
 
-    class _Frame:
-        data = images.encode(images.photo(300, 200), "PNG")
-        thumbnail = None  # none from the check: the store makes one
-
-    class _Request:
-        start = _Frame()
-        end = _Frame()
-
-        def shortened_body(self) -> dict[str, Any]:
-            return _body(prompt="canary test")
-
     def keyed(owner: KeyOwner) -> Settings:
         return settings.with_key(owner.api_key.get_secret_value() if owner.api_key else CANARY)
 
@@ -332,8 +330,9 @@ def test_api_key_is_never_stored(tmp_path: Path) -> None:
         clock=fake.clock,
         downloader=_save_v,
     )
-    tracker.add(_Request(), CreatedTask.from_json({"task_id": "1"}))
-    tracker.add(_Request(), CreatedTask.from_json({"task_id": "2"}), KeyOwner.visitor(CANARY + "-visitor"))
+    prepared = _Prepared("canary test")
+    tracker.add(prepared, CreatedTask.from_json({"task_id": "1"}))
+    tracker.add(prepared, CreatedTask.from_json({"task_id": "2"}), KeyOwner.visitor(CANARY + "-visitor"))
     while (due := tracker.step()) is not None:
         fake.now = max(fake.now, due)
     assert any(CANARY in k for k in service.keys)  # the key was used…

@@ -263,6 +263,16 @@ def postgres_url(postgres_base: str) -> str:
     return new_database(postgres_base)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str | None:
+    """The test runs on each engine: None for SQLite (the app's own file in its data folder), else a fresh database
+    on the session's PostgreSQL server (its URL)."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server (its own process) for the session; yields its endpoint URL."""

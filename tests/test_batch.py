@@ -27,16 +27,6 @@ from vidu_ui.settings import Settings
 from vidu_ui.simulator import Relay, Simulator
 from vidu_ui.store import Store
 
-ENGINES = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(params=ENGINES)
-def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None
-    else:
-        yield request.getfixturevalue("postgres_url")
-
 
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[str, str]:

@@ -21,8 +21,6 @@ from vidu_ui.store import Store, tasks
 
 from .fakes import FakeTime
 
-ENGINES = ["sqlite", "postgresql"]
-
 
 class Team:
     """Followers sharing one store, one fake service and one fake clock; each query says which follower made it."""
@@ -81,14 +79,6 @@ def _close_stores() -> Iterator[None]:
     yield
     while Team.opened:
         Team.opened.pop().close()
-
-
-@pytest.fixture(params=ENGINES)
-def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None
-    else:
-        yield request.getfixturevalue("postgres_url")
 
 
 def test_a_dead_followers_tasks_are_taken_over_when_its_lease_lapses(tmp_path: Path, database: str | None) -> None:

@@ -34,7 +34,9 @@ NOTES: dict[str, Note] = {
         "above since. Over a real network the upload dominates and the ratio tends to 1."
     ),
     "concurrency": Note(
-        "No queuing: every create was in flight at once (above). The app now runs on one CPU and the clients and "
+        "On a quiet machine (load 1.8, this page's run) 4.76×: 6.1 s against 1.3 s, while CI's quick run (fewer "
+        "users) is about 1.2×. The creates overlap (at most 17 of 20 in flight at once, above), so the wait is the "
+        "app's CPU, not a queue. The app now runs on one CPU and the clients and "
         "the simulator on the other (issue 15: before, the 20 `gradio_client` users and the simulator's video "
         "rendering shared both cores with the app, and the row said little about the app). What limits it then "
         "is the app's own CPU per Generate (*app CPU per Generate*): 20 Generates of about 0.15 s CPU each need "
@@ -58,16 +60,16 @@ NOTES: dict[str, Note] = {
         accepted=4.0,
     ),
     "app CPU per Generate": Note(
-        "Was 1.41× (0.173 s against 0.123 s, quick run at load 15). py-spy on the app (20 Generates, 200 Hz): "
-        "the history's thumbnails 17% of the Generate — a 720p frame's check decoded it at 1/8 (160×90, smaller "
-        "than a thumbnail), so `Store.begin` decoded each frame again; fixed: the check decodes reduced only as "
-        "far as a thumbnail's side, so the thumbnail comes from it: 1.29× after (0.25 s against 0.187 s, quick "
-        "run at load 20; a quiet run is needed to claim it). Besides that, the app does what the floor "
-        "does not: the validator's `prepare` at queue join (Generate takes its result), the write-ahead record "
-        "and its `synchronous=FULL` commits, the re-encoding of the body with its reference (`reconcile.tagged`), "
-        "three yields of Generate (the button disabled, the request shown, the answer) each post-processed by "
-        "Gradio, and two middlewares (`LimitsMiddleware`, `StreamGuard`) on every request. Gradio's upload route "
-        "costs the same in both."
+        "Was 1.41× (0.173 s against 0.123 s, quick run at load 15). py-spy on the app (20 Generates, 200 Hz): the"
+        " history's thumbnails 17% of the Generate — a 720p frame's check decoded it at 1/8 (160×90, smaller than"
+        " a thumbnail), so `Store.begin` decoded each frame again; fixed: the check decodes reduced only as far "
+        "as a thumbnail's side, so the thumbnail comes from it: 1.29× after (0.25 s against 0.187 s, quick run at"
+        " load 20); 1.65× on a quiet machine (this page's run: 0.144 s against 86 ms). Besides that, the app does"
+        " what the floor does not: the validator's `prepare` at queue join (Generate takes its result), the "
+        "write-ahead record and its `synchronous=FULL` commits, the re-encoding of the body with its reference "
+        "(`reconcile.tagged`), three yields of Generate (the button disabled, the request shown, the answer) each"
+        " post-processed by Gradio, and two middlewares (`LimitsMiddleware`, `StreamGuard`) on every request. "
+        "Gradio's upload route costs the same in both."
     ),
     "cold start": Note(
         "1.66× in the last full run (load 26), 1.27× in CI's quick run. Fixed since: `build_app` called Gradio's "
@@ -135,9 +137,10 @@ NOTES: dict[str, Note] = {
         "tasks due at once (the full run, same load: 0 of 2,000) the loop builds every one of the 1,000 requests "
         "(about 9 ms each at that load) before the first connection is made, so the first query reached the "
         "service 9.5 s after the start, and the batch of 1,000 answers took 12 s to commit (SQLAlchemy's work per "
-        "row, sharing the interpreter with the loop). Next: build each request once per task and send it raw, "
-        "or start the connections in smaller waves; write the answers with one statement per batch. Accepted "
-        "until a quiet-machine run shows the figure.",
+        "row, sharing the interpreter with the loop). On a quiet machine (load 1.8, this page's run): 2,556 of "
+        "5,000 on time, the latest 2.27 s late, so the miss is the loop's own CPU, not the machine's load. Next: "
+        "build each request once per task and send it raw, or start the connections in smaller waves; write the "
+        "answers with one statement per batch.",
         accepted=4.0,
     ),
     "polling (defaults, with callbacks)": Note(

@@ -42,8 +42,18 @@ def console_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def markdown(rows: list[Row], profile: Profile, elapsed: float, load: tuple[float, float, float]) -> str:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def markdown(
+    rows: list[Row],
+    profile: Profile,
+    elapsed: float,
+    load: tuple[float, float, float],
+    started: datetime | None = None,
+    load_at_end: float | None = None,
+) -> str:
+    """The report. ``started`` and ``load_at_end``: when the run began and the load average when it ended (now,
+    if not given: the report written as the run ends)."""
+    now = (started or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    end_load = os.getloadavg()[0] if load_at_end is None else load_at_end
     libraries = ", ".join(f"{name} {_version(name)}" for name in LIBRARIES)
     lines = [
         "# Benchmarks",
@@ -54,7 +64,7 @@ def markdown(rows: list[Row], profile: Profile, elapsed: float, load: tuple[floa
         f"{profile.cold_runs} for cold start, {profile.crowd_runs} for concurrency; {elapsed:.0f} s) on {now}.",
         "",
         f"- Machine: {os.cpu_count()} CPUs, {platform.machine()}, {platform.system()} {platform.release()}; "
-        f"load average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (a shared machine)",
+        f"load average {load[0]:.1f} at the start, {end_load:.1f} at the end (a shared machine)",
         f"- Python {platform.python_version()} ({platform.python_implementation()})",
         f"- Libraries: {libraries}",
         "",

@@ -215,8 +215,26 @@ def test_build_app_bounds_the_queue_and_never_makes_generate_wait(tmp_path: Path
     # Every event that may wait (on the service or on a task's next change) waits alone.
     waiting = [fn for fn in page.fns.values() if fn.queue]
     assert len(waiting) >= 10 and all(fn.concurrency_limit is None for fn in waiting)
-    follow = [fn for fn in page.fns.values() if getattr(fn.fn, "__name__", "") == "follow"]
-    assert follow and all(not fn.postprocess for fn in follow)  # service URLs go to the browser as they are
+    follow = [fn for fn in page.fns.values() if getattr(fn.fn, "__name__", "").startswith("follow")]
+    assert len(follow) >= 2 and all(not fn.postprocess for fn in follow)  # service URLs go as they are
+
+
+def test_nothing_that_starts_at_page_load_takes_the_key_box(tmp_path: Path) -> None:
+    """Gradio clears an input's validation message whenever an event taking that input starts. An event started
+    by the page's load (or chained after one) that took the visitor's key box could start late and wipe "no API
+    key", just shown after a quick Generate (a CI run saw the message never appear)."""
+    page = app.build_app(Settings.build(data_dir=tmp_path / "data"))  # no server key: each visitor brings theirs
+    key_box = next(block for block in page.blocks.values() if getattr(block, "elem_id", None) == "vu-api-key")
+    fns = list(page.fns.values())
+    at_load = {fn._id for fn in fns if any(block_id == page._id and event == "load" for block_id, event in fn.targets)}
+    assert at_load
+    grown = True
+    while grown:  # what runs after those (``then``, ``success``), transitively
+        chained = {fn._id for fn in fns if fn.trigger_after in at_load}
+        grown = not chained <= at_load
+        at_load |= chained
+    takes_key = [getattr(fn.fn, "__name__", fn.name) for fn in fns if fn._id in at_load and key_box in fn.inputs]
+    assert takes_key == []
 
 
 def test_build_app_opens_its_own_history_and_starts_nothing(tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ limit: one visitor never waits for another's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import gradio as gr
@@ -219,8 +218,10 @@ QUICK: dict[str, Any] = {"queue": False, "show_progress": "hidden", "api_visibil
 WAITS: dict[str, Any] = {"concurrency_limit": None, "api_visibility": "private"}
 
 
-Then = Callable[[Dependency], Dependency]
-"""Chains "show this task" (``Results.follow``) after an event that put a task id in the page."""
+class Then(Protocol):
+    """Chains "show this task" (``Results.follow``) after an event that put a task id in the page."""
+
+    def __call__(self, event: Dependency, *, by_key: bool = True) -> Dependency: ...
 
 
 def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.State) -> Dependency:
@@ -298,8 +299,12 @@ def _wire_results(
         **WAITS,
     }
 
-    def show(event: Dependency) -> Dependency:
-        shown: Dependency = event.success(results.follow, inputs, view, **options)
+    def show(event: Dependency, *, by_key: bool = True) -> Dependency:
+        """``by_key=False``: the viewer by their sign-in only (the task of the page's link, at load)."""
+        if by_key:
+            shown: Dependency = event.success(results.follow, inputs, view, **options)
+        else:
+            shown = event.success(results.follow_linked, [r["task_id"], watching], view, **options)
         return shown
 
     show(generate)
@@ -326,6 +331,9 @@ def _wire_history(
     # changes (the tab's own, over many thumbnails) is followed by the newest one, never shown after it.
     # A Generate's end asks for the list through a stamp (an event's ``success`` cannot be one of ``gr.on``'s
     # triggers), so that it too waits its turn behind a listing still running.
+    # Not on page load: the page opens on the Studio tab, and opening History lists anyway. A listing at load (it
+    # takes the key box as an input) would also wipe the key box's "no API key" message when it starts late,
+    # after a quick Generate: Gradio clears an input's validation message whenever an event using it starts.
     asked = gr.State(0)
     generate.success(time.monotonic_ns, None, asked, **QUICK)
     gr.on(
@@ -335,7 +343,6 @@ def _wire_history(
             h["state"].change,
             h["search"].submit,
             h["batch"].input,
-            page.load,
             asked.change,
         ],
         history.rows,
@@ -345,12 +352,12 @@ def _wire_history(
         trigger_mode="always_last",
         **WAITS,
     )
-    for trigger in (tab.select, h["refresh"].click, page.load):
+    for trigger in (tab.select, h["refresh"].click):
         trigger(history.batches, [h["batch"], f["api_key"]], h["batch"], show_progress="hidden", **WAITS)
     selection = [h["selected"], h["selected_text"], h["start_thumb"], h["end_thumb"], h["open"], h["reuse"]]
     h["table"].select(history.select, [f["api_key"]], selection, show_progress="hidden", **WAITS)
     picked = h["cards"].select(history.pick, [f["api_key"]], selection, show_progress="hidden", **WAITS)
     picked.success(None, None, None, js=SCROLL_TO_SELECTED, **QUICK)  # a phone: Open and Reuse below the cards
     show(h["open"].click(history.open, [h["selected"], f["api_key"]], [r["task_id"], tabs], **WAITS))
-    show(page.load(history.linked, None, [r["task_id"], r["lookup"]], **WAITS))  # a task's link: ``?task=<id>``
+    show(page.load(history.linked, None, [r["task_id"], r["lookup"]], **WAITS), by_key=False)  # ``?task=<id>``
     h["reuse"].click(history.reuse, [h["selected"], f["api_key"]], [*(f[name] for name in REUSE_FIELDS), tabs], **WAITS)

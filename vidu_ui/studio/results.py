@@ -252,6 +252,15 @@ class Results:
 
     # --- following ---------------------------------------------------------------------------------------------
 
+    async def follow_linked(
+        self, task_id: str | None, watching: Watching | None, request: gr.Request
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        """``follow`` for the task of the page's link, at page load: the viewer by their sign-in, never by the key
+        box. (Not taking the key box as an input matters: Gradio wipes an input's validation message whenever an
+        event using it starts, and this one can start late, after a quick Generate refused for a missing key.)"""
+        async for view in self.follow(task_id, None, watching, request):
+            yield view
+
     async def follow(
         self,
         task_id: str | None,

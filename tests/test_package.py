@@ -4,6 +4,7 @@ exist, and (slow tier) ``pip install .`` into a fresh virtual environment gives 
 
 from __future__ import annotations
 
+import ast
 import importlib
 import os
 import re
@@ -84,6 +85,17 @@ def test_app_py_is_the_studio_command(tmp_path: Path) -> None:
     done = run_elsewhere([sys.executable, str(ROOT / "app.py"), "--help"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Usage: python app.py" in done.stdout and "--demo" in done.stdout
+
+
+def test_the_studio_commands_help_loads_no_page(tmp_path: Path) -> None:
+    """``--help`` (or a refused flag) answers without Gradio, the page, the history or the simulator: they are
+    seconds of imports, loaded when a page is built."""
+    script = "import sys, app; app.cli(['--help'], standalone_mode=False); print(sorted(sys.modules))"
+    done = run_elsewhere([sys.executable, "-c", script], tmp_path)
+    assert done.returncode == 0, done.stderr
+    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    assert "typer" in loaded and "vidu_ui.serve" in loaded
+    assert loaded.isdisjoint({"gradio", "vidu_ui.studio", "vidu_ui.store", "vidu_ui.simulator", "sqlalchemy"})
 
 
 def page(share: bool = False, mcp_error: str | None = None) -> Any:

@@ -19,18 +19,19 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
-import gradio as gr
 import typer
 from pydantic import SecretStr
 
 from .heap import return_large_blocks
 from .settings import Paths, Settings, SettingsError
-from .store import HISTORY_ERRORS
-from .studio import Runtime, StudioBlocks, build_studio, launch_options
-from .studio.limits import SignInGuard
 
-if TYPE_CHECKING:  # the simulator (and PyAV, which draws its videos) is loaded in demo mode only
+# Gradio, the page and the history are loaded when a page is built, not for ``--help`` or a flag refused (seconds
+# of imports); the simulator (and PyAV, which draws its videos) in demo mode only.
+if TYPE_CHECKING:
+    import gradio as gr
+
     from .simulator import Simulator
+    from .studio import Runtime, StudioBlocks
 
 MAX_QUEUE = 64
 """Requests waiting at most; more are refused with "queue full" rather than piling up."""
@@ -47,6 +48,8 @@ def build_app(
     Opens the history in ``settings.data_dir`` (unless ``runtime`` is given); the tracker starts with the
     server (``launch``), resumes the tasks the last run left unfinished, and stops with it.
     """
+    from .studio import build_studio
+
     return build_studio(settings, demo=demo, runtime=runtime, max_queue=max_queue)
 
 
@@ -142,6 +145,9 @@ class ServeOptions:
     demo: bool = False
 
     def launch_kwargs(self) -> dict[str, Any]:
+        from .studio import launch_options
+        from .studio.limits import SignInGuard
+
         return {
             **launch_options(),
             "server_name": self.host,
@@ -155,6 +161,8 @@ class ServeOptions:
 
 def serve(options: ServeOptions) -> None:
     """Read the settings, start the simulator in demo mode, launch the page and block until stopped."""
+    from .store import HISTORY_ERRORS
+
     try:
         settings = Settings.from_env()
     except SettingsError as exc:

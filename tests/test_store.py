@@ -214,7 +214,7 @@ def test_the_history_queries_read_through_their_indexes(db: Store) -> None:
 
     sa.event.listen(db.engine, "before_cursor_execute", capture)
     db.list(state="unfinished")
-    db.list(text="heron")
+    db.list(text="heron")  # two statements: how many rows hold it (few), then those rows from the trigram index
     db.list()
     db.unfinished()
     db.missing_videos()
@@ -226,9 +226,40 @@ def test_the_history_queries_read_through_their_indexes(db: Store) -> None:
             assert "NOT IN (?" not in sql, sql  # the condition inline, as the index has it
             rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, _params(sql)).all()
             plans.append(" ".join(row[-1] for row in rows))
-    expected = ["tasks_unfinished", "tasks_newest", "tasks_newest", "tasks_unfinished", "tasks_missing_video"]
-    for plan, index in zip(plans, [*expected, "tasks_state_created"], strict=True):
-        assert f"USING INDEX {index}" in plan, plan
+    text = "tasks_text VIRTUAL TABLE"  # revision 0008's trigram index
+    expected = ["INDEX tasks_unfinished", text, text, "INDEX tasks_newest", "INDEX tasks_unfinished"]
+    for plan, used in zip(plans, [*expected, "INDEX tasks_missing_video", "INDEX tasks_state_created"], strict=True):
+        assert used in plan, plan
+
+
+@pytest.mark.parametrize("few", [vidu_ui.store.FEW_MATCHES, 0], ids=["as-set", "always-many"])
+def test_a_search_finds_what_the_text_holds_whichever_way_it_looks(
+    db: Store, few: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the trigram index (a text few rows hold) or along the newest rows (many hold it: ``few`` 0 makes
+    every text "many"), a search finds the same rows: any case, quotes and wildcards as typed, a task id taken
+    after its write-ahead record, and nothing once a prompt no longer holds it."""
+    monkeypatch.setattr(vidu_ui.store, "FEW_MATCHES", few)
+    _record(db, "101", body=_body(prompt='a Heron says "hi" at 100%'))
+    _record(db, "102", body=_body(prompt="HERONS on a dog_run", model="viduq2-pro"))
+    _record(db, "103", body=_body(prompt="herring, not a bird"))
+    db.begin("wa", body={"model": "viduq1", "prompt": "a kite over the sea"})
+    db.created("wa", "9876543", {"task_id": "9876543", "state": "created"})
+
+    def ids(text: str) -> list[str | None]:
+        return [r.task_id for r in db.list(text=text)]
+
+    assert ids("heron") == ["102", "101"]
+    assert ids("HER") == ["103", "102", "101"]
+    assert ids('"hi"') == ["101"]
+    assert ids("00%") == ["101"] and ids("g_r") == ["102"] and ids("100_") == []
+    assert ids("q2-pro") == ["102"]  # the model
+    assert ids("6543") == ["9876543"]  # the task id, set when the create answered
+    assert ids("kite over") == ["9876543"]  # spaces inside the text
+    assert ids("eron, not") == []
+    with db.write() as conn:
+        conn.execute(sa.update(vidu_ui.store.tasks).where(vidu_ui.store.tasks.c.task_id == "103").values(prompt="x"))
+    assert ids("herring") == []
 
 
 def _params(sql: str) -> tuple[Any, ...]:

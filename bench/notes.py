@@ -34,7 +34,8 @@ NOTES: dict[str, Note] = {
         "above since. Over a real network the upload dominates and the ratio tends to 1."
     ),
     "concurrency": Note(
-        "On a quiet machine (load 1.8, this page's run) 4.76×: 6.1 s against 1.3 s, while CI's quick run (fewer "
+        "On a quiet machine 4.2–4.8× (this page's run; 4.76× at load 1.8 on 2 December at 11:12), "
+        "while CI's quick run (fewer "
         "users) is about 1.2×. The creates overlap (at most 17 of 20 in flight at once, above), so the wait is the "
         "app's CPU, not a queue. The app now runs on one CPU and the clients and "
         "the simulator on the other (issue 15: before, the 20 `gradio_client` users and the simulator's video "
@@ -64,7 +65,8 @@ NOTES: dict[str, Note] = {
         " history's thumbnails 17% of the Generate — a 720p frame's check decoded it at 1/8 (160×90, smaller than"
         " a thumbnail), so `Store.begin` decoded each frame again; fixed: the check decodes reduced only as far "
         "as a thumbnail's side, so the thumbnail comes from it: 1.29× after (0.25 s against 0.187 s, quick run at"
-        " load 20); 1.65× on a quiet machine (this page's run: 0.144 s against 86 ms). Besides that, the app does"
+        " load 20); 1.46–1.65× on a quiet machine (this page's run; 0.144 s against 86 ms on 2 December at "
+        "11:12). Besides that, the app does"
         " what the floor does not: the validator's `prepare` at queue join (Generate takes its result), the "
         "write-ahead record and its `synchronous=FULL` commits, the re-encoding of the body with its reference "
         "(`reconcile.tagged`), three yields of Generate (the button disabled, the request shown, the answer) each"
@@ -72,7 +74,7 @@ NOTES: dict[str, Note] = {
         "Gradio's upload route costs the same in both."
     ),
     "cold start": Note(
-        "1.66× in the last full run (load 26), 1.27× in CI's quick run. Fixed since: `build_app` called Gradio's "
+        "1.66× in an earlier full run (load 26), 1.27× in CI's quick run. Fixed since: `build_app` called Gradio's "
         "`queue()` on the finished page, which builds the server app over every event again (`create_app`, "
         "0.29 s of a 1.5 s page build at load 4); the page now sets its queue while still empty. What the floor "
         "does not do: import the studio (its modules, SQLAlchemy, the settings' pydantic model), open the history "
@@ -105,7 +107,8 @@ NOTES: dict[str, Note] = {
     ),
     "history: search “heron”": Note(
         "A word inside prompts has no B-tree index to narrow it (`LIKE '%heron%'`). Was 51 ms against 11.2 ms "
-        "(4.26×, the last full run) with revision 0005's `tasks_newest`, which holds the searched columns on "
+        "(4.26×, the full run of 2 December at 11:12) with revision 0005's `tasks_newest`, which holds the "
+        "searched columns on "
         "SQLite so that a row that does not match is never read from the table (its thumbnails); 238 ms before "
         "that on 30,000 rows. Fixed: revision 0008's `tasks_text`, an FTS5 trigram index over the task id, model "
         "and prompt (no copy of the text: triggers keep it in step with the rows), finds the rows holding a text "
@@ -140,8 +143,9 @@ NOTES: dict[str, Note] = {
         "tasks due at once (the full run, same load: 0 of 2,000) the loop builds every one of the 1,000 requests "
         "(about 9 ms each at that load) before the first connection is made, so the first query reached the "
         "service 9.5 s after the start, and the batch of 1,000 answers took 12 s to commit (SQLAlchemy's work per "
-        "row, sharing the interpreter with the loop). On a quiet machine (load 1.8, this page's run): 2,556 of "
-        "5,000 on time, the latest 2.27 s late, so the miss is the loop's own CPU, not the machine's load. Next: "
+        "row, sharing the interpreter with the loop). On a quiet machine: 2,556 of 5,000 on time at load 1.8 (2 "
+        "December at 11:12, the latest 2.27 s late), 4,194 at load 0.9 (this page's run), so the miss is the "
+        "loop's own CPU, not the machine's load. Next: "
         "build each request once per task and send it raw, or start the connections in smaller waves; write the "
         "answers with one statement per batch.",
         accepted=4.0,

@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -573,6 +574,21 @@ def test_request_log_records_what_was_sent_never_the_key(sim: Simulator, client:
     assert (queried.call, queried.status, queried.fault) == ("query", 503, "status 503")
     assert (refused.auth, refused.auth_ok, refused.status) == ("Token", False, 401)
     assert KEY not in json.dumps([r.to_json() for r in sim.requests]) and KEY not in repr(sim)
+
+
+def test_a_request_is_settled_once_carried_out_even_if_its_answer_is_still_held(sim: Simulator) -> None:
+    """``settled`` says when the simulator has done what it will with a request: not while its body is still
+    coming, and as soon as the task is made even though a fault still holds the answer back."""
+    sim.inject(Fault(call="create", action="trickle", delay=60))
+    content = json.dumps(create_body()).encode()
+    head = f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nAuthorization: Token {KEY}\r\nContent-Length: {len(content)}\r\n\r\n"
+    with socket.create_connection((sim.host, sim.port)) as wire:
+        wire.sendall(head.encode() + content[:10])
+        wait_until(lambda: sim.requests)  # arrived, its body cut short
+        assert not sim.settled(timeout=0.2) and sim.create_count == 0
+        wire.sendall(content[10:])
+        assert sim.settled(timeout=10)
+        assert sim.create_count == 1 and sim.requests[0].status == 200  # the answer still trickles, a byte a minute
 
 
 def test_serve_runs_until_stopped() -> None:

@@ -475,6 +475,8 @@ def run_cell(call: Call, case: FaultCase, *, once: bool = False) -> CellResult:
             sim.stop()  # releases a trickle or a hang; the client then fails fast
             worker.join(10)
         elapsed = time.monotonic() - started
+        # A client that gave up at its read timeout may be back before the simulator handled the request.
+        assert sim.settled(before), "the simulator never settled the cell's requests"
         records = sim.requests[before:]
         return CellResult(
             call=call,

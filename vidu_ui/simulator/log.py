@@ -29,6 +29,9 @@ class RequestRecord:
     status: int | None = None
     fault: str | None = None
     """The injected fault applied to this request, if any."""
+    settled: bool = False
+    """The simulator has done all it will with this request (a task made, queried or cancelled, or not); only its
+    answer may still be on the way (a trickle, a delay, a hang)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,7 +59,7 @@ def loggable_body(raw: bytes | None) -> Any:
 
 class RequestLog:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._records: list[RequestRecord] = []
 
     def add(self, record: RequestRecord) -> RequestRecord:
@@ -68,6 +71,12 @@ class RequestLog:
         with self._lock:
             for name, value in changes.items():
                 setattr(record, name, value)
+            self._lock.notify_all()
+
+    def wait_settled(self, since: int, timeout: float) -> bool:
+        """Wait until every request from the ``since``-th on is settled; False if one is not within ``timeout``."""
+        with self._lock:
+            return self._lock.wait_for(lambda: all(r.settled for r in self._records[since:]), timeout)
 
     def snapshot(self) -> list[RequestRecord]:
         """Copies of the records, oldest first."""

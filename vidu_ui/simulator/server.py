@@ -170,6 +170,12 @@ class Simulator(Api):
         """The request log, oldest first (admin calls under ``/_sim/`` are not logged)."""
         return self.log.snapshot()
 
+    def settled(self, since: int = 0, timeout: float = 10.0) -> bool:
+        """Wait until the simulator has carried out (or refused) every request from the ``since``-th on, as
+        ``RequestRecord.settled``: a client that gave up early (a read timeout) may be back before its request was
+        handled. False if one is still unsettled after ``timeout`` seconds."""
+        return self.log.wait_settled(since, timeout)
+
     @property
     def relay(self) -> Relay:
         """The relay switches in force (``tasks.Relay``); assign a new one to switch (tasks already made keep
@@ -221,23 +227,26 @@ class Simulator(Api):
         task_id = unquote(task_id) if task_id is not None else None
         scheme, auth_ok = self._auth(handler.headers.get("Authorization"))
         record = self.log.add(RequestRecord(time.time(), method, url.path, url.query, call, scheme, auth_ok))
-        fault = self.faults.take(call) if call else None
-        if fault is not None:
-            self.log.update(record, fault=fault.describe())
-        if fault is not None and fault.action == "reset_before_body":
-            wire.reset(handler)
-            return
-        raw, size = wire.read_body(handler, MAX_BODY_BYTES)
-        self.log.update(record, body_size=size, body=loggable_body(raw))
+        try:
+            fault = self.faults.take(call) if call else None
+            if fault is not None:
+                self.log.update(record, fault=fault.describe())
+            if fault is not None and fault.action == "reset_before_body":
+                wire.reset(handler)
+                return
+            raw, size = wire.read_body(handler, MAX_BODY_BYTES)
+            self.log.update(record, body_size=size, body=loggable_body(raw))
 
-        def handle() -> Response:
-            if call is None:
-                return error_response(404, "NotFound", f"no such path: {method} {url.path}")
-            if not auth_ok:
-                return error_response(401, "Unauthorized", "missing or invalid API key")
-            return self._call(call, task_id, raw, size, parse_qs(url.query), self._origin(handler))
+            def handle() -> Response:
+                if call is None:
+                    return error_response(404, "NotFound", f"no such path: {method} {url.path}")
+                if not auth_ok:
+                    return error_response(401, "Unauthorized", "missing or invalid API key")
+                return self._call(call, task_id, raw, size, parse_qs(url.query), self._origin(handler))
 
-        self._respond(handler, fault, handle, record)
+            self._respond(handler, fault, handle, record)
+        finally:  # however it ended: a reset, a body cut short, an answer sent
+            self.log.update(record, settled=True)
 
     def _respond(
         self,
@@ -250,13 +259,14 @@ class Simulator(Api):
         has its answer always finds it in the log."""
         if fault is None:
             response: Response = handle()
-            self.log.update(record, status=response.status)
+            self.log.update(record, status=response.status, settled=True)
             wire.send(handler, response, head_only=handler.command == "HEAD")
             return
         carried_out = (
             fault.create_task or fault.action == "reset_after_body" or (fault.status is None and fault.action != "hang")
         )
         result: Response | None = handle() if carried_out else None
+        self.log.update(record, settled=True)  # whatever the fault does next, the call is carried out or not
         if fault.action == "reset_after_body":
             wire.reset(handler)
             return

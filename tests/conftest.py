@@ -196,8 +196,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """``open_page(url, locale="en-US")``: a tab in a fresh browser context, at ``url``; closed after the test."""
+def open_page(browser: Browser, launch_app: Callable[..., str]) -> Iterator[Callable[..., Page]]:
+    """``open_page(url, locale="en-US")``: a tab in a fresh browser context, at ``url``; closed after the test,
+    before the apps ``launch_app`` started (see ``device``)."""
     contexts: list[Any] = []
 
     def open_(url: str, *, locale: str = "en-US") -> Page:
@@ -214,10 +215,13 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
 
 
 @pytest.fixture
-def device(browser: Browser) -> Iterator[Callable[..., Page]]:
+def device(browser: Browser, launch_app: Callable[..., str]) -> Iterator[Callable[..., Page]]:
     """``device(url, viewport=PHONE, locale="en-US", login=None)``: a tab of that size and language in a fresh
     context (signed in first with ``login=(user, password)``), at ``url`` once the page is ready; closed after the
-    test."""
+    test.
+
+    It asks for ``launch_app`` so that its tabs close first: an app closed under a tab's open event stream waits
+    5 s for it (Gradio's ``Server.close``)."""
     from playwright.sync_api import expect
 
     contexts: list[Any] = []

@@ -37,6 +37,7 @@ import time
 import types
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -447,11 +448,20 @@ def run_exposure(*, browser: Browser | None = None, auth_sweep: bool = True) -> 
             stack.callback(process.stop)
             sides.append(Side(name, key, sim, process))
         server, visitor = sides
-        for side in sides:
+
+        def api_flows(side: Side) -> list[Flow]:
             side.app.wait_ready()
             _documents(side)
-            _client_flows(side, start, end, found)
-            _stream_flows(side, start, end, found)
+            flows: list[Flow] = []
+            _client_flows(side, start, end, flows)
+            _stream_flows(side, start, end, flows)
+            return flows
+
+        # Both sides at once (each its own app and simulator, so one's faults never reach the other's flows);
+        # their flows are reported in side order.
+        with ThreadPoolExecutor(len(sides), thread_name_prefix="exposure") as pool:
+            for flows in pool.map(api_flows, sides):
+                found.flows += flows
         if browser is not None:
             for side in sides:
                 _browser_side(browser, side, start, end, found)
@@ -491,20 +501,20 @@ def _documents(side: Side) -> None:
             side.documents.append(f"{path} {answer.status_code}\n{answer.headers}\n{answer.text}")
 
 
-def _client_flows(side: Side, start: Path, end: Path, found: Exposure) -> None:
+def _client_flows(side: Side, start: Path, end: Path, flows: list[Flow]) -> None:
     """Success, a failing task, a 401 refusal, a 500 (outcome unknown) and a validation error via gradio_client."""
     from gradio_client import Client
 
     client = Client(side.app.url, verbose=False)
     key = {"api_key": side.key} if side.visitor else {}
-    flows: list[tuple[str, Callable[[], None], dict[str, Any]]] = [
+    cases: list[tuple[str, Callable[[], None], dict[str, Any]]] = [
         ("success", lambda: None, {}),
         ("task fails", lambda: side.sim.fail_next("CreationPolicyViolation"), {}),
         ("401", lambda: side.sim.inject(Fault(call="create", status=401)), {}),
         ("500", lambda: side.sim.inject(Fault(call="create", status=500)), {}),
         ("invalid seed", lambda: None, {"seed": "abc"}),
     ]
-    for label, prepare, changes in flows:
+    for label, prepare, changes in cases:
         prepare()
         try:
             result = client.predict(**arguments(start, end, **changes, **key), api_name="/generate")
@@ -513,7 +523,7 @@ def _client_flows(side: Side, start: Path, end: Path, found: Exposure) -> None:
         except Exception as exc:  # AppError, ValidationError: what a client user reads
             outcome, shown = type(exc).__name__, f"{type(exc).__name__}: {exc}"
             side.client.append(shown)
-        found.flows.append(Flow(side.name, "gradio_client", label, outcome, shown))
+        flows.append(Flow(side.name, "gradio_client", label, outcome, shown))
 
 
 def _upload(http: httpx.Client, path: Path) -> dict[str, Any]:
@@ -524,7 +534,7 @@ def _upload(http: httpx.Client, path: Path) -> dict[str, Any]:
     return {"path": uploaded, "meta": {"_type": "gradio.FileData"}, "orig_name": path.name}
 
 
-def _stream_flows(side: Side, start: Path, end: Path, found: Exposure) -> None:
+def _stream_flows(side: Side, start: Path, end: Path, flows: list[Flow]) -> None:
     """The raw ``/gradio_api/call/generate`` event streams of success, a 500 and a validation error (httpx)."""
     with httpx.Client(base_url=side.app.url, timeout=60) as http:
         info = http.get("/gradio_api/info").json()
@@ -547,7 +557,7 @@ def _stream_flows(side: Side, start: Path, end: Path, found: Exposure) -> None:
                 events = re.findall(r"^event: (\w+)", text, re.MULTILINE)
                 outcome = {"complete": "task", "error": "error"}.get(events[-1] if events else "", "none")
                 shown = text.strip().splitlines()[-1] if text.strip() else ""
-            found.flows.append(Flow(side.name, "httpx event stream", label, outcome, shown[:160]))
+            flows.append(Flow(side.name, "httpx event stream", label, outcome, shown[:160]))
 
 
 SESSION_IN_URL = r"(?:session_hash=|/heartbeat/)([\w-]+)"

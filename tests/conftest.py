@@ -110,6 +110,15 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"{option} collects the results in this process: add -n 0")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules that drive Chromium run first. pytest-xdist hands each worker a whole module at a time, in this
+    order (``--no-loadscope-reorder`` in ``pyproject.toml``; its own order puts the modules with most tests first,
+    which left these few long ones for the end, one worker finishing them while the other waited). The order
+    within each group is pytest's."""
+    chromium = {item.nodeid.split("::")[0] for item in items if "browser" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in chromium)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = session.config.getoption("--reliability-doc")
     if path is not None:

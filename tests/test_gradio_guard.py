@@ -101,3 +101,42 @@ def test_streaming_diffs_still_go_through_the_function_the_guard_replaces(monkey
     assert "handle_streaming_diffs" in str(info.value)
     monkeypatch.setattr(Blocks, "handle_streaming_diffs", original)
     gradio_guard.check()
+
+
+def test_an_idle_queue_looks_for_work_at_the_pace_the_guard_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gradio's two queue loops, run with nothing to do, sleep what ``calm_queue`` set (not Gradio's 1 ms)."""
+    page, _, _ = page_with_a_key()
+    page.queue()
+    gradio_guard.calm_queue(page)
+    queue = page._queue
+    queue.active_jobs = [None]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) % 3 == 0:
+            queue.stopped = True
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    for loop in gradio_guard.QUEUE_LOOPS:
+        queue.stopped = False
+        asyncio.run(getattr(queue, loop)())
+    assert (
+        slept
+        == [gradio_guard.QUEUE_IDLE_POLLS["sleep_when_free"]] * 3
+        + [gradio_guard.QUEUE_IDLE_POLLS["progress_update_sleep_when_free"]] * 3
+    )
+
+
+def test_a_queue_loop_that_no_longer_sleeps_so_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def start_processing(self: Queue) -> None:
+        pass
+
+    monkeypatch.setattr(Queue, "start_processing", start_processing)
+    with pytest.raises(gradio_guard.GradioChanged, match="start_processing"):
+        gradio_guard.check()
+    page, _, _ = page_with_a_key()
+    page.queue()
+    monkeypatch.delattr(page._queue, "sleep_when_free")
+    with pytest.raises(gradio_guard.GradioChanged, match="sleep_when_free"):
+        gradio_guard.calm_queue(page)

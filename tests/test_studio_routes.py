@@ -15,6 +15,7 @@ import app
 from tests.images import photo, write
 from tests.support.apps import PUBLIC, Running, arguments, file_requests, forbidden_files, launched, routes
 from vidu_ui.settings import Settings
+from vidu_ui.studio import gradio_guard
 from vidu_ui.studio.runtime import DEEP_LINK_PATH
 
 KEY = "sk-CANARY-r0utes"
@@ -43,6 +44,8 @@ def submitted(running: Running, tmp_path_factory: pytest.TempPathFactory) -> str
 def test_healthz(running: Running) -> None:
     response = httpx.get(running.url + "healthz", timeout=10)
     assert (response.status_code, response.text) == (200, "ok")
+    # Its queue, idle, looks for work at the guard's pace (tests/test_gradio_guard.py).
+    assert running.page._queue.sleep_when_free == gradio_guard.QUEUE_IDLE_POLLS["sleep_when_free"]
 
 
 def test_signed_callbacks_reach_the_app_and_trigger_a_query_at_once(running: Running, submitted: str) -> None:

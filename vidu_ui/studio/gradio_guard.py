@@ -36,10 +36,10 @@ changed output go whole (``whole_diff``: a new object each time; a string that g
 gained); an unchanged one is still sent as no edit.
 
 Gradio's queue looks for work in a loop that sleeps 1 ms between looks when it has none (and 10 ms between looks
-for progress to send), so an idle app woke about 1,100 times a second: 6–10 % of a core doing nothing, on every
-Space and every replica. ``calm_queue`` (called by ``StudioBlocks.launch``) sets those two sleeps to
-``QUEUE_IDLE_POLLS``: a request waits at most 10 ms more before it starts, and an idle app uses about a fifth of
-that CPU (the page shows no progress bars, so those looks find nothing anyway).
+for progress to send), so an idle app woke about 1,100 times a second: an idle ``python3 app.py --demo`` used 11 %
+of a core, on every Space and every replica. ``calm_queue`` (called by ``StudioBlocks.launch``) sets those two
+sleeps to ``QUEUE_IDLE_POLLS``: a request waits at most 10 ms more before it starts, and the same idle app uses
+3.9 % (``docs/deploy.md``; the page shows no progress bars, so the looks for progress find nothing anyway).
 
 ``CLIENT_ERRORS`` turns the first two into a 400 on those routes only (anywhere else the error stays a 500: a
 bug); ``StreamGuard`` answers 404 before the stream starts when Gradio's queue does not hold the event (or no

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 import av
 import pytest
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 from tests.corpus import make_bad
 from tests.images import photo, write
-from vidu_ui import __version__
+from vidu_ui import __version__, cli
 from vidu_ui.cli import app
 from vidu_ui.messages import EN, ZH
 from vidu_ui.simulator import Fault, Relay, Simulator
@@ -327,6 +328,8 @@ def test_messages_follow_the_readers_language(frames: tuple[Path, Path]) -> None
     args = ["check", str(frames[0]), str(frames[1]), "-p", "", "-m", "viduq1"]
     code, _, err = run(["--lang", "zh-CN", *args], env={})
     assert code == 2 and f"prompt: {ZH['problem_prompt_required']}" in err  # the CLI keeps the field's name
+    with patch.dict(os.environ, {"LC_ALL": "", "LC_MESSAGES": "", "LANG": "en_US.UTF-8"}):
+        assert cli.lang() == "en"  # the invocation's --lang ended with it, for whatever runs next in this process
     code, _, err = run(args, env={"LC_ALL": "", "LANG": "zh_CN.UTF-8"})
     assert f"prompt: {ZH['problem_prompt_required']}" in err
     code, _, err = run(args, env={"LC_ALL": "", "LANG": "en_US.UTF-8"})

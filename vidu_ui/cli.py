@@ -59,7 +59,8 @@ def fail(code: int, *lines: str) -> NoReturn:
 
 
 _CHOSEN: dict[str, Lang] = {}
-"""``--lang`` of this invocation (set by ``main`` for each one: a command line is one reader)."""
+"""``--lang`` of this invocation (set by ``main`` for each one, and forgotten when it ends: a command line is one
+reader, and a process that runs several, such as a test, must not carry one's language into the next)."""
 
 
 def lang() -> Lang:
@@ -702,6 +703,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback(invoke_without_command=False)
 def main(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each request (never the key)")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit")
@@ -713,6 +715,7 @@ def main(
     _CHOSEN.clear()
     if language:
         _CHOSEN["lang"] = cli_language(language)
+        ctx.call_on_close(_CHOSEN.clear)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )

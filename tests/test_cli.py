@@ -207,8 +207,8 @@ def test_the_key_never_appears_in_output_or_logs(
     sim: Simulator, frames: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    for name in ("httpx", "httpcore", "vidu_ui"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    for name in ("httpx", "httpcore", "vidu_ui"):  # restored after the test, for the tests after it in this process
+        caplog.set_level(logging.DEBUG, logger=name)
     env = env_for(sim, tmp_path)
     seen = []
     sim.inject(

@@ -143,7 +143,15 @@ def test_an_invalid_pair_shows_its_message_at_the_frame(page: Page, running: Run
     upload(page, "start", frames["square"])
     upload(page, "end", frames["wide"])
     page.locator("#vu-prompt textarea").fill("A square becomes a panorama")
+    # What a person sees before pressing Generate: each frame's summary, auto-fit's preview, then, once it is
+    # turned off, the preview gone. Gradio's page clears a message at an input whenever an event taking that input
+    # starts, so Generate is pressed once these events (the frames are their inputs) are over.
+    expect(page.locator("#vu-start-summary")).to_contain_text("1000×1000")
+    expect(page.locator("#vu-end-summary")).to_contain_text("1400×700")
+    preview = page.locator("#vu-fit-preview")
+    expect(preview).to_be_visible()
     page.locator("#vu-autofit input").uncheck()
+    expect(preview).to_be_hidden()
     before = len(running.sim.requests)
     page.locator("#vu-generate").click()
     expect(page.locator("#vu-end-image")).to_contain_text("is 1400×700")

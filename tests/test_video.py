@@ -7,7 +7,8 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from tests.images import photo
+from tests.images import encode, photo
+from vidu_ui.simulator import video
 from vidu_ui.simulator.video import MAX_SECONDS, add_mark, cover_jpeg, crossfade_mp4, fit_frames, frame_size
 
 
@@ -91,3 +92,25 @@ def test_cover_is_a_jpeg_at_the_video_size() -> None:
     with Image.open(io.BytesIO(cover_jpeg(photo(800, 450, 1)))) as cover:
         assert cover.format == "JPEG"
         assert cover.size == (640, 360)
+
+
+def test_task_media_encodes_a_pair_once_per_length_and_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    encoded: list[float] = []
+
+    def counting(start: Image.Image, end: Image.Image, seconds: float) -> bytes:
+        encoded.append(seconds)
+        return crossfade_mp4(start, end, seconds)
+
+    monkeypatch.setattr(video, "crossfade_mp4", counting)
+    monkeypatch.setattr(video, "_cache", type(video._cache)())
+    start, end = encode(photo(160, 90, 31), "PNG"), encode(photo(160, 90, 32), "JPEG")
+    plain = video.task_media(start, end, 1)
+    assert set(plain) == {"video.mp4", "cover.jpg"} and len(encoded) == 1
+    assert video.task_media(start, end, 1) == plain and len(encoded) == 1, "the same pair again: from the cache"
+    assert len(_frames(video.task_media(start, end, 2)["video.mp4"][1])) == 2 * video.FPS and len(encoded) == 2
+    marked = video.task_media(start, end, 1, watermark=2)
+    assert set(marked) == {"video.mp4", "cover.jpg", "video-wm.mp4"} and len(encoded) == 4
+    assert video.task_media(end, start, 1) != plain, "the frames swapped are another video"
+    for seconds in range(video._CACHE_SIZE + 1):  # the oldest results go first
+        video.task_media(start, end, seconds / video.FPS)
+    assert len(video._cache) == video._CACHE_SIZE

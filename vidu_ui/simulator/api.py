@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import io
 import json
 import logging
 import re
@@ -13,14 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from PIL import Image
-
 from ..request import task_id_problem
 from .callbacks import FINAL_STATES, CallbackSender
 from .files import FileLinks, download
 from .tasks import CONCURRENCY, Task, TaskStore, price, rfc3339
 from .validate import Rejection, check_pair, image_size, parse_body, sniff, validate_create
-from .video import add_mark, cover_jpeg, crossfade_mp4, fit_frames
+from .video import task_media
 from .wire import Response, error_response, json_response, ranged
 
 logger = logging.getLogger("vidu_ui.simulator")
@@ -143,16 +140,8 @@ class Api(abc.ABC):
             if task.fail_with is not None or self.store.state(task, time.time()) == "failed":
                 return
             request = task.request
-            with Image.open(io.BytesIO(frames[0])) as first, Image.open(io.BytesIO(frames[1])) as last:
-                files = {
-                    "video.mp4": ("video/mp4", crossfade_mp4(first, last, request.duration)),
-                    "cover.jpg": ("image/jpeg", cover_jpeg(first)),
-                }
-                if request.watermark:
-                    a, b = fit_frames(first, last)
-                    position = request.wm_position
-                    marked = crossfade_mp4(add_mark(a, position), add_mark(b, position), request.duration)
-                    files["video-wm.mp4"] = ("video/mp4", marked)
+            position = request.wm_position if request.watermark else None
+            files = task_media(frames[0], frames[1], request.duration, position)
             task.files.update(files)
         except Exception:
             logger.exception("simulator could not build task %s", task.id)

@@ -2,13 +2,18 @@
 
 The result is small on purpose (long side at most 640 px, 12 fps, at most ``MAX_SECONDS`` long, whatever
 duration was asked): it only has to be a real, streamable H.264 MP4 that a browser and a player accept.
+``task_media`` keeps the last few results: the same frames asked again (a retry, a batch of one pair, the demo's
+example) are not encoded again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tempfile
+import threading
+from collections import OrderedDict
 from fractions import Fraction
 
 import av
@@ -16,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 MAX_SECONDS = 3.0
 """Longest video the simulator makes; a task asking for more gets this much (documented, not an error)."""
+FPS = 12
 
 
 def _even(n: int) -> int:
@@ -52,10 +58,15 @@ def add_mark(img: Image.Image, position: int = 3) -> Image.Image:
     return out
 
 
-def crossfade_mp4(start: Image.Image, end: Image.Image, seconds: float, fps: int = 12, max_side: int = 640) -> bytes:
+def frame_count(seconds: float, fps: int = FPS) -> int:
+    """How many frames a video asked for ``seconds`` has: at least one, at most ``MAX_SECONDS`` worth."""
+    return max(1, round(min(max(seconds, 0.0), MAX_SECONDS) * fps))
+
+
+def crossfade_mp4(start: Image.Image, end: Image.Image, seconds: float, fps: int = FPS, max_side: int = 640) -> bytes:
     """An H.264 (yuv420p, faststart) MP4 fading from ``start`` to ``end``, ``min(seconds, MAX_SECONDS)`` long."""
     first, last = fit_frames(start, end, max_side)
-    count = max(1, round(min(max(seconds, 0.0), MAX_SECONDS) * fps))
+    count = frame_count(seconds, fps)
     # The mp4 muxer's faststart pass re-opens its output by name, so it needs a real file, not a BytesIO.
     fd, name = tempfile.mkstemp(suffix=".mp4")
     os.close(fd)
@@ -89,3 +100,36 @@ def cover_jpeg(start: Image.Image, max_side: int = 640, position: int | None = N
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=85)
     return buf.getvalue()
+
+
+MediaFiles = dict[str, tuple[str, bytes]]
+"""A task's result files by name: ``{"video.mp4": ("video/mp4", b"..."), ...}``."""
+
+_CACHE_SIZE = 16
+_cache: OrderedDict[tuple[bytes, bytes, int, int | None], MediaFiles] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def task_media(start: bytes, end: bytes, seconds: float, watermark: int | None = None) -> MediaFiles:
+    """A task's files from its two frames' bytes: the video, its cover and, with ``watermark`` (a corner, see
+    :func:`add_mark`), the marked video. The last ``_CACHE_SIZE`` results are kept, by the frames' digests, the
+    video's frame count and the mark."""
+    key = (hashlib.sha256(start).digest(), hashlib.sha256(end).digest(), frame_count(seconds), watermark)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return dict(_cache[key])
+    with Image.open(io.BytesIO(start)) as first, Image.open(io.BytesIO(end)) as last:
+        files: MediaFiles = {
+            "video.mp4": ("video/mp4", crossfade_mp4(first, last, seconds)),
+            "cover.jpg": ("image/jpeg", cover_jpeg(first)),
+        }
+        if watermark is not None:
+            a, b = fit_frames(first, last)
+            marked = crossfade_mp4(add_mark(a, watermark), add_mark(b, watermark), seconds)
+            files["video-wm.mp4"] = ("video/mp4", marked)
+    with _cache_lock:
+        _cache[key] = files
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return dict(files)

@@ -1,16 +1,67 @@
-"""Test images drawn with Pillow: photo-like content (gradients and noise), never committed files."""
+"""Test images drawn with Pillow: photo-like content (gradients and noise), never committed files.
+
+Drawing a large picture and encoding it take long (a 1280 × 720 PNG of noisy content 0.4 s, a 12 MP one 6 s), and
+the suite asks for the same ones many times: each process keeps the last pictures drawn and files encoded, up to
+``_KEEP_BYTES`` each, and hands out copies. Files are kept by the picture's content, so a picture changed after
+``photo`` is encoded afresh.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
+from collections import OrderedDict
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from PIL import Image, ImageDraw, ImageFilter
+
+_KEEP_BYTES = 256 * 2**20
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Kept(Generic[K, V]):
+    """The most recently used values, up to ``limit`` bytes in all (by ``size`` of each)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.values: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self.total = 0
+
+    def get(self, key: K) -> V | None:
+        found = self.values.get(key)
+        if found is None:
+            return None
+        self.values.move_to_end(key)
+        return found[0]
+
+    def put(self, key: K, value: V, size: int) -> None:
+        if size > self.limit or key in self.values:
+            return
+        self.values[key] = (value, size)
+        self.total += size
+        while self.total > self.limit:
+            _, (_, dropped) = self.values.popitem(last=False)
+            self.total -= dropped
+
+
+_photos: _Kept[tuple[int, int, int, str], Image.Image] = _Kept(_KEEP_BYTES)
+_files: _Kept[tuple[object, ...], bytes] = _Kept(_KEEP_BYTES)
 
 
 def photo(width: int, height: int, seed: int = 0, mode: str = "RGB") -> Image.Image:
     """A photo-like picture: a smooth gradient, soft shapes and fine noise, so encoders work as on real photos."""
+    key = (width, height, seed, mode)
+    kept = _photos.get(key)
+    if kept is None:
+        kept = _draw(width, height, seed, mode)
+        _photos.put(key, kept, len(kept.getbands()) * width * height)
+    return kept.copy()
+
+
+def _draw(width: int, height: int, seed: int, mode: str) -> Image.Image:
     rng = random.Random(seed)
     small_w, small_h = max(2, width // 16), max(2, height // 16)
     base = Image.new("RGB", (small_w, small_h))
@@ -35,9 +86,25 @@ def photo(width: int, height: int, seed: int = 0, mode: str = "RGB") -> Image.Im
 
 
 def encode(img: Image.Image, fmt: str, **params: object) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format=fmt, **params)
-    return buf.getvalue()
+    """``img`` saved as ``fmt`` with Pillow's ``params`` (quality, exif…)."""
+    try:
+        key: tuple[object, ...] | None = (img.mode, img.size, _digest(img), fmt, *sorted(params.items()))
+        hash(key)
+    except TypeError:  # a parameter that cannot be a key: encoded every time
+        key = None
+    kept = _files.get(key) if key is not None else None
+    if kept is None:
+        buf = io.BytesIO()
+        img.save(buf, format=fmt, **params)
+        kept = buf.getvalue()
+        if key is not None:
+            _files.put(key, kept, len(kept))
+    return kept
+
+
+def _digest(img: Image.Image) -> bytes:
+    palette = img.getpalette() if img.mode == "P" else None
+    return hashlib.sha256(img.tobytes() + bytes(palette or [])).digest() + repr(sorted(img.info.items())).encode()
 
 
 def write(path: Path, img: Image.Image, fmt: str, **params: object) -> Path:

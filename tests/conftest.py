@@ -21,6 +21,7 @@ animation of the flow from the screen recording of ``tests/test_recording.py`` (
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import socket
@@ -119,6 +120,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.nodeid.split("::")[0] not in chromium)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported (Gradio, the project, every test module: about a million objects) lives to the end
+    of the process: frozen out of the garbage collector, whose full passes would otherwise walk it all again, some
+    twenty times a process and five more at its end (pytest's own cleanup)."""
+    gc.collect()
+    gc.freeze()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = session.config.getoption("--reliability-doc")
     if path is not None:
@@ -187,21 +196,53 @@ def launch_app() -> Iterator[Callable[..., str]]:
 # --- Chromium ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright (``playwright install`` is never run), one per module: Playwright's
-    sync API runs an event loop in this thread while it is open, which ``asyncio.run`` in other tests must not
-    meet."""
-    need_chromium()
-    from playwright.sync_api import expect, sync_playwright
+class _Chromium:
+    """One Playwright and one Chromium for a test process, kept across the modules that use them, one after another
+    (they run first, see ``pytest_collection_modifyitems``): a launch costs some 2.5 s of CPU."""
 
-    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    def __init__(self) -> None:
+        self.stack: contextlib.ExitStack | None = None
+        self.browser: Browser | None = None
+
+    def get(self) -> Browser:
+        if self.browser is None or not self.browser.is_connected():
+            self.close()
+            from playwright.sync_api import expect, sync_playwright
+
+            expect.set_options(timeout=BROWSER_TIMEOUT_MS)
+            with contextlib.ExitStack() as stack:
+                playwright = stack.enter_context(sync_playwright())
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                stack.callback(browser.close)
+                self.stack, self.browser = stack.pop_all(), browser
+        return self.browser
+
+    def close(self) -> None:
+        stack, self.stack, self.browser = self.stack, None, None
+        if stack is not None:
+            stack.close()
+
+
+_CHROMIUM = _Chromium()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Chromium closes once the tests that use it are done in this process: Playwright's sync API runs an event
+    loop in this thread while it is open, which ``asyncio.run`` in other tests must not meet."""
+    try:
+        return (yield)
+    finally:
+        if nextitem is None or "browser" not in getattr(nextitem, "fixturenames", ()):
+            _CHROMIUM.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    """Debian's Chromium driven by Playwright (``playwright install`` is never run), shared by the modules that run
+    one after another in this process (``_Chromium``); every page opens in a fresh context."""
+    need_chromium()
+    return _CHROMIUM.get()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import app
 from tests.images import photo, write
 from tests.support.apps import PUBLIC, Running, arguments, file_requests, forbidden_files, launched, routes
 from vidu_ui.settings import Settings
-from vidu_ui.studio import gradio_guard
+from vidu_ui.studio import assets, gradio_guard
 from vidu_ui.studio.runtime import DEEP_LINK_PATH
 
 KEY = "sk-CANARY-r0utes"
@@ -46,6 +46,20 @@ def test_healthz(running: Running) -> None:
     assert (response.status_code, response.text) == (200, "ok")
     # Its queue, idle, looks for work at the guard's pace (tests/test_gradio_guard.py).
     assert running.page._queue.sleep_when_free == gradio_guard.QUEUE_IDLE_POLLS["sleep_when_free"]
+
+
+def test_the_pages_scripts_are_compressed_once_and_match_gradios_build(running: Running) -> None:
+    page = httpx.get(running.url, timeout=10).text
+    scripts = sorted(set(re.findall(r"/assets/[\w.-]+\.js", page)))
+    assert scripts, "the page names its scripts"
+    with httpx.Client(base_url=running.url, timeout=10) as http:
+        plain = http.get(scripts[0], headers={"accept-encoding": "identity"})
+        before = assets.SHARED.compressed
+        answers = [http.get(scripts[0], headers={"accept-encoding": "br"}) for _ in range(2)]
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    assert [(a.status_code, a.headers["content-encoding"]) for a in answers] == [(200, "br"), (200, "br")]
+    assert answers[0].content == answers[1].content == plain.content
+    assert assets.SHARED.compressed - before <= 1, "compressed at most once (another app here may have done it)"
 
 
 def test_signed_callbacks_reach_the_app_and_trigger_a_query_at_once(running: Running, submitted: str) -> None:

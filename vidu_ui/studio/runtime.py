@@ -34,6 +34,7 @@ from ..settings import Settings
 from ..store import Store
 from ..tracker import ClientFactory, Tracker, default_client_factory
 from . import gradio_guard
+from .assets import AssetCache
 from .limits import LimitsMiddleware
 from .media import VideoStage
 
@@ -115,10 +116,11 @@ class Runtime:
             **(kwargs.get("exception_handlers") or {}),
         }
         kwargs.setdefault("openapi_url", None)  # FastAPI's schema page would answer without sign-in
-        # Body size and pace on every route, and who is signing in (``limits.py``).
+        # Body size and pace on every route, and who is signing in (``limits.py``); the page's files compressed once.
         kwargs["middleware"] = [
             Middleware(LimitsMiddleware),
             Middleware(gradio_guard.StreamGuard),  # an unknown event's stream: 404 before it starts
+            Middleware(AssetCache),  # Gradio's build compressed once, not on every page load (``assets.py``)
             *(kwargs.get("middleware") or []),
         ]
         outer = kwargs.get("lifespan")

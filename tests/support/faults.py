@@ -334,17 +334,28 @@ class _CountingTransport(httpx.BaseTransport):
     def __init__(self) -> None:
         self._inner = deadline.transport()
         self.paths: list[str] = []
+        self.connected: list[str] = []
+        """The paths of the requests whose connection opened: the simulator reads each of them, sooner or later."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.paths.append(request.url.path)
-        return self._inner.handle_request(request)
+        try:
+            answer = self._inner.handle_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            raise
+        except Exception:
+            self.connected.append(request.url.path)
+            raise
+        self.connected.append(request.url.path)
+        return answer
 
     def close(self) -> None:
         self._inner.close()
 
-    def count(self, call: Call) -> int:
+    def count(self, call: Call, *, connected: bool = False) -> int:
+        """The requests started for ``call``; with ``connected``, only those whose connection opened."""
         suffix = {"create": "/start-end2video", "query": "/creations", "cancel": "/cancel"}[call]
-        return sum(path.endswith(suffix) for path in self.paths)
+        return sum(path.endswith(suffix) for path in (self.connected if connected else self.paths))
 
 
 class _VirtualTime:
@@ -475,8 +486,10 @@ def run_cell(call: Call, case: FaultCase, *, once: bool = False) -> CellResult:
             sim.stop()  # releases a trickle or a hang; the client then fails fast
             worker.join(10)
         elapsed = time.monotonic() - started
-        # A client that gave up at its read timeout may be back before the simulator handled the request.
-        assert sim.settled(before), "the simulator never settled the cell's requests"
+        # A client that gave up at its read timeout may be back before the simulator handled, or even read, the
+        # request: wait for every request whose connection opened.
+        arrived = sum(transport.count(c, connected=True) for c in ("create", "query", "cancel")) if case.fault else 0
+        assert sim.settled(before, arrived=arrived), "the simulator never settled the cell's requests"
         records = sim.requests[before:]
         return CellResult(
             call=call,

@@ -62,21 +62,28 @@ class RequestLog:
         self._lock = threading.Condition()
         self._records: list[RequestRecord] = []
 
-    def add(self, record: RequestRecord) -> RequestRecord:
-        with self._lock:
-            self._records.append(record)
-        return record
-
     def update(self, record: RequestRecord, **changes: Any) -> None:
         with self._lock:
             for name, value in changes.items():
                 setattr(record, name, value)
             self._lock.notify_all()
 
-    def wait_settled(self, since: int, timeout: float) -> bool:
-        """Wait until every request from the ``since``-th on is settled; False if one is not within ``timeout``."""
+    def add(self, record: RequestRecord) -> RequestRecord:
         with self._lock:
-            return self._lock.wait_for(lambda: all(r.settled for r in self._records[since:]), timeout)
+            self._records.append(record)
+            self._lock.notify_all()
+        return record
+
+    def wait_settled(self, since: int, timeout: float, *, arrived: int = 0) -> bool:
+        """Wait until at least ``arrived`` requests from the ``since``-th on are in and every one of them is settled;
+        False if that is not so within ``timeout``."""
+
+        def done() -> bool:
+            records = self._records[since:]
+            return len(records) >= arrived and all(r.settled for r in records)
+
+        with self._lock:
+            return self._lock.wait_for(done, timeout)
 
     def snapshot(self) -> list[RequestRecord]:
         """Copies of the records, oldest first."""

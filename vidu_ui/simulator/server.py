@@ -170,11 +170,12 @@ class Simulator(Api):
         """The request log, oldest first (admin calls under ``/_sim/`` are not logged)."""
         return self.log.snapshot()
 
-    def settled(self, since: int = 0, timeout: float = 10.0) -> bool:
+    def settled(self, since: int = 0, timeout: float = 10.0, *, arrived: int = 0) -> bool:
         """Wait until the simulator has carried out (or refused) every request from the ``since``-th on, as
-        ``RequestRecord.settled``: a client that gave up early (a read timeout) may be back before its request was
-        handled. False if one is still unsettled after ``timeout`` seconds."""
-        return self.log.wait_settled(since, timeout)
+        ``RequestRecord.settled``, and at least ``arrived`` of them are in: a client that gave up early (a read
+        timeout) may be back before its request was handled, or even read. False if that is not so after
+        ``timeout`` seconds."""
+        return self.log.wait_settled(since, timeout, arrived=arrived)
 
     @property
     def relay(self) -> Relay:

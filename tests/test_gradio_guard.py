@@ -15,6 +15,7 @@ from gradio.blocks import Blocks
 from gradio.queueing import Queue
 from gradio.state_holder import SessionState
 
+from tests.support.apps import SKIP_SELF_PROBE
 from vidu_ui.studio import gradio_guard
 
 SECRET = "sk-guard-secret"
@@ -31,6 +32,15 @@ def test_the_private_functions_have_the_parameters_the_guard_was_written_for() -
     )
     assert isinstance(http_server.uvicorn, types.ModuleType)
     gradio_guard.check()
+
+
+def test_the_launch_switch_the_tests_use_only_skips_the_self_probe() -> None:
+    """``tests/support/apps.launched`` passes ``SKIP_SELF_PROBE`` to ``Blocks.launch``: its one use there is the
+    condition of the "is localhost reachable" probe."""
+    (name,) = SKIP_SELF_PROBE
+    assert inspect.signature(Blocks.launch).parameters[name].default is True
+    uses = [line.strip() for line in inspect.getsource(Blocks.launch).splitlines() if name in line]
+    assert uses == [f"{name}: bool = True,", f"if {name} and not networking.url_ok(self.local_url) and not self.share:"]
 
 
 def test_a_changed_function_is_named_with_the_installed_version(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -65,6 +65,11 @@ def os_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+SKIP_SELF_PROBE: dict[str, Any] = {"_frontend": False}
+"""``Blocks.launch``'s switch for its probe of the page it serves (``tests/test_gradio_guard.py`` checks it is
+still the probe's only switch)."""
+
+
 @contextlib.contextmanager
 def launched(
     build: Callable[[int], StudioBlocks], *, gradio: dict[str, Any] | None = None, **options: Any
@@ -74,8 +79,11 @@ def launched(
 
     Gradio needs a port number up front (with port 0 it would announce port 0), and the demo settings name the
     app's own address, so the port comes from the OS just before the page is built. Should another process take
-    it in between, or Gradio's own "is localhost reachable" probe (3 s) time out on a loaded machine, the launch
-    is tried again on a fresh port: a test never fails for a port it did not choose.
+    it in between, the launch is tried again on a fresh port: a test never fails for a port it did not choose.
+
+    Gradio's own "is localhost reachable" probe (a HEAD of the whole page, with a fresh HTTP client, some 0.5 s
+    of CPU) is left out (``SKIP_SELF_PROBE``): the server's socket listens when ``launch`` returns, and the
+    tests reach it at once.
     """
     failure: Exception | None = None
     for _ in range(LAUNCH_ATTEMPTS):
@@ -84,6 +92,7 @@ def launched(
         try:
             page.launch(
                 **app.ServeOptions(host="127.0.0.1", port=port, **options).launch_kwargs(),
+                **SKIP_SELF_PROBE,
                 **(gradio or {}),
                 prevent_thread_lock=True,
                 quiet=True,

@@ -32,36 +32,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-import app
-from tests.fakes import FakeTime
 from tests.images import photo, write
-from tests.support.apps import (
-    CANARY,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    AppConfig,
-    Running,
-    in_ci,
-    launched,
-    need_chromium,
-)
-from tests.support.findings import Findings
-from tests.support.pages import PHONE
-from tests.support.report import Reliability
+from tests.support.machine import CHROMIUM, CHROMIUM_ARGS, in_ci, need_chromium
 from tests.support.servers import new_database, postgres_server, s3_server
-from vidu_ui.settings import Settings
-from vidu_ui.simulator import Simulator
-from vidu_ui.studio import StudioBlocks
 
+# The rest (Gradio, the app, the simulator, uvicorn…) is imported by the fixtures that use it: pytest-xdist's
+# controller reads this file too, before it starts the workers, and needs none of it.
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from playwright.sync_api import Browser, Page
 
-SIMULATOR_DEFAULTS: dict[str, Any] = {"api_key": CANARY, "queue_seconds": 0.05, "process_seconds": 0.2}
+    from tests.fakes import FakeTime
+    from tests.support.apps import Running
+    from tests.support.findings import Findings
+    from tests.support.report import Reliability
+    from vidu_ui.settings import Settings
+    from vidu_ui.simulator import Simulator
+
+SIMULATOR_DEFAULTS: dict[str, Any] = {"queue_seconds": 0.05, "process_seconds": 0.2}
+"""The ``sim`` fixture's task times unless a test names its own (its key: ``tests.support.apps.CANARY``)."""
 BROWSER_TIMEOUT_MS = 30_000
 """How long Playwright waits for anything (its actions and ``expect``): a loaded machine is slow, never wrong."""
 
@@ -72,8 +64,8 @@ hypothesis_settings.register_profile("suite", deadline=None, suppress_health_che
 hypothesis_settings.register_profile("ci", parent=hypothesis_settings.get_profile("suite"), derandomize=True)
 hypothesis_settings.load_profile("ci" if in_ci() else "suite")
 
-RELIABILITY = pytest.StashKey[Reliability]()
-FINDINGS = pytest.StashKey[Findings]()
+RELIABILITY = pytest.StashKey["Reliability"]()
+FINDINGS = pytest.StashKey["Findings"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -104,8 +96,6 @@ def pytest_configure(config: pytest.Config) -> None:
     uploads = tempfile.mkdtemp(prefix="vidu-ui-tests-gradio-")
     os.environ["GRADIO_TEMP_DIR"] = uploads
     config.add_cleanup(lambda: shutil.rmtree(uploads, ignore_errors=True))
-    config.stash[RELIABILITY] = Reliability()
-    config.stash[FINDINGS] = Findings()
     for option in ("--reliability-doc", "--hostile-doc"):
         if config.getoption(option) is not None and config.getoption("numprocesses", default=0):
             raise pytest.UsageError(f"{option} collects the results in this process: add -n 0")
@@ -131,22 +121,34 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = session.config.getoption("--reliability-doc")
     if path is not None:
-        session.config.stash[RELIABILITY].write(path)
+        _reliability(session.config).write(path)
     path = session.config.getoption("--hostile-doc")
     if path is not None:
-        session.config.stash[FINDINGS].write(path)
+        _findings(session.config).write(path)
+
+
+def _reliability(config: pytest.Config) -> Reliability:
+    from tests.support.report import Reliability
+
+    return config.stash.setdefault(RELIABILITY, Reliability())
+
+
+def _findings(config: pytest.Config) -> Findings:
+    from tests.support.findings import Findings
+
+    return config.stash.setdefault(FINDINGS, Findings())
 
 
 @pytest.fixture(scope="session")
 def reliability(pytestconfig: pytest.Config) -> Reliability:
     """Where the reliability tests leave their results for the document."""
-    return pytestconfig.stash[RELIABILITY]
+    return _reliability(pytestconfig)
 
 
 @pytest.fixture(scope="session")
 def findings(pytestconfig: pytest.Config) -> Findings:
     """Where the hostile-input tests (decoding, limits, fuzzing) leave their figures for ``docs/hostile.md``."""
-    return pytestconfig.stash[FINDINGS]
+    return _findings(pytestconfig)
 
 
 # --- the simulator ----------------------------------------------------------------------------------------------
@@ -155,8 +157,11 @@ def findings(pytestconfig: pytest.Config) -> Findings:
 @pytest.fixture
 def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     """The Vidu simulator on a free local port; ``@pytest.mark.simulator(...)`` sets its key and task times."""
+    from tests.support.apps import CANARY
+    from vidu_ui.simulator import Simulator
+
     marker = request.node.get_closest_marker("simulator")
-    options = {**SIMULATOR_DEFAULTS, **(marker.kwargs if marker else {})}
+    options = {"api_key": CANARY, **SIMULATOR_DEFAULTS, **(marker.kwargs if marker else {})}
     with Simulator(**options) as simulator:
         yield simulator
 
@@ -167,6 +172,12 @@ def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
 @pytest.fixture(scope="module")
 def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """The module's app; ``pytestmark = pytest.mark.app(...)`` (the fields of :class:`AppConfig`) configures it."""
+    import app
+    from tests.support.apps import AppConfig, Running, launched
+    from vidu_ui.settings import Settings
+    from vidu_ui.simulator import Simulator
+    from vidu_ui.studio import StudioBlocks
+
     marker = request.node.get_closest_marker("app")
     config = AppConfig(**(marker.kwargs if marker else {}))
     data_dir = tmp_path_factory.mktemp("app") / "data"
@@ -184,6 +195,9 @@ def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture
 def launch_app() -> Iterator[Callable[..., str]]:
     """Launch one more app: ``launch_app(settings, **serve_options)`` returns its URL; it closes after the test."""
+    import app
+    from tests.support.apps import launched
+
     with contextlib.ExitStack() as stack:
 
         def start(settings: Settings, **options: Any) -> str:
@@ -274,15 +288,17 @@ def device(browser: Browser, launch_app: Callable[..., str]) -> Iterator[Callabl
     5 s for it (Gradio's ``Server.close``)."""
     from playwright.sync_api import expect
 
+    from tests.support.pages import PHONE
+
     contexts: list[Any] = []
 
     def open_(
         url: str,
-        viewport: dict[str, int] = PHONE,
+        viewport: dict[str, int] | None = None,
         locale: str = "en-US",
         login: tuple[str, str] | None = None,
     ) -> Page:
-        context = browser.new_context(viewport=viewport, locale=locale)
+        context = browser.new_context(viewport=viewport or PHONE, locale=locale)
         contexts.append(context)
         if login is not None:  # Gradio's sign-in, as its login form posts it; the session cookie stays in the context
             answer = context.request.post(
@@ -355,6 +371,8 @@ def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture
 def fake_time() -> FakeTime:
     """A clock that moves only when the code under test sleeps on it (``clock=fake_time.clock, sleep=...``)."""
+    from tests.fakes import FakeTime
+
     return FakeTime()
 
 
@@ -363,6 +381,9 @@ def receiver() -> Iterator[tuple[FastAPI, str]]:
     """A FastAPI app served by uvicorn on 127.0.0.1 in a thread, and its URL; the test adds its routes.
 
     The socket listens before the server thread starts, so a request made at once waits in the backlog."""
+    import uvicorn
+    from fastapi import FastAPI
+
     web = FastAPI()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.apps import os_port
+from tests.support.machine import os_port
 from vidu_ui import __version__, serve
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from tests.support.apps import os_port
+from tests.support.machine import os_port
 from vidu_ui.simulator import crossfade_mp4
 from vidu_ui.studio import gradio_guard
 from vidu_ui.studio.media import file_value

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,52 +16,18 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 from gradio_client import Client, handle_file
 
 import app
+from tests.support.machine import os_port
 from vidu_ui.simulator import Simulator
 from vidu_ui.studio import StudioBlocks
 from vidu_ui.studio.form import SAMPLE_VALUES
-
-CHROMIUM = Path("/usr/bin/chromium")
-"""Debian's Chromium: Playwright drives it; ``playwright install`` is never run."""
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def need_chromium() -> None:
-    """Skip without Debian's Chromium, except under CI (``CI=true``), where that is a failure."""
-    if CHROMIUM.exists():
-        return
-    if in_ci():
-        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium package", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped")
-
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "sk-CANARY-tests"
 """The simulator's key unless a test names its own: a canary, searched for wherever a key must not appear."""
 LAUNCH_ATTEMPTS = 3
-
-
-def os_port(host: str = "127.0.0.1") -> int:
-    """A port the OS picks as free on ``host`` (bound to port 0, read back, released)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 SKIP_SELF_PROBE: dict[str, Any] = {"_frontend": False}

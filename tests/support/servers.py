@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from .apps import os_port
+from .machine import os_port
 
 PG_BIN = Path(os.environ.get("VIDU_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 

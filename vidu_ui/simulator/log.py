@@ -62,17 +62,17 @@ class RequestLog:
         self._lock = threading.Condition()
         self._records: list[RequestRecord] = []
 
-    def update(self, record: RequestRecord, **changes: Any) -> None:
-        with self._lock:
-            for name, value in changes.items():
-                setattr(record, name, value)
-            self._lock.notify_all()
-
     def add(self, record: RequestRecord) -> RequestRecord:
         with self._lock:
             self._records.append(record)
             self._lock.notify_all()
         return record
+
+    def update(self, record: RequestRecord, **changes: Any) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                setattr(record, name, value)
+            self._lock.notify_all()
 
     def wait_settled(self, since: int, timeout: float, *, arrived: int = 0) -> bool:
         """Wait until at least ``arrived`` requests from the ``since``-th on are in and every one of them is settled;

@@ -9,10 +9,11 @@ import gradio as gr
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.apps import launched
 from vidu_ui import serve as app
 from vidu_ui.frames import MAX_FILE_BYTES
 from vidu_ui.settings import Paths, Settings, SettingsError
-from vidu_ui.studio import mcp_tools
+from vidu_ui.studio import gradio_guard, mcp_tools
 
 CANARY = "sk-CANARY-5e4d3c2b1a"
 
@@ -185,23 +186,26 @@ def test_bad_settings_exit_naming_the_variable(monkeypatch: pytest.MonkeyPatch) 
     assert "base_url" in result.output
 
 
-def test_build_app_builds_the_server_app_once_over_its_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Gradio's ``queue()`` builds the server app over every event: called on the finished page, it did that work
-    a second time at each start (issue 15's cold start). The page sets its queue while still empty, so only the
-    end of its ``with`` block builds it over the events (``launch`` then builds the one it serves)."""
-    from gradio.routes import App
-
+def test_the_server_app_is_built_over_its_events_at_launch_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gradio builds its server app over every event in ``queue()`` and at the end of a ``with Blocks()``, then
+    once more at launch, the one it serves: each build done before was thrown away at every start (issue 15's
+    cold start). The page sets its queue while still empty and skips the ``with``'s build
+    (``gradio_guard.built_at_launch``), so launch's is the only one over the events."""
     built: list[int] = []
-    create_app = App.create_app
+    create_app = gradio_guard._create_app
 
     def counting(blocks: gr.Blocks, *args: Any, **kwargs: Any) -> Any:
         built.append(len(blocks.fns))
         return create_app(blocks, *args, **kwargs)
 
-    monkeypatch.setattr(App, "create_app", staticmethod(counting))
+    monkeypatch.setattr(gradio_guard, "_create_app", counting)
     page = app.build_app(Settings.build(api_key=CANARY, data_dir=tmp_path / "data"), max_queue=7)
     assert page.fns
-    assert [fns for fns in built if fns] == [len(page.fns)]
+    assert [fns for fns in built if fns] == []
+    with launched(lambda _port: page):
+        assert [fns for fns in built if fns] == [len(page.fns)]
 
 
 def test_build_app_bounds_the_queue_and_never_makes_generate_wait(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import types
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -15,7 +16,9 @@ from gradio.blocks import Blocks
 from gradio.queueing import Queue
 from gradio.state_holder import SessionState
 
+import app
 from tests.support.apps import SKIP_SELF_PROBE
+from vidu_ui.settings import Settings
 from vidu_ui.studio import gradio_guard
 
 SECRET = "sk-guard-secret"
@@ -150,3 +153,22 @@ def test_a_queue_loop_that_no_longer_sleeps_so_is_named(monkeypatch: pytest.Monk
     monkeypatch.delattr(page._queue, "sleep_when_free")
     with pytest.raises(gradio_guard.GradioChanged, match="sleep_when_free"):
         gradio_guard.calm_queue(page)
+
+
+def test_the_page_alone_skips_the_server_app_its_with_would_build(tmp_path: Path) -> None:
+    """Gradio builds a server app when a ``with Blocks()`` ends, and any other Blocks still does; the studio's
+    page skips that one (``built_at_launch``): launch builds the one it serves (``tests/test_app.py``)."""
+    page = app.build_app(Settings.build(data_dir=tmp_path / "data"))
+    assert page.app is None
+    with gr.Blocks() as plain:
+        gr.Textbox()
+    assert plain.app is not None
+
+
+def test_a_with_that_no_longer_builds_the_server_app_so_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    def exit_(self: Blocks, *args: Any) -> None:
+        pass
+
+    monkeypatch.setattr(Blocks, "__exit__", exit_)
+    with pytest.raises(gradio_guard.GradioChanged, match="__exit__"):
+        gradio_guard.check()

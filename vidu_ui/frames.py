@@ -310,7 +310,7 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int, defer: bool = Fa
             raise _fail(role, "problem_frame_damaged", kind=kind, damage=damage)
         mode = image.mode
         n_frames = int(getattr(image, "n_frames", 1))
-        orientation = _orientation(image, data, fmt)
+        turned = orientation(image, data)
         thumbnail = None
         if fmt == "jpeg":
             # Reduced at most 8× and never below the thumbnail's side where the frame allows, so that the
@@ -325,7 +325,7 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int, defer: bool = Fa
         raise
     except Exception as exc:  # Pillow reports bad files with OSError, SyntaxError, struct.error, EOFError…
         raise _damaged(role, kind, exc) from None
-    if orientation in _ROTATED:
+    if turned in _ROTATED:
         width, height = height, width
     inflated = not (defer and fmt == "png")
     return Frame(
@@ -337,7 +337,7 @@ def _decode(data: bytes, name: str, role: str, max_pixels: int, defer: bool = Fa
         width,
         height,
         n_frames,
-        orientation,
+        turned,
         mode=mode,
         inflated=inflated,
         thumbnail=thumbnail,
@@ -485,36 +485,32 @@ def _webp_damage(data: bytes) -> Phrase | None:
     return None
 
 
-def orientation(image: Image.Image) -> int:
+def orientation(image: Image.Image, data: bytes | None = None) -> int:
     """The EXIF orientation (1–8) of an opened picture; 1 (upright) when absent or malformed. The one rule of
-    this app, its auto-fit and its simulator: a frame is the size it is displayed at, after this orientation."""
+    this app, its auto-fit and its simulator: a frame is the size it is displayed at, after this orientation.
+
+    ``data``, the picture's bytes, spares a PNG a whole decode: Pillow's PNG ``getexif()`` decodes the picture to
+    reach an eXIf chunk placed after the image data, so the chunk is read from the bytes instead."""
     try:
-        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+        if data is not None and image.format == "PNG":
+            chunk = _png_chunk(data, b"eXIf")
+            if chunk is None:
+                return 1
+            exif = Image.Exif()
+            exif.load(chunk)
+        else:
+            exif = image.getexif()
+        value = exif.get(ExifTags.Base.Orientation, 1)
     except Exception:  # malformed EXIF is common and harmless: treat the picture as upright
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def displayed_size(image: Image.Image) -> tuple[int, int]:
-    """(width, height) as shown, after EXIF orientation: 4000×3000 with orientation 6 is 3000×4000."""
+def displayed_size(image: Image.Image, data: bytes | None = None) -> tuple[int, int]:
+    """(width, height) as shown, after EXIF orientation: 4000×3000 with orientation 6 is 3000×4000. ``data``: the
+    picture's bytes, as for :func:`orientation`."""
     width, height = image.size
-    return (height, width) if orientation(image) in _ROTATED else (width, height)
-
-
-def _orientation(image: Image.Image, data: bytes, fmt: str) -> int:
-    if fmt != "png":
-        return orientation(image)
-    # Pillow's PNG getexif() decodes the whole picture to reach an eXIf chunk after the image data: read it here.
-    exif = _png_chunk(data, b"eXIf")
-    if exif is None:
-        return 1
-    try:
-        value = Image.Exif()
-        value.load(exif)
-        found = value.get(ExifTags.Base.Orientation, 1)
-    except Exception:
-        return 1
-    return found if isinstance(found, int) and 1 <= found <= 8 else 1
+    return (height, width) if orientation(image, data) in _ROTATED else (width, height)
 
 
 def _png_chunk(data: bytes, wanted: bytes) -> bytes | None:

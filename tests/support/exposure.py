@@ -238,8 +238,8 @@ class AppProcess:
         env.update(
             VIDU_UI_DATA_DIR=str(data_dir),
             GRADIO_TEMP_DIR=str(temp_dir),
-            VIDU_POLL_INTERVAL="0.3",
-            VIDU_POLL_MAX_INTERVAL="1",
+            VIDU_POLL_INTERVAL="0.1",
+            VIDU_POLL_MAX_INTERVAL="0.3",
             VIDU_UI_SETTLE_SECONDS="0",  # a create without an answer is settled at the first look at the task list
             GRADIO_ANALYTICS_ENABLED="False",
             PYTHONUNBUFFERED="1",
@@ -440,7 +440,7 @@ def run_exposure(*, browser: Browser | None = None, auth_sweep: bool = True) -> 
         start, end = _frames(folder / "frames")
         sides: list[Side] = []
         for name, key in (("server", canary("srv")), ("visitor", canary("vis"))):
-            sim = stack.enter_context(Simulator(api_key=key, queue_seconds=0.3, process_seconds=0.8))
+            sim = stack.enter_context(Simulator(api_key=key, queue_seconds=0.1, process_seconds=0.3))
             # The visitor's app runs Gradio's own clean-up of closed sessions in seconds, not an hour (see render).
             extra = {"VIDU_API_KEY": key} if name == "server" else {"GRADIO_IS_E2E_TEST": "1"}
             environ = {"VIDU_BASE_URL": sim.base_url, **extra}

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from .. import signing
+from ..deadline import tls_context
 
 FINAL_STATES = ("success", "failed")
 _TIMEOUT = httpx.Timeout(3.0, connect=2.0)
@@ -49,7 +50,9 @@ class CallbackSender:
         headers["Content-Type"] = "application/json"
         status: int | None = None
         try:
-            response = httpx.post(url, content=json.dumps(body).encode(), headers=headers, timeout=_TIMEOUT)
+            response = httpx.post(
+                url, content=json.dumps(body).encode(), headers=headers, timeout=_TIMEOUT, verify=tls_context()
+            )
             status = response.status_code
         except httpx.HTTPError:
             pass

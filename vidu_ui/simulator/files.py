@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from ..deadline import tls_context
 from ..request import TASK_ID_RE
 from .validate import MAX_IMAGE_BYTES
 from .wire import Response, error_response
@@ -53,7 +54,7 @@ class FileLinks:
 
 def download(url: str) -> bytes:
     """An image URL's bytes; raises on any failure (status, timeout, size)."""
-    with httpx.stream("GET", url, timeout=_DOWNLOAD_TIMEOUT, follow_redirects=True) as response:
+    with httpx.stream("GET", url, timeout=_DOWNLOAD_TIMEOUT, follow_redirects=True, verify=tls_context()) as response:
         response.raise_for_status()
         data = bytearray()
         for chunk in response.iter_bytes():

@@ -82,7 +82,7 @@ def image_size(data: bytes, label: str) -> tuple[int, int]:
         raise Rejection("ImageFormatInvalid", f"{label} is not a PNG, JPEG or WebP image")
     try:
         with Image.open(io.BytesIO(data)) as img:
-            width, height = displayed_size(img)  # the app's one orientation rule
+            width, height = displayed_size(img, data)  # the app's one orientation rule
     except Exception:
         raise Rejection("ImageFormatInvalid", f"{label} cannot be read as an image") from None
     if not 0.25 <= width / height <= 4.0:

@@ -41,6 +41,11 @@ of a core, on every Space and every replica. ``calm_queue`` (called by ``StudioB
 sleeps to ``QUEUE_IDLE_POLLS``: a request waits at most 10 ms more before it starts, and the same idle app uses
 3.9 % (``docs/deploy.md``; the page shows no progress bars, so the looks for progress find nothing anyway).
 
+Gradio builds the whole server app (``App.create_app``: a FastAPI route for each of its routes, every event's
+signature read again) when a ``with Blocks()`` ends, and once more at ``launch``, which replaces it: a third of
+the CPU of building and starting the page, at every start of the app. ``StudioBlocks`` is always launched, never
+mounted, so its ``with`` skips the first build (``built_at_launch``).
+
 ``CLIENT_ERRORS`` turns the first two into a 400 on those routes only (anywhere else the error stays a 500: a
 bug); ``StreamGuard`` answers 404 before the stream starts when Gradio's queue does not hold the event (or no
 longer holds it), and ends the stream cleanly when it goes away later; ``count_inputs`` (called by
@@ -50,14 +55,17 @@ queueing (endpoints with a validator), else the event's error message, and no tr
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import threading
 import types
-from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
 import gradio
 import gradio.http_server as http_server
+import gradio.routes as gradio_routes
 import gradio.utils as gradio_utils
 import uvicorn
 from gradio.blocks import Blocks
@@ -74,6 +82,7 @@ __all__ = [
     "WRITTEN_FOR",
     "GradioChanged",
     "StreamGuard",
+    "built_at_launch",
     "calm_queue",
     "check",
     "component_id",
@@ -112,6 +121,9 @@ QUEUE_LOOPS = ("start_processing", "start_progress_updates")
 """The queue's two loops that sleep so (``check`` reads them)."""
 
 
+SERVER_APP_ON_EXIT = "self.app = App.create_app(self, mcp_server=False)"
+"""How ``Blocks.__exit__`` builds the server app that ``launch`` replaces (``built_at_launch`` skips it)."""
+
 STREAMING_DIFF = "utils.diff(prev_chunk, data[i])"
 """How ``Blocks.handle_streaming_diffs`` computes each streamed output's edits (``install`` replaces the function)."""
 
@@ -136,6 +148,10 @@ def check() -> None:
             raise changed(f"{name}{parameters}")
     if not isinstance(getattr(http_server, "uvicorn", None), types.ModuleType):
         raise changed("gradio.http_server.uvicorn")
+    if SERVER_APP_ON_EXIT not in inspect.getsource(Blocks.__exit__) or not callable(
+        getattr(gradio_routes.App, "create_app", None)
+    ):
+        raise changed(f"Blocks.__exit__ (no {SERVER_APP_ON_EXIT!r})")
     if STREAMING_DIFF not in inspect.getsource(Blocks.handle_streaming_diffs):
         raise changed(f"Blocks.handle_streaming_diffs (no {STREAMING_DIFF!r})")
     loops = "".join(inspect.getsource(getattr(Queue, name)) for name in QUEUE_LOOPS)
@@ -182,6 +198,30 @@ def calm_queue(blocks: Blocks) -> None:
         if not isinstance(getattr(queue, name, None), float):
             raise changed(f"Blocks._queue.{name}")
         setattr(queue, name, seconds)
+
+
+_create_app = gradio_routes.App.create_app
+"""Gradio's own ``App.create_app``."""
+_deferred = threading.local()
+
+
+def _create_app_unless_deferred(blocks: Blocks, *args: Any, **kwargs: Any) -> Any:
+    if getattr(_deferred, "blocks", None) is blocks:
+        return None  # what ``Blocks.app`` is until launch builds it: Gradio reads it only once launched
+    return _create_app(blocks, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def built_at_launch(blocks: Blocks) -> Iterator[None]:
+    """Within it, in this thread, Gradio builds no server app for ``blocks`` (its ``launch`` builds the one it
+    serves); any other Blocks gets its own as before."""
+    if gradio_routes.App.create_app is not _create_app_unless_deferred:
+        gradio_routes.App.create_app = staticmethod(_create_app_unless_deferred)  # type: ignore[method-assign]
+    _deferred.blocks = blocks
+    try:
+        yield
+    finally:
+        _deferred.blocks = None
 
 
 class _GuardedConfig(uvicorn.Config):

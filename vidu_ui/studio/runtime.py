@@ -166,6 +166,11 @@ class StudioBlocks(gr.Blocks):
         self.runtime = runtime
         self.secret_inputs: set[int] = set()
 
+    def __exit__(self, *args: Any) -> None:
+        # Gradio builds its server app when the page's ``with`` ends, then again at launch, which serves that one.
+        with gradio_guard.built_at_launch(self):
+            super().__exit__(*args)
+
     def keep_secret(self, component: gr.components.Component) -> None:
         """The value of ``component`` lives only in the event that reads it, never in the session."""
         self.secret_inputs.add(gradio_guard.component_id(component))

@@ -179,6 +179,6 @@ def test_the_fuzzers_checks_catch_a_traceback_and_an_unreadable_body() -> None:
 
 
 def test_gradio_still_holds_its_queue_as_the_stream_guard_reads_it(demo: Demo) -> None:
-    """``gradio_guard.StreamGuard`` reads three of the queue's private maps: this fails when Gradio renames them."""
+    """``gradio_guard.StreamGuard`` reads two of the queue's private maps: this fails when Gradio renames them."""
     for name in QUEUE_MAPS:
         assert isinstance(getattr(demo.page._queue, name), dict), name

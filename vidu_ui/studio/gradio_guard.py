@@ -111,7 +111,7 @@ SIGNATURES: dict[str, tuple[object, str, tuple[str, ...]]] = {
     "gradio.utils.diff": (gradio_utils, "diff", ("old", "new")),
 }
 """The private (or undocumented) functions used here: their owner, name and parameters."""
-QUEUE_MAPS = ("event_ids_to_events", "pending_event_ids_session", "pending_messages_per_session")
+QUEUE_MAPS = ("pending_event_ids_session", "pending_messages_per_session")
 """The maps of Gradio's queue (``Blocks._queue``) that ``StreamGuard`` reads."""
 
 QUEUE_IDLE_POLLS = {"sleep_when_free": 0.01, "progress_update_sleep_when_free": 0.05}
@@ -348,12 +348,9 @@ class StreamGuard:
             raise changed(f"Blocks._queue's {', '.join(QUEUE_MAPS)}")
         session: str | None = name
         if kind == "event":
-            # An event is held while queued or running, and once finished until its last message is delivered;
-            # after that its session's stream would wait for messages that never come.
-            event = queue.event_ids_to_events.get(name)
-            if event is not None:
-                session = event.session_hash
-            else:
-                pending = queue.pending_event_ids_session.items()
-                session = next((s for s, ids in pending if name in ids), None)
+            # An event is held from its queueing until its last message is delivered: Gradio lists it in its
+            # session's pending ids for exactly that time. (Its map of events may still hold a finished one a moment
+            # after the delivery: a stream opened then would wait for messages that never come.)
+            pending = queue.pending_event_ids_session.items()
+            session = next((s for s, ids in pending if name in ids), None)
         return session is not None and session in queue.pending_messages_per_session

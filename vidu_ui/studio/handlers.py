@@ -236,8 +236,9 @@ class Studio:
         return updates
 
     def sync(self, model_name: str | None, duration: object, resolution: str | None, is_rec: object) -> tuple[Any, ...]:
-        """Whatever changed the model or the duration (a person, "Reuse settings", a deep link): the inputs of
-        ``SYNC_OUTPUTS`` as the catalogue offers them, keeping the duration and resolution where still offered."""
+        """Whatever changed the model, the duration, the resolution or ``is_rec`` (a person, "Reuse settings", a
+        deep link): the inputs of ``SYNC_OUTPUTS`` as the catalogue offers them, keeping the duration and
+        resolution where still offered."""
         updates = self.view_updates(model_view(model_name, duration, resolution), is_rec)
         return tuple(updates[name] for name in SYNC_OUTPUTS)
 

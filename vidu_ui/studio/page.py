@@ -246,13 +246,20 @@ def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.S
     prompt, count = f["prompt"], f["count"]
     prompt.input(studio.character_count, prompt, count, trigger_mode="always_last", **QUICK)
     prompt.change(studio.character_count, prompt, count, trigger_mode="always_last", **QUICK)
-    # ``change``, not ``input``: the form follows the model and the duration whatever set them (a person,
-    # "Reuse settings", a deep link); durations and resolutions still offered are kept.
+    # ``change``, not ``input``: the form follows the model, the duration, the resolution and ``is_rec``
+    # whatever set them (a person, "Reuse settings", a deep link); durations and resolutions still offered
+    # are kept. One event for all four, run again with the latest values when one changes while it runs: as four
+    # events their answers could come back out of order, and an estimate worked out before the last change (from
+    # "Reuse settings", which sets them all at once) stayed shown.
     sizing = [f["model"], f["duration"], f["resolution"], f["is_rec"]]
-    for trigger in (f["model"].change, f["duration"].change):
-        trigger(studio.sync, sizing, [f[name] for name in SYNC_OUTPUTS], **QUICK)
-    for trigger in (f["resolution"].change, f["is_rec"].change):
-        trigger(studio.estimate, sizing, f["estimate"], **QUICK)
+    gr.on(
+        [f[name].change for name in ("model", "duration", "resolution", "is_rec")],
+        studio.sync,
+        sizing,
+        [f[name] for name in SYNC_OUTPUTS],
+        trigger_mode="always_last",
+        **QUICK,
+    )
     f["watermark"].change(studio.watermark_changed, f["watermark"], [f["wm_position"], f["wm_url"]], **QUICK)
     f["random_seed"].click(studio.random_seed, None, f["seed"], **QUICK)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import random
 from collections import OrderedDict
 from pathlib import Path
@@ -80,9 +81,17 @@ def _draw(width: int, height: int, seed: int, mode: str) -> Image.Image:
         r = max(2, min(width, height) // rng.randint(4, 10))
         draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), fill=(rng.randrange(256), rng.randrange(256), 80))
     img = img.filter(ImageFilter.GaussianBlur(radius=max(1, min(width, height) // 200)))
-    noise = Image.effect_noise((width, height), 24).convert("RGB")
-    img = Image.blend(img, noise, 0.12)
+    img = Image.blend(img, _noise(rng, width, height).convert("RGB"), 0.12)
     return img.convert(mode) if mode != "RGB" else img
+
+
+def _noise(rng: random.Random, width: int, height: int) -> Image.Image:
+    """Grey noise around mid-grey with a standard deviation of 24, from ``rng`` (the same picture for the same
+    seed); uniform, so drawn from random bytes at once (Pillow's ``effect_noise`` is Gaussian but unseeded, and
+    ten times slower on a 12 MP picture)."""
+    spread = 24 * math.sqrt(12) / 255  # a uniform variable's standard deviation is its width over √12
+    lut = [round(128 + (v - 127.5) * spread) for v in range(256)]
+    return Image.frombytes("L", (width, height), rng.randbytes(width * height)).point(lut)
 
 
 def encode(img: Image.Image, fmt: str, **params: object) -> bytes:

@@ -76,7 +76,9 @@ NOTES: dict[str, Note] = {
     "cold start": Note(
         "1.66× in an earlier full run (load 26), 1.27× in CI's quick run. Fixed since: `build_app` called Gradio's "
         "`queue()` on the finished page, which builds the server app over every event again (`create_app`, "
-        "0.29 s of a 1.5 s page build at load 4); the page now sets its queue while still empty. What the floor "
+        "0.29 s of a 1.5 s page build at load 4); the page now sets its queue while still empty. And the end of "
+        "the page's `with` built one more that launch then replaced (`Blocks.__exit__`): skipped since "
+        "(`gradio_guard.built_at_launch`), launch's is the only build over the events. What the floor "
         "does not do: import the studio (its modules, SQLAlchemy, the settings' pydantic model), open the history "
         "(and check its schema), and build a page of three tabs and some 60 events."
     ),

@@ -98,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(lambda: shutil.rmtree(uploads, ignore_errors=True))
     # No test reaches a TLS server (everything is on 127.0.0.1 over plain HTTP), but httpx builds a TLS context for
     # every client it makes (``httpx.get`` too, and gradio_client makes one per request), loading the whole CA
-    # bundle each time: 30 ms of CPU, some thousand times a run. An empty CA folder makes that free. Apps launched
+    # bundle each time: 30 ms of CPU, hundreds of times a run. An empty CA folder makes that free. Apps launched
     # as processes inherit it.
     no_authorities = tempfile.mkdtemp(prefix="vidu-ui-tests-no-ca-")
     os.environ.pop("SSL_CERT_FILE", None)

@@ -271,7 +271,9 @@ def test_simulator_callbacks_drive_the_tracker(sim: Simulator, tmp_path: Path, r
     assert seen and record is not None and record.state == "success" and record.video_path is not None
     assert callbacks.nonces  # each accepted callback is one nonce
     queries = [r for r in sim.requests if r.call == "query"]
-    assert 2 <= len(queries) <= 1 + len(callbacks.nonces)  # the first poll, then at most one per callback
+    # The first poll, then a query per callback (polling every 600 s never comes); one more where a callback lands
+    # just as a query ends (seen once under load: 4 queries for 2 callbacks).
+    assert 2 <= len(queries) <= 2 + len(callbacks.nonces)
 
 
 def test_formatdate_matches_contract_example() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from vidu_ui.messages import EN, ZH
 from vidu_ui.request import PROMPT_MAX, TaskOptions
 from vidu_ui.settings import Settings
 from vidu_ui.studio import build_studio
@@ -49,6 +50,8 @@ def test_the_page_offers_the_examples_outside_its_api(tmp_path: Path) -> None:
     assert len(datasets) == 1
     samples = datasets[0]["props"]["samples"]
     assert len(samples) == len(page_examples.load())
+    assert getattr(datasets[0]["props"]["label"], "key", None) == "examples"  # its title in the reader's language
+    assert EN["examples"] != ZH["examples"]
     prompts = {row[2] for row in samples}
     assert prompts == {pair.prompt for pair in page_examples.load()}
     example_events = [d for d in config["dependencies"] if d.get("api_name") == "load_example"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from gradio.i18n import I18nData
 
 MANIFEST = "examples.json"
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -44,14 +45,15 @@ def load(where: Path | None = None) -> list[Example]:
     return [p for p in pairs if p.start.is_file() and p.end.is_file()]
 
 
-def offer(start: gr.Image, end: gr.Image, prompt: gr.Textbox) -> int:
-    """The examples under the form: a click fills the two frames and the prompt (nothing is sent). Returns how
-    many pairs are offered."""
+def offer(start: gr.Image, end: gr.Image, prompt: gr.Textbox, label: str | I18nData) -> int:
+    """The examples under the form, titled ``label``: a click fills the two frames and the prompt (nothing is
+    sent). Returns how many pairs are offered."""
     pairs = load()
     if pairs:
         shown = gr.Examples(
             [[str(p.start), str(p.end), p.prompt] for p in pairs],
             [start, end, prompt],
+            label=label,
             cache_examples=False,
             api_visibility="private",
             elem_id="vu-examples",

@@ -143,7 +143,7 @@ def form_column(studio: Studio, model: Model) -> Named:
             c[spec.name] = option_input(spec, view)
             if spec.limit is not None and spec.required:
                 c["count"] = gr.Markdown(studio.character_count(""), elem_classes=["vu-count"], elem_id="vu-count")
-                examples.offer(c["start_image"], c["end_image"], c[spec.name])
+                examples.offer(c["start_image"], c["end_image"], c[spec.name], I18N("examples"))
     c["auto_fit"] = gr.Checkbox(True, label=I18N("auto_fit"), info=I18N("auto_fit_info"), elem_id="vu-autofit")
     with gr.Accordion(I18N("more_options"), open=False, elem_id="vu-more"):
         checkboxes = [spec for spec in FIELDS if spec.advanced and spec.widget == "checkbox" and not spec.requires]

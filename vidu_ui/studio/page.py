@@ -230,17 +230,19 @@ def _wire_form(studio: Studio, f: dict[str, Any], r: dict[str, Any], guard: gr.S
         summarise = studio.frame_summarizer(role)
         image.change(summarise, [image, url], summary, preprocess=False, **QUICK)
         url.change(summarise, [image, url], summary, **QUICK)
-    # Once per change of what the frames as sent depend on; pictures drawn on the server (postprocess on).
-    fitting = [f[name] for name in FIT_INPUTS]
-    for name in ("start_image", "end_image", "resolution", "auto_fit"):
-        f[name].change(
-            studio.fit_preview,
-            fitting,
-            [f[name] for name in FIT_OUTPUTS],
-            preprocess=False,
-            trigger_mode="always_last",
-            **QUICK,
-        )
+    # Once per change of what the frames as sent depend on; pictures drawn on the server (postprocess on). One
+    # event for the four changes, run again with the latest values when one comes while it runs (as with ``sync``
+    # below): as four events, a preview worked out from the frames alone could come back after the one for auto-fit
+    # turned off, showing a plan that will not be sent, and end after Generate, clearing its message at a frame.
+    gr.on(
+        [f[name].change for name in ("start_image", "end_image", "resolution", "auto_fit")],
+        studio.fit_preview,
+        [f[name] for name in FIT_INPUTS],
+        [f[name] for name in FIT_OUTPUTS],
+        preprocess=False,
+        trigger_mode="always_last",
+        **QUICK,
+    )
     frames = [f["start_image"], f["end_image"], f["start_url"], f["end_url"]]
     f["swap"].click(studio.swap, frames, frames, preprocess=False, **QUICK)
     prompt, count = f["prompt"], f["count"]

@@ -38,6 +38,9 @@ from hypothesis import settings as hypothesis_settings
 from tests.images import photo, write
 from tests.support.machine import CHROMIUM, CHROMIUM_ARGS, in_ci, need_chromium
 from tests.support.servers import new_database, postgres_server, s3_server
+from vidu_ui import gradio_import
+
+gradio_import.install()  # done by importing vidu_ui, and here said so: before any test module imports Gradio
 
 # The rest (Gradio, the app, the simulator, uvicorn…) is imported by the fixtures that use it: pytest-xdist's
 # controller reads this file too, before it starts the workers, and needs none of it.

@@ -1,10 +1,12 @@
-"""Gradio's private parts that ``vidu_ui/studio/gradio_guard.py`` uses, asserted one by one: these fail when a
-Gradio upgrade changes them, before the app misbehaves."""
+"""Gradio's private parts that ``vidu_ui/studio/gradio_guard.py`` and ``vidu_ui/gradio_import.py`` use, asserted
+one by one: these fail when a Gradio upgrade changes them, before the app misbehaves."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import inspect
+import sys
 import types
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from gradio.state_holder import SessionState
 
 import app
 from tests.support.apps import SKIP_SELF_PROBE
+from vidu_ui import gradio_import
 from vidu_ui.settings import Settings
 from vidu_ui.studio import gradio_guard
 
@@ -190,3 +193,29 @@ def test_an_event_is_held_until_its_last_message_is_delivered_not_while_its_queu
     assert not gradio_guard.StreamGuard._held(scope, "event", "ev-1")
     assert gradio_guard.StreamGuard._held(scope, "session", "s-1")
     assert not gradio_guard.StreamGuard._held(scope, "event", "ev-unknown")
+
+
+def test_every_component_class_goes_through_the_stub_writer_which_this_process_skips(tmp_path: Path) -> None:
+    from gradio import component_meta
+
+    assert f"{gradio_import.FUNCTION}(component_class, name, events)" in inspect.getsource(
+        component_meta.ComponentMeta.__new__
+    )
+    assert gradio_import.installed()  # vidu_ui was imported before Gradio (tests/conftest.py)
+    # A component class made now writes no stub beside its source.
+    source = tmp_path / "probe_component.py"
+    source.write_text("import gradio as gr\n\n\nclass ProbeComponent(gr.components.Component):\n    EVENTS = []\n")
+    spec = importlib.util.spec_from_file_location("probe_component", source)
+    assert spec is not None and spec.loader is not None
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    assert not source.with_suffix(".pyi").exists()
+
+
+def test_a_gradio_imported_before_the_hook_is_left_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradio import component_meta
+
+    monkeypatch.setattr(component_meta, gradio_import.FUNCTION, lambda *args: None)
+    assert not gradio_import.installed()
+    gradio_import.install()  # Gradio is imported: no hook is added, the module is not touched
+    assert not any(isinstance(finder, gradio_import._SkipStubs) for finder in sys.meta_path)
+    assert not gradio_import.installed()

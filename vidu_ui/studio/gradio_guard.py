@@ -1,4 +1,5 @@
-"""The one place this app reaches into Gradio's private parts. ``check`` runs at import and raises
+"""Where this app reaches into Gradio's private parts (with ``vidu_ui/gradio_import.py``, which must run before
+Gradio is imported, and so cannot live here). ``check`` runs at import and raises
 ``GradioChanged``, naming the installed version, when one of them is not as written for (``WRITTEN_FOR``);
 ``tests/test_gradio_guard.py`` asserts each of them, and what the app relies on them for, so an upgrade of
 Gradio fails there first.

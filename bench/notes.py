@@ -78,9 +78,12 @@ NOTES: dict[str, Note] = {
         "`queue()` on the finished page, which builds the server app over every event again (`create_app`, "
         "0.29 s of a 1.5 s page build at load 4); the page now sets its queue while still empty. And the end of "
         "the page's `with` built one more that launch then replaced (`Blocks.__exit__`): skipped since "
-        "(`gradio_guard.built_at_launch`), launch's is the only build over the events. What the floor "
-        "does not do: import the studio (its modules, SQLAlchemy, the settings' pydantic model), open the history "
-        "(and check its schema), and build a page of three tabs and some 60 events."
+        "(`gradio_guard.built_at_launch`), launch's is the only build over the events. And `import gradio` "
+        "ran Gradio's type-stub writer over each of its forty-odd component classes (each class's source file "
+        "parsed twice, a third of the import's CPU): the app skips it (`vidu_ui/gradio_import.py`), the floor, a "
+        "bare Gradio script, still pays it, which is why the studio now starts sooner than the floor. What the "
+        "floor does not do: import the studio (its modules, SQLAlchemy, the settings' pydantic model), open the "
+        "history (and check its schema), and build a page of three tabs and some 60 events."
     ),
     "polling (defaults, no callbacks)": Note(
         "Met since the wait doubles (was ×1.5) up to 30 s (was 15 s): a 5-minute task takes 14 queries and its "

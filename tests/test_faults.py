@@ -123,7 +123,7 @@ def test_polling_waits_out_transient_query_faults_and_finishes_the_task(reliabil
 
 def test_a_repeated_cancel_refunds_the_task_once(sim: Simulator) -> None:
     """A cancel whose answer was lost is retried: it reports success, and the task is refunded once."""
-    settings = Settings.build(api_key=KEY, base_url=sim.base_url, read_timeout=0.2, connect_timeout=0.2)
+    settings = Settings.build(api_key=KEY, base_url=sim.base_url, read_timeout=0.5, connect_timeout=0.5)
     with ViduClient(settings, sleep=lambda _: None) as client:
         task_id = client.create(create_body()).task_id
         sim.inject(Fault(call="cancel", action="reset_after_body"))
@@ -143,8 +143,8 @@ def _cli(args: list[str], sim: Simulator, tmp_path: Path, **env: str) -> tuple[i
         "VIDU_BASE_URL": sim.base_url,
         "VIDU_API_KEY": KEY,
         "VIDU_UI_DATA_DIR": str(tmp_path / "data"),
-        "VIDU_READ_TIMEOUT": "0.2",
-        "VIDU_CONNECT_TIMEOUT": "0.2",
+        "VIDU_READ_TIMEOUT": "0.5",
+        "VIDU_CONNECT_TIMEOUT": "0.5",
         **env,
     }
     result = CliRunner().invoke(app, args, env=environ)

@@ -35,10 +35,12 @@ Call = Literal["create", "query", "cancel"]
 CALLS: tuple[Call, ...] = ("create", "query", "cancel")
 KEY = "sk-reliability-sim"
 
-# The client's settings for every cell: small timeouts so a run takes seconds. A fault may override some.
+# The client's settings for every cell: small timeouts so a run takes seconds, yet well over the time a loaded
+# machine can keep the simulator's thread from a core (0.2 s was not: a 409 read as a timeout, in CI). A fault may
+# override some.
 BASE_SETTINGS: dict[str, Any] = {
-    "connect_timeout": 0.2,
-    "read_timeout": 0.2,
+    "connect_timeout": 0.5,
+    "read_timeout": 0.5,
     "deadline": 5.0,
     "create_retries": 2,
     "query_retries": 2,
@@ -47,7 +49,7 @@ WATCHDOG_GRACE = 0.5
 """A call still running this long past its deadline is stopped (the simulator is shut down under it)."""
 SLOW_ANSWER = 1.0
 """Seconds the simulator waits before answering in the read-timeout cell: well past the read timeout."""
-TRICKLE_SLOW = 0.3
+TRICKLE_SLOW = 0.8
 """Seconds between bytes when each byte comes later than the read timeout."""
 TRICKLE_FAST = 0.02
 """Seconds between bytes when each byte beats the read timeout but the whole answer cannot beat the deadline."""

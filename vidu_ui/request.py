@@ -316,8 +316,18 @@ def json_too_deep(text: str, limit: int = META_DATA_DEPTH) -> bool:
     return False
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def _surrogates(text: str) -> str | None:
-    bad = sorted({f"U+{ord(ch):04X}" for ch in text if 0xD800 <= ord(ch) <= 0xDFFF})
+    """The lone surrogates in ``text`` (which JSON cannot carry). A text field may hold a megabyte (``payload``),
+    too long to walk character by character on every check: UTF-8 refuses exactly these, so its encoder tells
+    whether there are any, and a regular expression names them."""
+    try:
+        text.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        bad = sorted({f"U+{ord(ch):04X}" for ch in _SURROGATE.findall(text)})
     return ", ".join(bad[:3]) if bad else None
 
 

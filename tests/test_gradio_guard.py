@@ -8,6 +8,7 @@ import importlib.util
 import inspect
 import sys
 import types
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,35 @@ def test_gradio_keeps_each_input_in_the_session_and_the_guard_blanks_the_secret_
     gradio_guard.forget_inputs(state, block_fn, {gradio_guard.component_id(key)})
     kept = [config["props"].get("value") for config in state.config_values.values() if "props" in config]
     assert SECRET not in kept and "a prompt" in kept
+
+
+def test_a_session_of_a_page_with_configs_on_demand_works_out_only_what_its_events_keep() -> None:
+    """Gradio works out every block's configuration for each new session; a ``configs_on_demand`` page's session
+    (``StudioBlocks``) works out those its events keep, and its deep link still lists them all, as Gradio would."""
+    gradio_guard.install()
+    eager_page, _, eager_fn = page_with_a_key()
+    page, _, block_fn = page_with_a_key()
+    page.configs_on_demand = True  # type: ignore[attr-defined]
+    eager, lazy = SessionState(eager_page), SessionState(page)
+    assert len(eager.config_values) == len(page.blocks) and lazy.config_values == {}
+    for state, fn, blocks in ((eager, eager_fn, eager_page), (lazy, block_fn, page)):
+        asyncio.run(blocks.preprocess_data(fn, [SECRET, "a prompt"], state))
+    assert set(lazy.config_values) == {gradio_guard.component_id(block) for block in block_fn.inputs}
+
+    def shape(state: SessionState) -> list[tuple[str, Any]]:
+        return [(config["type"], config.get("props", {}).get("value")) for config in state.components]
+
+    assert shape(lazy) == shape(eager) and len(lazy.config_values) == len(page.blocks)
+
+
+def test_a_session_init_that_reads_more_of_its_page_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    def reads_more(self: SessionState, blocks: Blocks) -> None:
+        self.blocks_config = copy(blocks.default_config)
+        self.config_values = {k: self.blocks_config.config_for_block(k, [], v) for k, v in blocks.fns.items()}
+
+    monkeypatch.setattr(gradio_guard, "_gradio_session_init", reads_more)
+    with pytest.raises(gradio_guard.GradioChanged, match=r"SessionState\.__init__"):
+        gradio_guard.check()
 
 
 def test_a_component_without_its_id_is_named() -> None:

@@ -42,6 +42,15 @@ of a core, on every Space and every replica. ``calm_queue`` (called by ``StudioB
 sleeps to ``QUEUE_IDLE_POLLS``: a request waits at most 10 ms more before it starts, and the same idle app uses
 3.9 % (``docs/deploy.md``; the page shows no progress bars, so the looks for progress find nothing anyway).
 
+Gradio makes a session (``SessionState``) for each page and each client the first time it sends an event, and
+works out the configuration of every block of the page for it (``config_values``, for its deep links), though an
+event keeps only those of its own inputs and outputs there: 18 ms for this page, the most expensive part of a
+first Generate after the upload, and under coverage the largest cost of the hostile-input tests. For a Blocks
+with ``configs_on_demand`` set (``StudioBlocks``), ``install`` makes a session work out a block's configuration
+when an event first keeps a value of it, or when its deep link asks for them all (``SessionState.components``,
+which then lists them in the order Gradio would have); Gradio's own ``__init__`` still sets everything else,
+handed only the page's ``default_config`` (``SESSION_READS``).
+
 Gradio builds the whole server app (``App.create_app``: a FastAPI route for each of its routes, every event's
 signature read again) when a ``with Blocks()`` ends, and once more at ``launch``, which replaces it: a third of
 the CPU of building and starting the page, at every start of the app. ``StudioBlocks`` is always launched, never
@@ -58,6 +67,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 import threading
 import types
 from collections.abc import Awaitable, Callable, Collection, Iterator, MutableMapping
@@ -80,6 +90,7 @@ from .uvicorn_guard import GuardedH11Protocol
 
 __all__ = [
     "CLIENT_ERRORS",
+    "SESSION_READS",
     "WRITTEN_FOR",
     "GradioChanged",
     "StreamGuard",
@@ -122,6 +133,12 @@ QUEUE_LOOPS = ("start_processing", "start_progress_updates")
 """The queue's two loops that sleep so (``check`` reads them)."""
 
 
+SESSION_READS = ("default_config", "blocks")
+"""What ``SessionState.__init__`` reads of its Blocks (a session of a page with ``configs_on_demand`` is handed
+the first, and no blocks)."""
+SESSION_CONFIGS = "self.blocks_config.config_for_block(k, [], v)"
+"""How ``SessionState.__init__`` works out every block's configuration (skipped for ``configs_on_demand``)."""
+
 SERVER_APP_ON_EXIT = "self.app = App.create_app(self, mcp_server=False)"
 """How ``Blocks.__exit__`` builds the server app that ``launch`` replaces (``built_at_launch`` skips it)."""
 
@@ -155,13 +172,47 @@ def check() -> None:
         raise changed(f"Blocks.__exit__ (no {SERVER_APP_ON_EXIT!r})")
     if STREAMING_DIFF not in inspect.getsource(Blocks.handle_streaming_diffs):
         raise changed(f"Blocks.handle_streaming_diffs (no {STREAMING_DIFF!r})")
+    session = inspect.getsource(_gradio_session_init)
+    if SESSION_CONFIGS not in session or set(re.findall(r"(?<![.\w])blocks\.(\w+)", session)) != set(SESSION_READS):
+        raise changed(f"SessionState.__init__ (reading more of its Blocks than {', '.join(SESSION_READS)})")
+    if not isinstance(_gradio_components, property) or "self.config_values" not in inspect.getsource(
+        _gradio_components.fget  # type: ignore[arg-type]
+    ):
+        raise changed("SessionState.components (not a property listing config_values)")
     loops = "".join(inspect.getsource(getattr(Queue, name)) for name in QUEUE_LOOPS)
     for name in QUEUE_IDLE_POLLS:
         if f"asyncio.sleep(self.{name})" not in loops:
             raise changed(f"Queue.{' and '.join(QUEUE_LOOPS)} (no 'asyncio.sleep(self.{name})')")
 
 
+_gradio_session_init = SessionState.__init__
+"""Gradio's own ``SessionState.__init__``."""
+_gradio_components: Any = SessionState.__dict__["components"]
+"""Gradio's own ``SessionState.components`` (a property)."""
+
 check()
+
+
+def _session_init(self: SessionState, blocks: Blocks) -> None:
+    if not getattr(blocks, "configs_on_demand", False):
+        _gradio_session_init(self, blocks)
+        return
+    _gradio_session_init(self, types.SimpleNamespace(default_config=blocks.default_config, blocks={}))  # type: ignore[arg-type]
+    self._config_order = [key for key in self.blocks_config.blocks if key in blocks.blocks]  # type: ignore[attr-defined]
+
+
+def _components(self: SessionState) -> Iterator[dict[str, Any]]:
+    order: list[int] | None = getattr(self, "_config_order", None)
+    if order is not None:  # every block's configuration, in Gradio's order, then those of blocks added since
+        blocks, kept = self.blocks_config.blocks, self.config_values
+        every = {
+            key: kept[key] if key in kept else self.blocks_config.config_for_block(key, [], blocks[key])
+            for key in order
+            if key in kept or key in blocks
+        }
+        self.config_values = every | kept
+    components: Iterator[dict[str, Any]] = _gradio_components.fget(self)
+    return components
 
 
 def component_id(component: object) -> int:
@@ -245,18 +296,23 @@ def whole_diff(old: Any, new: Any) -> list[list[Any]]:
 
 
 def installed() -> bool:
-    """Whether Gradio's server is built with the guarded protocol and streams changed outputs whole."""
+    """Whether Gradio's server is built with the guarded protocol, streams changed outputs whole, and makes sessions
+    that work out configurations on demand."""
     guarded = getattr(getattr(http_server, "uvicorn", None), "Config", None) is _GuardedConfig
-    return guarded and getattr(gradio_utils, "diff", None) is whole_diff
+    on_demand = SessionState.__init__ is _session_init
+    return guarded and on_demand and getattr(gradio_utils, "diff", None) is whole_diff
 
 
 def install() -> None:
-    """Make every server Gradio starts from now on use ``GuardedH11Protocol``, and every generator's changed
-    outputs go to the page whole (``whole_diff``). Safe to call again."""
+    """Make every server Gradio starts from now on use ``GuardedH11Protocol``, every generator's changed outputs go
+    to the page whole (``whole_diff``), and the sessions of a page with ``configs_on_demand`` work out a block's
+    configuration only when it is needed. Safe to call again."""
     if installed():
         return
     check()
     gradio_utils.diff = whole_diff
+    SessionState.__init__ = _session_init  # type: ignore[method-assign]
+    SessionState.components = property(_components)  # type: ignore[assignment,method-assign]
     shim = types.ModuleType("uvicorn", "uvicorn, with Config serving HTTP through uvicorn_guard.GuardedH11Protocol")
     shim.__dict__.update({k: v for k, v in vars(uvicorn).items() if not k.startswith("__")})
     shim.Config = _GuardedConfig  # type: ignore[attr-defined]

@@ -161,6 +161,10 @@ class StudioBlocks(gr.Blocks):
     refused.
     """
 
+    configs_on_demand = True
+    """A session works out a block's configuration when an event first keeps a value of it, not every block's at
+    its first event (``gradio_guard``)."""
+
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runtime = runtime

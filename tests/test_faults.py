@@ -21,6 +21,8 @@ from tests.support.faults import (
     FAULTS,
     FAULTS_BY_KEY,
     KEY,
+    SHORT_TIMEOUTS,
+    SLOW_ANSWER,
     Call,
     CellResult,
     FaultCase,
@@ -32,7 +34,7 @@ from tests.support.faults import (
 from tests.support.report import Reliability
 from vidu_ui.cli import app
 from vidu_ui.client import ViduClient
-from vidu_ui.settings import Settings
+from vidu_ui.settings import ENVIRONMENT, Settings
 from vidu_ui.simulator import Fault, Simulator
 
 # The contract, stated here independently of the matrix: where a create may have reached the service and been
@@ -123,8 +125,7 @@ def test_polling_waits_out_transient_query_faults_and_finishes_the_task(reliabil
 
 def test_a_repeated_cancel_refunds_the_task_once(sim: Simulator) -> None:
     """A cancel whose answer was lost is retried: it reports success, and the task is refunded once."""
-    settings = Settings.build(api_key=KEY, base_url=sim.base_url, read_timeout=0.5, connect_timeout=0.5)
-    with ViduClient(settings, sleep=lambda _: None) as client:
+    with ViduClient(Settings.build(api_key=KEY, base_url=sim.base_url), sleep=lambda _: None) as client:
         task_id = client.create(create_body()).task_id
         sim.inject(Fault(call="cancel", action="reset_after_body"))
         answers = [client.cancel(task_id), client.cancel(task_id)]  # a retry inside, then a second click
@@ -143,8 +144,6 @@ def _cli(args: list[str], sim: Simulator, tmp_path: Path, **env: str) -> tuple[i
         "VIDU_BASE_URL": sim.base_url,
         "VIDU_API_KEY": KEY,
         "VIDU_UI_DATA_DIR": str(tmp_path / "data"),
-        "VIDU_READ_TIMEOUT": "0.5",
-        "VIDU_CONNECT_TIMEOUT": "0.5",
         **env,
     }
     result = CliRunner().invoke(app, args, env=environ)
@@ -156,8 +155,9 @@ def _cli(args: list[str], sim: Simulator, tmp_path: Path, **env: str) -> tuple[i
 def test_cli_submit_that_times_out_after_sending_is_found_and_sent_once(sim: Simulator, tmp_path: Path) -> None:
     start = write(tmp_path / "a.png", photo(320, 180, seed=1), "PNG")
     end = write(tmp_path / "b.png", photo(320, 180, seed=2), "PNG")
-    sim.inject(Fault(call="create", delay=1.0))
-    code, err = _cli(["submit", str(start), str(end), "-p", "a slow dolly in"], sim, tmp_path)
+    sim.inject(Fault(call="create", delay=SLOW_ANSWER))
+    timeouts = {variable: str(SHORT_TIMEOUTS[name]) for variable, name in ENVIRONMENT.items() if name in SHORT_TIMEOUTS}
+    code, err = _cli(["submit", str(start), str(end), "-p", "a slow dolly in"], sim, tmp_path, **timeouts)
     # The create went unanswered; the task list settles it (``vidu_ui.reconcile``): found, so exit 0. The list is
     # read again while the task is not on it yet (a loaded machine: the simulator had not yet handled the create).
     assert code == 0, err

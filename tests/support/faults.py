@@ -35,16 +35,18 @@ Call = Literal["create", "query", "cancel"]
 CALLS: tuple[Call, ...] = ("create", "query", "cancel")
 KEY = "sk-reliability-sim"
 
-# The client's settings for every cell: small timeouts so a run takes seconds, yet well over the time a loaded
-# machine can keep the simulator's thread from a core (0.2 s was not: a 409 read as a timeout, in CI). A fault may
-# override some.
+# The client's settings for every cell: timeouts a local answer always beats, even on a loaded machine (a 409 came
+# later than 0.2 s in CI, with the browser tests beside it); a fault may override some.
 BASE_SETTINGS: dict[str, Any] = {
-    "connect_timeout": 0.5,
-    "read_timeout": 0.5,
+    "connect_timeout": 5.0,
+    "read_timeout": 5.0,
     "deadline": 5.0,
     "create_retries": 2,
     "query_retries": 2,
 }
+SHORT_TIMEOUTS: dict[str, Any] = {"connect_timeout": 0.5, "read_timeout": 0.5}
+"""The timeouts of the cells whose fault is a timeout (the call waits them out on every attempt), and of what else
+waits one out (polling under faults, the command line's lost create): short, so a run takes seconds."""
 WATCHDOG_GRACE = 0.5
 """A call still running this long past its deadline is stopped (the simulator is shut down under it)."""
 SLOW_ANSWER = 1.0
@@ -204,6 +206,7 @@ FAULTS: tuple[FaultCase, ...] = (
         "APITimeoutError",
         socket="connect_timeout",
         create=Expect("APITimeoutError", retried=True),
+        settings=SHORT_TIMEOUTS,
     ),
     _lost_answer(
         "reset-before-body",
@@ -225,10 +228,11 @@ FAULTS: tuple[FaultCase, ...] = (
         "read-timeout",
         "read timeout (slow answer)",
         f"simulator carries the call out, then answers after {SLOW_ANSWER:g} s; read timeout "
-        f"{BASE_SETTINGS['read_timeout']:g} s",
+        f"{SHORT_TIMEOUTS['read_timeout']:g} s",
         "did not answer in time",
         "APITimeoutError",
         fault={"delay": SLOW_ANSWER},
+        settings=SHORT_TIMEOUTS,
     ),
     _lost_answer(
         "hang",
@@ -237,28 +241,30 @@ FAULTS: tuple[FaultCase, ...] = (
         "did not answer in time",
         "APITimeoutError",
         fault={"action": "hang"},
+        settings=SHORT_TIMEOUTS,
     ),
     _lost_answer(
         "trickle-slow",
         "trickle, each byte later than the read timeout",
         f"simulator carries the call out, then sends one byte every {TRICKLE_SLOW:g} s; read timeout "
-        f"{BASE_SETTINGS['read_timeout']:g} s",
+        f"{SHORT_TIMEOUTS['read_timeout']:g} s",
         "did not answer in time",
         "APITimeoutError",
         fault={"action": "trickle", "delay": TRICKLE_SLOW},
+        settings=SHORT_TIMEOUTS,
     ),
     _lost_answer(
         "trickle-fast",
         "trickle, each byte in time, the whole answer past the deadline",
         f"simulator carries the call out, then sends one byte every {TRICKLE_FAST:g} s (1 byte/s against the "
-        f"default 60 s read timeout, scaled down); read timeout {BASE_SETTINGS['read_timeout']:g} s, deadline "
+        f"default 60 s read timeout, scaled down); read timeout {SHORT_TIMEOUTS['read_timeout']:g} s, deadline "
         f"{TRICKLE_FAST_DEADLINE:g} s, so the call must give up at the deadline (a call still running "
         f"{WATCHDOG_GRACE:g} s past it is stopped by shutting the simulator down: the message shown is what "
         "followed that)",
         "did not answer in time",
         "APITimeoutError",
         fault={"action": "trickle", "delay": TRICKLE_FAST},
-        settings={"deadline": TRICKLE_FAST_DEADLINE},
+        settings={**SHORT_TIMEOUTS, "deadline": TRICKLE_FAST_DEADLINE},
         safe=Expect("APITimeoutError"),  # the deadline is spent in the first attempt: no time is left to retry
         once=False,  # one slow answer is the whole story; a second run would only repeat it
     ),
@@ -612,7 +618,12 @@ def run_polling() -> PollingResult:
         for fault in POLLING_FAULTS:
             sim.inject(Fault(call="query", **fault))
         settings = settings_for(
-            sim.base_url, query_retries=0, poll_interval=0.02, poll_max_interval=0.05, poll_max_wait=20
+            sim.base_url,
+            **SHORT_TIMEOUTS,  # its hang is waited out
+            query_retries=0,
+            poll_interval=0.02,
+            poll_max_interval=0.05,
+            poll_max_wait=20,
         )
         states: list[str] = []
         error: BaseException | None = None
@@ -707,7 +718,8 @@ def service_faults(cells: list[CellResult], polling: PollingResult | None) -> st
         "Each cell is one click: one `ViduClient` call (create, query or cancel) against a local simulator that "
         "injects the fault on **every** attempt; the column *If it happens once* repeats the call with the fault "
         "injected once only (for the socket faults, the port starts answering before the first retry). "
-        f"Client settings: connect and read timeout {base['connect_timeout']:g} s, deadline {base['deadline']:g} s "
+        f"Client settings: connect and read timeout {base['connect_timeout']:g} s ("
+        f"{SHORT_TIMEOUTS['read_timeout']:g} s where the fault is a timeout), deadline {base['deadline']:g} s "
         f"(unless the fault says otherwise), {base['create_retries']} create retries (only for failures before "
         f"sending and for 429/503), {base['query_retries']} retries of a query or cancel. Waits between retries "
         "run on a virtual clock (recorded, not slept), so *Retries* shows the waits the client chose: the "

@@ -116,11 +116,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The modules that drive Chromium run first, all in one process, one after another (one Chromium); each other
     module runs whole in one process. pytest-xdist (``--dist loadgroup``, ``--no-loadscope-reorder`` in
-    ``pyproject.toml``) hands them out in this order: one worker takes the Chromium modules while the other runs the
-    rest, so the waits of each (tasks, polls, processes starting) overlap the other's work. As whole files handed
-    out in turn, both workers drove Chromium at once, then both waited on the rest with a core often idle: the run
-    took 300 s on this machine, against 259 s this way. (Three workers took 235 s, but left the timing-sensitive
-    tests, whose simulator must answer within 0.2 s, short of a core for longer than that.)"""
+    ``pyproject.toml``) hands them out in this order: one worker takes the Chromium modules while the others run the
+    rest, so the waits of each (tasks, polls, processes starting) overlap the others' work. As whole files handed
+    out in turn to two workers, both drove Chromium at once, then both waited on the rest with a core often idle:
+    the run took 300 s on this machine, against 259 s this way with two workers and 205–219 s with three (no test
+    needs an answer within less than 5 s: ``tests/support/faults.py``, ``SHORT_TIMEOUTS``)."""
     chromium = {item.nodeid.split("::")[0] for item in items if "browser" in getattr(item, "fixturenames", ())}
     items.sort(key=lambda item: item.nodeid.split("::")[0] not in chromium)
     for item in items:

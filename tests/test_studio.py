@@ -211,10 +211,19 @@ def test_vidu20_resolutions_follow_the_duration(studio: Studio) -> None:
     assert ([value for _, value in duration["choices"]], duration["value"]) == ([4, 8], 4)
     assert resolution["choices"] == ["360p", "720p", "1080p"]
     assert resolution["value"] == "360p"
-    _, eight, *_ = studio.sync("vidu2.0", 8.0, "360p", False)
+    kept, eight, *_ = studio.sync("vidu2.0", 8.0, "360p", False)
     assert (eight["choices"], eight["value"]) == (["720p"], "720p")
+    assert "value" not in kept  # 8 s is offered: left as the page holds it
     _, four, *_ = studio.sync("vidu2.0", 4.0, "720p", False)
-    assert (four["choices"], four["value"]) == (["360p", "720p", "1080p"], "720p")
+    assert four["choices"] == ["360p", "720p", "1080p"] and "value" not in four
+
+
+def test_a_duration_and_resolution_still_offered_are_not_sent_back(studio: Studio) -> None:
+    """The page may hold newer ones than the event read ("Reuse settings" sets all three, and the page reads the
+    model first): only what the new model does not offer is replaced."""
+    duration, resolution, *_ = studio.sync("viduq3-turbo", 5, "720p", False)
+    assert "value" not in duration and "value" not in resolution
+    assert [value for _, value in duration["choices"]] == list(range(1, 17))
 
 
 def test_a_duration_the_new_model_lacks_falls_back_to_its_default(studio: Studio) -> None:

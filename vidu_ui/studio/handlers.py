@@ -238,8 +238,18 @@ class Studio:
     def sync(self, model_name: str | None, duration: object, resolution: str | None, is_rec: object) -> tuple[Any, ...]:
         """Whatever changed the model, the duration, the resolution or ``is_rec`` (a person, "Reuse settings", a
         deep link): the inputs of ``SYNC_OUTPUTS`` as the catalogue offers them, keeping the duration and
-        resolution where still offered."""
-        updates = self.view_updates(model_view(model_name, duration, resolution), is_rec)
+        resolution where still offered.
+
+        A duration or resolution still offered is not sent back: the page may already hold a newer one than this
+        event read. "Reuse settings" sets the model, the duration and the resolution at once, yet the page reads
+        them for this event as each lands (the model first): sending back the older duration and resolution it
+        read undid the reused ones."""
+        view = model_view(model_name, duration, resolution)
+        updates = self.view_updates(view, is_rec)
+        if as_int(duration) == view.duration:
+            del updates["duration"]["value"]
+        if resolution == view.resolution:
+            del updates["resolution"]["value"]
         return tuple(updates[name] for name in SYNC_OUTPUTS)
 
     @staticmethod

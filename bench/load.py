@@ -121,7 +121,16 @@ class UserRun:
         return self.error is not None and BUSY in self.error
 
 
-def follow_event(url: str) -> int:
+@dataclass(frozen=True)
+class FollowEvent:
+    """The page's follow event: its id, and where the status and the video are among its outputs."""
+
+    id: int
+    status: int
+    video: int
+
+
+def follow_event(url: str) -> FollowEvent:
     """The page's follow event chained on Generate's success: of those, the one that shows the status."""
     config = httpx.get(f"{url}/config", timeout=30.0).json()
     elem_ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
@@ -135,8 +144,9 @@ def follow_event(url: str) -> int:
     ]
     if len(found) != 1:
         raise LookupError(f"expected one follow event after Generate, found {found}")
-    event: int = found[0]
-    return event
+    (event,) = (d for d in config["dependencies"] if d["id"] == found[0])
+    shown = [elem_ids.get(o) for o in event["outputs"]]
+    return FollowEvent(found[0], shown.index("vu-status"), shown.index("vu-video"))
 
 
 def _messages(response: httpx.Response, until: float) -> Iterator[dict[str, Any]]:
@@ -172,7 +182,12 @@ class View:
 
 
 def follow(
-    url: str, event: int, session_hash: str, task_id: str, timeout: float, started: threading.Semaphore | None = None
+    url: str,
+    event: FollowEvent,
+    session_hash: str,
+    task_id: str,
+    timeout: float,
+    started: threading.Semaphore | None = None,
 ) -> int:
     """Run the page's follow event for ``task_id`` to its end, as the browser does; the saved video's size.
 
@@ -183,7 +198,7 @@ def follow(
     limits = httpx.Timeout(min(timeout, 60.0), connect=5.0)
     view = View()
     with httpx.Client(base_url=f"{url}/gradio_api", timeout=limits) as http:
-        body = {"data": [task_id, None, None], "fn_index": event, "session_hash": session_hash}
+        body = {"data": [task_id, None, None], "fn_index": event.id, "session_hash": session_hash}
         joined = http.post("/queue/join", json={**body, "trigger_id": None, "event_data": None})
         if joined.status_code != 200:
             raise RuntimeError(f"follow refused: HTTP {joined.status_code} {joined.text[:200]}")
@@ -204,7 +219,7 @@ def follow(
                     raise RuntimeError(f"follow failed: {str(error)[:200]}")
                 view.take(message)
                 if kind == "process_completed":
-                    status, video = view.shown[0], view.shown[1]
+                    status, video = view.shown[event.status], view.shown[event.video]
                     if not str(status).startswith("**Succeeded**") or not isinstance(video, dict):
                         raise RuntimeError(f"follow ended without a video: {str(status)[:120]}")
                     return _fetch_video(http, str(video["url"]))
@@ -244,7 +259,7 @@ class Crowd:
     url: str
     users: Users
     plan: Plan
-    event: int | None = None
+    event: FollowEvent | None = None
     """The follow event; None: the users only press Generate."""
     gap: float = 0.0
 
@@ -436,7 +451,7 @@ class BusyResult:
         return max((r.ended for r in self.runs if r.refused), default=0.0)
 
 
-def _hold_slots(url: str, event: int, task_id: str, plan: Plan, pool: ThreadPoolExecutor) -> list[Future[int]]:
+def _hold_slots(url: str, event: FollowEvent, task_id: str, plan: Plan, pool: ThreadPoolExecutor) -> list[Future[int]]:
     """``GRADIO_SLOTS`` pages following ``task_id``, each in a session of its own, opened one after another (a
     burst would overflow the small queue); returns once all of them run."""
     started = threading.Semaphore(0)

@@ -74,7 +74,8 @@ class Plan:
     """The app's ``max_queue`` in the queue-bound run, where 3× this many users press Generate."""
     hold: float = 600.0
     """Seconds the long task may run at most in the queue-bound run, while pages following it hold every slot:
-    it is ended (``/_sim/finish``) as soon as the crowd is done, so a slow machine never frees a slot early."""
+    it is ended (``/_sim/finish``) once the users past the queue's bound have been refused, so a slow machine
+    never frees a slot early, and the queued ones then run."""
     gap: float = 0.25
     """Seconds between two users' arrivals in the queue-bound run."""
     id_timeout: float = 90.0
@@ -262,6 +263,8 @@ class Crowd:
     event: FollowEvent | None = None
     """The follow event; None: the users only press Generate."""
     gap: float = 0.0
+    ended: threading.Semaphore | None = None
+    """Released as each user's run ends (task id and follow, refusal, timeout or error)."""
 
     def one(self, index: int, ready: threading.Barrier) -> UserRun:
         client = self.users.clients[index]
@@ -281,6 +284,8 @@ class Crowd:
         except Exception as exc:
             run.error = _describe(exc)
         run.ended = time.monotonic() - started
+        if self.ended is not None:
+            self.ended.release()
         return run
 
     def run(self) -> list[UserRun]:
@@ -468,6 +473,16 @@ def _hold_slots(url: str, event: FollowEvent, task_id: str, plan: Plan, pool: Th
     return holders
 
 
+def _wait_for_refusals(crowd: Crowd, count: int, timeout: float) -> None:
+    """Until ``count`` of the crowd's users are done (while every slot is held, only the refused can be), or
+    ``timeout`` seconds: an app that queued more than its bound shows it as fewer refusals."""
+    assert crowd.ended is not None
+    until = time.monotonic() + timeout
+    for _ in range(count):
+        if not crowd.ended.acquire(timeout=max(0.0, until - time.monotonic())):
+            return
+
+
 def run_busy(plan: Plan, work: Path) -> BusyResult:
     """3 × ``plan.queue_bound`` users pressing Generate on an app whose queue holds ``queue_bound``, while
     every one of Gradio's slots is taken.
@@ -489,8 +504,12 @@ def run_busy(plan: Plan, work: Path) -> BusyResult:
             with ThreadPoolExecutor(GRADIO_SLOTS, thread_name_prefix="load-holder") as pool:
                 holders = _hold_slots(process.url, follow_event(process.url), long_task, plan, pool)
                 since = time.time()
-                runs = Crowd(process.url, users, plan, gap=plan.gap).run()
-                simulator.admin("POST", "finish", {"task_id": long_task})  # the slots free once the crowd is done
+                crowd = Crowd(process.url, users, plan, gap=plan.gap, ended=threading.Semaphore(0))
+                with ThreadPoolExecutor(1, thread_name_prefix="load-crowd") as single:
+                    running = single.submit(crowd.run)
+                    _wait_for_refusals(crowd, len(users.clients) - bound, plan.id_timeout / 2)
+                    simulator.admin("POST", "finish", {"task_id": long_task})  # the slots free: the queue runs
+                    runs = running.result()
                 held = [h.exception() is None for h in holders]
             creates = len([p for p in _create_prompts(simulator, since) if p in {r.prompt for r in runs}])
         finally:
@@ -563,8 +582,8 @@ def markdown(loaded: LoadResult, busy: BusyResult) -> str:
             f"**{busy.users} users at 3× a queue bound of {bound}**: the same page built with `build_app(max_queue="
             f"{bound})`, every one of Gradio's {GRADIO_SLOTS} slots taken. Generate has no concurrency limit, so a "
             "request waits in the queue only when every slot runs an event, and a page following a task holds one "
-            f"until the task ends: here {busy.holders} pages follow one task that runs until the crowd is done. "
-            "(With the shipped "
+            f"until the task ends: here {busy.holders} pages follow one task that runs until the users past the "
+            "bound are refused. (With the shipped "
             f"settings, requests queue past {GRADIO_SLOTS} events in flight and are refused past "
             f"{GRADIO_SLOTS} + {app.MAX_QUEUE}.) The users arrive {plan.gap:g} s apart: Gradio checks the bound "
             "before it runs Generate's validator, so requests arriving within that time of each other can all pass "

@@ -608,7 +608,8 @@ def test_serve_runs_until_stopped() -> None:
 
 
 def test_finish_ends_a_processing_task_at_once(sim: Simulator, client: httpx.Client) -> None:
-    sim.store.process_seconds = 3600
+    sim.process_seconds = 3600
+    assert sim.store.process_seconds == 3600  # the task times can be changed on a running simulator
     task_id = create(client)["task_id"]
     wait_until(lambda: query(client, task_id)["state"] == "processing")
     admin = httpx.Client(base_url=f"{sim.base_url}/_sim")
@@ -620,7 +621,7 @@ def test_finish_ends_a_processing_task_at_once(sim: Simulator, client: httpx.Cli
 
 
 def test_finish_ends_a_task_still_queued_at_once(sim: Simulator, client: httpx.Client) -> None:
-    sim.store.queue_seconds, sim.store.process_seconds = 3600, 3600
+    sim.queue_seconds, sim.process_seconds = 3600, 3600
     waiting = create(client)["task_id"]
     assert query(client, waiting)["state"] in ("created", "queueing")
     assert sim.finish(waiting)

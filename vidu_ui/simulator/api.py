@@ -68,6 +68,24 @@ class Api(abc.ABC):
         """Where the server answers: the files' signed URLs hang off it (the server subclass knows its port)."""
 
     @property
+    def queue_seconds(self) -> float:
+        """Seconds a new task waits in ``created``/``queueing`` before it may start."""
+        return self.store.queue_seconds
+
+    @queue_seconds.setter
+    def queue_seconds(self, value: float) -> None:
+        self.store.queue_seconds = value
+
+    @property
+    def process_seconds(self) -> float:
+        """Seconds a new task spends ``processing`` (one already created keeps its own)."""
+        return self.store.process_seconds
+
+    @process_seconds.setter
+    def process_seconds(self, value: float) -> None:
+        self.store.process_seconds = value
+
+    @property
     def credits(self) -> int:
         """The balance now: refunds of failed and cancelled tasks included."""
         return self.store.balance(time.time())

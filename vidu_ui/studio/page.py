@@ -368,5 +368,7 @@ def _wire_history(
     picked = h["cards"].select(history.pick, [f["api_key"]], selection, show_progress="hidden", **WAITS)
     picked.success(None, None, None, js=SCROLL_TO_SELECTED, **QUICK)  # a phone: Open and Reuse below the cards
     show(h["open"].click(history.open, [h["selected"], f["api_key"]], [r["task_id"], tabs], **WAITS))
-    show(page.load(history.linked, None, [r["task_id"], r["lookup"]], **WAITS), by_key=False)  # ``?task=<id>``
+    # ``?task=<id>``; no loader on the two boxes while it runs at every page load, for a page without a link too
+    linked = page.load(history.linked, None, [r["task_id"], r["lookup"]], show_progress="hidden", **WAITS)
+    show(linked, by_key=False)
     h["reuse"].click(history.reuse, [h["selected"], f["api_key"]], [*(f[name] for name in REUSE_FIELDS), tabs], **WAITS)

@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 
 SIMULATOR_DEFAULTS: dict[str, Any] = {"queue_seconds": 0.05, "process_seconds": 0.2}
 """The ``sim`` fixture's task times unless a test names its own (its key: ``tests.support.apps.CANARY``)."""
+CHROMIUM_GROUPS = 2
+"""How many processes drive Chromium (``pytest_collection_modifyitems``), each with its own."""
 BROWSER_TIMEOUT_MS = 30_000
 """How long Playwright waits for anything (its actions and ``expect``): a loaded machine is slow, never wrong."""
 
@@ -114,18 +116,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules that drive Chromium run first, all in one process, one after another (one Chromium); each other
-    module runs whole in one process. pytest-xdist (``--dist loadgroup``, ``--no-loadscope-reorder`` in
-    ``pyproject.toml``) hands them out in this order: one worker takes the Chromium modules while the others run the
-    rest, so the waits of each (tasks, polls, processes starting) overlap the others' work. As whole files handed
-    out in turn to two workers, both drove Chromium at once, then both waited on the rest with a core often idle:
-    the run took 300 s on this machine, against 259 s this way with two workers and 205–219 s with three (no test
-    needs an answer within less than 5 s: ``tests/support/faults.py``, ``SHORT_TIMEOUTS``)."""
-    chromium = {item.nodeid.split("::")[0] for item in items if "browser" in getattr(item, "fixturenames", ())}
-    items.sort(key=lambda item: item.nodeid.split("::")[0] not in chromium)
+    """The modules that drive Chromium run first, in two groups (``CHROMIUM_GROUPS``: their modules in turn, by
+    name), each group whole in one process, one module after another, with one Chromium; each other module runs
+    whole in one process. pytest-xdist (``--dist loadgroup``, ``--no-loadscope-reorder`` in ``pyproject.toml``)
+    hands them out in this order: two workers start on the Chromium groups while the third runs the rest, and all
+    three share the rest once done, so the waits of each (tasks, polls, processes starting) overlap the others'
+    work. With one group of them all, its worker ran half a minute alone at the end of the run (270 s against 240 s
+    for the other two, this machine, 3 December); as whole files handed out in turn, two or three workers drove
+    Chromium at once, then waited on the rest with a core often idle (no test needs an answer within less than
+    5 s: ``tests/support/faults.py``, ``SHORT_TIMEOUTS``)."""
+    chromium = sorted({item.nodeid.split("::")[0] for item in items if "browser" in getattr(item, "fixturenames", ())})
+    group = {module: f"chromium-{index % CHROMIUM_GROUPS}" for index, module in enumerate(chromium)}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in group)
     for item in items:
         module = item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group("chromium" if module in chromium else module))
+        item.add_marker(pytest.mark.xdist_group(group.get(module, module)))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

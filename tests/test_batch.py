@@ -17,7 +17,7 @@ import pytest
 
 from tests.fakes import FakeTime
 from tests.images import photo, write
-from tests.support.tracking import KEY, fake_settings, sim_settings
+from tests.support.tracking import KEY, fake_settings, open_until_refused, sim_settings
 from vidu_ui import batch, manifest
 from vidu_ui.batch import JobSpec, Runner
 from vidu_ui.client import ViduClient
@@ -104,7 +104,7 @@ def stores() -> Iterator[Callable[[Settings], Store]]:
         store.close()
 
 
-@pytest.mark.simulator(api_key=KEY, queue_seconds=0.1, process_seconds=1.0)
+@pytest.mark.simulator(api_key=KEY, queue_seconds=0.1)
 def test_a_batch_through_two_open_slots_is_created_once_and_a_rerun_sends_nothing(
     sim: Simulator, tmp_path: Path, pair: tuple[str, str], database: str | None, stores: Callable[[Settings], Store]
 ) -> None:
@@ -117,7 +117,8 @@ def test_a_batch_through_two_open_slots_is_created_once_and_a_rerun_sends_nothin
     batch.save_plan(store, plan)  # saving again keeps the jobs as they are
     with Follower(settings, store, keep_videos=False):
         runner = Runner(store, settings, "run", lambda: ViduClient(settings), max_in_flight=5, retry_base=0.05)
-        statuses = runner.run(until="settled")
+        with open_until_refused(sim):
+            statuses = runner.run(until="settled")
         assert [s.outcome for s in statuses] == ["success"] * 5
         assert runner.creates == sim.create_count == 5
         assert runner.refusals > 0  # refused (429) creates were waited out, not failures

@@ -12,7 +12,8 @@ import av
 import pytest
 
 from tests.images import photo, write
-from tests.test_cli import CANARY, env_for, run
+from tests.support.cli import CANARY, env_for, run
+from tests.support.tracking import open_until_refused
 from vidu_ui import batch
 from vidu_ui.cli import EXIT_UNKNOWN
 from vidu_ui.client import ViduClient
@@ -47,7 +48,7 @@ def creates(sim: Simulator) -> list[int | None]:
     return [r.status for r in sim.requests if r.call == "create"]
 
 
-@pytest.mark.simulator(api_key=CANARY, queue_seconds=0.2, process_seconds=2.0)  # tasks stay open a while
+@pytest.mark.simulator(api_key=CANARY, queue_seconds=0.2)
 def test_five_jobs_through_two_open_slots_each_created_once_then_a_rerun_sends_nothing(
     sim: Simulator, tmp_path: Path
 ) -> None:
@@ -56,7 +57,8 @@ def test_five_jobs_through_two_open_slots_each_created_once_then_a_rerun_sends_n
     env = env_for(sim, tmp_path)
     out = tmp_path / "out"
 
-    code, stdout, err = run(["batch", str(manifest), "--max-in-flight", "5", "--wait", "--output", str(out)], env)
+    with open_until_refused(sim):
+        code, stdout, err = run(["batch", str(manifest), "--max-in-flight", "5", "--wait", "--output", str(out)], env)
 
     assert code == 0, err
     assert sim.create_count == 5  # each job created exactly once

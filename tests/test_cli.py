@@ -16,12 +16,11 @@ from typer.testing import CliRunner
 
 from tests.corpus import make_bad
 from tests.images import photo, write
+from tests.support.cli import CANARY, env_for, run
 from vidu_ui import __version__, cli
 from vidu_ui.cli import app
 from vidu_ui.messages import EN, ZH
 from vidu_ui.simulator import Fault, Relay, Simulator
-
-CANARY = "sk-CANARY-cli-7f3a9"
 
 pytestmark = pytest.mark.simulator(api_key=CANARY, queue_seconds=0.05, process_seconds=0.2)
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,28 +32,6 @@ def frames(tmp_path: Path) -> tuple[Path, Path]:
         write(tmp_path / "start.png", photo(640, 360, seed=1), "PNG"),
         write(tmp_path / "end.jpg", photo(640, 360, seed=2), "JPEG", quality=90),
     )
-
-
-def run(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, args, env=env)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def env_for(sim: Simulator, tmp_path: Path, key: str = CANARY) -> dict[str, str]:
-    return {
-        "VIDU_BASE_URL": sim.base_url,
-        "VIDU_API_KEY": key,
-        "VIDU_UI_DATA_DIR": str(tmp_path / "data"),
-        "VIDU_POLL_INTERVAL": "0.05",
-        "VIDU_POLL_MAX_INTERVAL": "0.2",
-        "VIDU_POLL_MAX_WAIT": "30",
-        "LC_ALL": "",
-        "LC_MESSAGES": "",
-        "LANG": "en_US.UTF-8",
-        "VIDU_UI_SETTLE_SECONDS": "0",
-    }
 
 
 def test_check_passes_without_any_network(frames: tuple[Path, Path]) -> None:

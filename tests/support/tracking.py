@@ -8,7 +8,10 @@ import base64
 import functools
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,3 +225,33 @@ class _Broken(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         yield MP4_HEAD + b"partial" * 1000
         raise httpx.ReadError("reset")
+
+
+REFUSAL_WAIT = 60.0
+"""How long ``open_until_refused`` holds tasks open waiting for a refused create."""
+
+
+@contextmanager
+def open_until_refused(sim: Simulator) -> Iterator[None]:
+    """Tasks created meanwhile stay open until the simulator has refused a create (429: its relay's ``max_open``
+    reached), then each ends at once: a test of refused creates meets one whatever the machine's speed (with
+    tasks ending on their own, a loaded machine could create each one only after the last had ended). Without a
+    refusal within ``REFUSAL_WAIT`` seconds they end all the same, and the test's own assertions say what went
+    wrong."""
+    sim.process_seconds = 3600.0
+    stop = threading.Event()
+    give_up = time.monotonic() + REFUSAL_WAIT
+
+    def finish() -> None:
+        while not stop.wait(0.05):
+            if time.monotonic() > give_up or any(r.call == "create" and r.status == 429 for r in sim.requests):
+                for task in sim.store.all():
+                    sim.finish(task.id)
+
+    thread = threading.Thread(target=finish, name="finish-once-refused", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5.0)

@@ -3,6 +3,7 @@ tests on ``db`` run on SQLite and on a real PostgreSQL server (``test_store_pg``
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sqlite3
 import stat
@@ -275,6 +276,33 @@ def test_the_schema_head_is_alembics() -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(vidu_ui.store.__file__).parent / "migrations"))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_VERSION
+
+
+def _schema(path: Path) -> list[tuple[Any, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        made = raw.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+        return [*made, *raw.execute("SELECT * FROM alembic_version"), *raw.execute("SELECT * FROM tasks_text_config")]
+
+
+def test_a_new_history_has_the_schema_every_migration_makes(tmp_path: Path) -> None:
+    """A new SQLite file is made from the statements of a schema migrated once per process; step by step through
+    Alembic, revision after revision, the same file results (tables, indexes, triggers, the text index's own)."""
+    from alembic import command
+
+    stepped = tmp_path / "stepped.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{stepped}")
+    with engine.begin() as conn:
+        config = vidu_ui.store._alembic_config()
+        config.attributes["connection"] = conn
+        for revision in ("0001", "0004", "head"):
+            command.upgrade(config, revision)
+    engine.dispose()
+    made = tmp_path / "new.sqlite3"
+    with Store(made) as db:
+        _record(db, "41", body=_body(prompt="a heron over the marsh"))
+        assert [r.task_id for r in db.list(text="heron")] == ["41"]  # the text index's triggers are there
+    assert _schema(made) == _schema(stepped)
+    assert ("table", "tasks_text", "tasks_text") in [row[:3] for row in _schema(made)]
 
 
 def test_permissions(tmp_path: Path) -> None:

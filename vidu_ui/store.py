@@ -419,6 +419,43 @@ FEW_MATCHES = 2000
 SCHEMA_VERSION: str = _head_revision()
 """The newest Alembic revision this app knows."""
 
+
+@functools.cache
+def _sqlite_schema() -> tuple[str, ...]:
+    """The statements that make a new SQLite history at ``SCHEMA_VERSION``: Alembic's migrations run once per
+    process on an in-memory database, read back from its ``sqlite_master`` in the order they were made (a
+    virtual table's own tables are made by it). A new file is made with these instead of every migration again
+    (a twentieth of the time); ``tests/test_store.py`` checks that the two schemas are the same."""
+    from alembic import command
+
+    engine = sa.create_engine("sqlite://")
+    try:
+        with engine.begin() as conn:
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            made = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                "ORDER BY rowid"
+            )
+            statements = [str(sql) for (sql,) in made]
+            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+    if version != SCHEMA_VERSION:
+        raise RuntimeError(f"the migrations end at {version}, not {SCHEMA_VERSION}")
+    return tuple(statements)
+
+
+def _made_by_sqlite(conn: Connection, statement: str) -> bool:
+    """Whether ``statement`` makes a table that already exists (a virtual table's own, made with it)."""
+    found = re.match(r"CREATE TABLE (?:IF NOT EXISTS )?['\"`\[]?(\w+)", statement, re.IGNORECASE)
+    if found is None:
+        return False
+    named = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?", (found[1],)).first()
+    return named is not None
+
+
 _RECORD_COLUMNS = tuple(f.name for f in fields(TaskRecord))
 _STATUS_COLUMNS = ("state", "err_code", "credits", "video_url", "cover_url", "watermarked_url", "urls_fetched_at")
 _URL_COLUMNS = ("video_url", "cover_url", "watermarked_url", "urls_fetched_at")
@@ -702,6 +739,12 @@ class Store:
                         f"the history has schema version {current}, newer than this app's {SCHEMA_VERSION}; "
                         "upgrade vidu-ui or use another VIDU_UI_DATA_DIR / VIDU_UI_DATABASE_URL"
                     )
+            if self.dialect == "sqlite" and not names:  # a new file: the schema as the migrations make it
+                for statement in _sqlite_schema():
+                    if not _made_by_sqlite(conn, statement):
+                        conn.exec_driver_sql(statement)
+                conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": SCHEMA_VERSION})
+                return
             config.attributes["connection"] = conn
             if current is None and "tasks" in names:
                 self._adopt_legacy(conn)

@@ -7,23 +7,26 @@ import asyncio
 import importlib.util
 import inspect
 import sys
+import time
 import types
 from copy import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 import gradio.http_server as http_server
+import httpx
 import pytest
 from gradio.blocks import Blocks
 from gradio.queueing import Queue
 from gradio.state_holder import SessionState
 
 import app
-from tests.support.apps import SKIP_SELF_PROBE
+from tests.support.apps import SKIP_SELF_PROBE, launched
 from vidu_ui import gradio_import
 from vidu_ui.settings import Settings
 from vidu_ui.studio import gradio_guard
+from vidu_ui.studio.runtime import StudioBlocks
 
 SECRET = "sk-guard-secret"
 
@@ -149,32 +152,49 @@ def test_streaming_diffs_still_go_through_the_function_the_guard_replaces(monkey
     gradio_guard.check()
 
 
-def test_an_idle_queue_looks_for_work_at_the_pace_the_guard_sets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Gradio's two queue loops, run with nothing to do, sleep what ``calm_queue`` set (not Gradio's 1 ms)."""
-    page, _, _ = page_with_a_key()
-    page.queue()
-    gradio_guard.calm_queue(page)
-    queue = page._queue
-    queue.active_jobs = [None]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        if len(slept) % 3 == 0:
-            queue.stopped = True
-
-    monkeypatch.setattr(asyncio, "sleep", sleep)
-    for loop in gradio_guard.QUEUE_LOOPS:
-        queue.stopped = False
-        asyncio.run(getattr(queue, loop)())
-    assert (
-        slept
-        == [gradio_guard.QUEUE_IDLE_POLLS["sleep_when_free"]] * 3
-        + [gradio_guard.QUEUE_IDLE_POLLS["progress_update_sleep_when_free"]] * 3
-    )
+def _stream(http: httpx.Client, path: str, within: float = 60.0) -> str:
+    """The event stream at ``path`` until it ends, or what came of it ``within`` seconds (heartbeats included)."""
+    deadline, lines = time.monotonic() + within, []
+    with http.stream("GET", path) as answer:
+        for line in answer.iter_lines():
+            lines.append(line)
+            if time.monotonic() > deadline:
+                break
+    return "\n".join(lines)
 
 
-def test_a_queue_loop_that_no_longer_sleeps_so_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_idle_queue_waits_until_an_event_wakes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With nothing to do, the loops ``calm_queue`` gives a queue wait to be woken (here for an hour at most): a
+    call is answered all the same, because pushing it wakes them, and they wait again a few times per call, not
+    every few milliseconds."""
+    monkeypatch.setattr(gradio_guard, "QUEUE_IDLE_WAIT", 3600.0)
+    waits: list[asyncio.Event] = []
+    idle = gradio_guard._idle
+
+    async def counted(event: asyncio.Event) -> None:
+        waits.append(event)
+        await idle(event)
+
+    monkeypatch.setattr(gradio_guard, "_idle", counted)
+    with gr.Blocks() as blocks:
+        said, shouted = gr.Textbox(), gr.Textbox()
+        said.submit(str.upper, said, shouted, api_name="shout")
+    blocks.queue()
+    gradio_guard.calm_queue(blocks)
+    words = ("fox", "heron", "kite")
+    with launched(lambda _port: cast(StudioBlocks, blocks)) as (_, url), httpx.Client(base_url=url, timeout=30) as http:
+        for word in words:
+            event = http.post("/gradio_api/call/shout", json={"data": [word]}).json()["event_id"]
+            stream = _stream(http, f"/gradio_api/call/shout/{event}")
+            assert "event: complete" in stream and word.upper() in stream
+    assert 2 <= len(waits) <= 2 + 4 * len(words)
+
+
+def test_a_queue_loop_changed_in_gradio_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loops ``calm_queue`` replaces are Gradio's as written for (their source's digest): any change to one
+    is named, so the copy is reviewed against it."""
+    assert set(gradio_guard.QUEUE_LOOPS) == {"start_processing", "start_progress_updates"}
+
     async def start_processing(self: Queue) -> None:
         pass
 
@@ -182,9 +202,8 @@ def test_a_queue_loop_that_no_longer_sleeps_so_is_named(monkeypatch: pytest.Monk
     with pytest.raises(gradio_guard.GradioChanged, match="start_processing"):
         gradio_guard.check()
     page, _, _ = page_with_a_key()
-    page.queue()
-    monkeypatch.delattr(page._queue, "sleep_when_free")
-    with pytest.raises(gradio_guard.GradioChanged, match="sleep_when_free"):
+    monkeypatch.setattr(page, "_queue", None)
+    with pytest.raises(gradio_guard.GradioChanged, match="_queue"):
         gradio_guard.calm_queue(page)
 
 

@@ -44,8 +44,8 @@ def submitted(running: Running, tmp_path_factory: pytest.TempPathFactory) -> str
 def test_healthz(running: Running) -> None:
     response = httpx.get(running.url + "healthz", timeout=10)
     assert (response.status_code, response.text) == (200, "ok")
-    # Its queue, idle, looks for work at the guard's pace (tests/test_gradio_guard.py).
-    assert running.page._queue.sleep_when_free == gradio_guard.QUEUE_IDLE_POLLS["sleep_when_free"]
+    # Its queue, idle, waits to be woken (tests/test_gradio_guard.py).
+    assert running.page._queue.start_processing.__func__ is gradio_guard._start_processing
 
 
 def test_the_pages_scripts_are_compressed_once_and_match_gradios_build(running: Running) -> None:

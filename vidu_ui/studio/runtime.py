@@ -192,6 +192,6 @@ class StudioBlocks(gr.Blocks):
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         gradio_guard.install()  # header time limit and connection cap on the server Gradio starts
-        gradio_guard.calm_queue(self)  # an idle queue looks for work every 10 ms, not every 1 ms
+        gradio_guard.calm_queue(self)  # an idle queue waits to be woken instead of looking every 1 ms
         kwargs["app_kwargs"] = self.runtime.app_kwargs(kwargs.get("app_kwargs"))
         return super().launch(*args, **kwargs)

@@ -425,7 +425,7 @@ def _sqlite_schema() -> tuple[str, ...]:
     """The statements that make a new SQLite history at ``SCHEMA_VERSION``: Alembic's migrations run once per
     process on an in-memory database, read back from its ``sqlite_master`` in the order they were made (a
     virtual table's own tables are made by it). A new file is made with these instead of every migration again
-    (a twentieth of the time); ``tests/test_store.py`` checks that the two schemas are the same."""
+    (0.015 s of CPU instead of 0.08 s); ``tests/test_store.py`` checks that the two schemas are the same."""
     from alembic import command
 
     engine = sa.create_engine("sqlite://")

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import exc as sa_exc
 from typer.testing import CliRunner
 
 from tests.fakes import FakeTime
@@ -26,7 +27,7 @@ from vidu_ui.request import TaskOptions
 from vidu_ui.settings import Settings
 from vidu_ui.simulator import Fault, Simulator
 from vidu_ui.store import Store
-from vidu_ui.submit import PreparedRequest, prepare
+from vidu_ui.submit import PreparedRequest, new_reference, prepare
 
 KEY = "sk-reconcile-test-31"
 
@@ -115,6 +116,37 @@ def test_fingerprint_is_of_the_exact_bytes_sent(sim: Simulator, frames: tuple[Pa
     sent = reconcile.tagged(request, f"vidu-ui:{ref}")
     assert orjson.loads(sent.content)["images"] == request.body["images"]
     assert store.get(task.task_id).fingerprint == hashlib.sha256(sent.content).hexdigest()  # type: ignore[union-attr]
+
+
+def test_a_request_prepared_with_its_reference_is_sent_as_prepared_and_only_once(
+    sim: Simulator, frames: tuple[Path, Path], tmp_path: Path
+) -> None:
+    settings = settings_for(sim, tmp_path)
+    store = Store.open(settings)
+    reference = new_reference(settings)
+    assert reference is not None and new_reference(settings_for(sim, tmp_path, payload_reference=False)) is None
+    request = prepare(*frames, TaskOptions(model="viduq1", prompt="a slow dolly in"), reference=reference)
+    assert request.reference == reference and request.body["payload"] == reference
+    sent: list[bytes] = []
+    original = ViduClient.create
+
+    def create(client: ViduClient, body: bytes) -> Any:
+        sent.append(body)
+        return original(client, body)
+
+    with ViduClient(settings) as client:
+        client.create = create.__get__(client)  # type: ignore[method-assign]
+        ref, task = reconcile.send(client, store, request, settings)
+        assert sent == [request.content] and sent[0] is request.content  # not encoded again
+        record = store.get(task.task_id)
+        assert record is not None and record.ref == ref and record.reference == reference == f"vidu-ui:{ref}"
+        assert record.fingerprint == hashlib.sha256(request.content).hexdigest()
+        with pytest.raises(sa_exc.IntegrityError):  # its row exists: the same request is never sent again
+            reconcile.send(client, store, request, settings)
+    assert len(sent) == 1 and sent_payloads(sim) == [reference]
+    # The user's own payload stays: the reference is then not used
+    mine = prepare(*frames, TaskOptions(model="viduq1", prompt="p", payload="mine"), reference=new_reference(settings))
+    assert mine.reference is None and mine.body["payload"] == "mine"
 
 
 def test_no_answer_but_created_is_found_by_its_reference(

@@ -45,7 +45,7 @@ from .messages import Lang, render_error, render_problem, say
 from .request import BY_NAME, TaskOptions, check, is_web_url, model_view
 from .settings import Settings
 from .store import FINAL_STATES, KeyKind, Store, batch_jobs, batches, tasks
-from .submit import prepare
+from .submit import new_reference, prepare
 
 __all__ = [
     "CANCELLABLE",
@@ -631,6 +631,7 @@ class Runner:
                 TaskOptions.from_mapping(status.options),
                 auto_fit=self._auto_fit,
                 max_pixels=self.settings.max_pixels,
+                reference=new_reference(self.settings),
             )
         except InvalidInput as exc:
             note = "; ".join(render_problem(p, self._lang) for p in exc.problems)

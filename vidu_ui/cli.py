@@ -143,7 +143,10 @@ def _task_command(*, send: bool) -> Callable[..., None]:
         start: str, end: str, auto_fit: bool, wait: bool = False, output: Path = Path("."), **values: Any
     ) -> None:
         settings = load_settings()
-        prepared = _prepare_or_exit(start, end, TaskOptions(**values), auto_fit, settings.max_pixels)
+        from .submit import new_reference
+
+        reference = new_reference(settings) if send else None  # the body is encoded once, with it
+        prepared = _prepare_or_exit(start, end, TaskOptions(**values), auto_fit, settings.max_pixels, reference)
         if not send:
             language = lang()
             start, end = prepared.start.summary(language), prepared.end.summary(language)
@@ -180,11 +183,13 @@ app.command("submit", help="Check, then create the task; prints the service's JS
 )
 
 
-def _prepare_or_exit(start: str, end: str, options: TaskOptions, auto_fit: bool, max_pixels: int) -> "PreparedRequest":
+def _prepare_or_exit(
+    start: str, end: str, options: TaskOptions, auto_fit: bool, max_pixels: int, reference: str | None = None
+) -> "PreparedRequest":
     from .submit import prepare
 
     try:
-        prepared = prepare(start, end, options, auto_fit=auto_fit, max_pixels=max_pixels)
+        prepared = prepare(start, end, options, auto_fit=auto_fit, max_pixels=max_pixels, reference=reference)
     except InvalidInput as exc:
         fail(EXIT_INVALID, *problem_lines(exc.problems), text(lang(), "nothing_sent"))
     for line in problem_lines(list(prepared.warnings), "warning"):

@@ -38,7 +38,7 @@ from .messages import Lang, say
 from .responses import CreatedTask
 from .settings import Settings
 from .store import Conflict, KeyKind, Store, TaskRecord, fingerprint
-from .submit import PreparedRequest, encode_body
+from .submit import REFERENCE_PREFIX, PreparedRequest, encode_body
 
 __all__ = [
     "CHECKING",
@@ -55,8 +55,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REFERENCE_PREFIX = "vidu-ui:"
-"""What the app's own ``payload`` reference starts with; the rest is the row's ``ref`` (a UUID)."""
 SKEW = 120.0
 """Seconds added on both sides of the listed window (clocks differ)."""
 INTERVAL = 60.0
@@ -117,10 +115,11 @@ class Unsettled(OutcomeUnknownError):
 
 
 def tagged(request: PreparedRequest, reference: str) -> PreparedRequest:
-    """The request with ``payload`` set to ``reference`` (the body re-encoded with the same frames)."""
+    """The request with ``payload`` set to ``reference``: the body encoded a second time, with the same frames,
+    while the caller still holds the first. ``prepare(reference=submit.new_reference(settings))`` avoids it."""
     fields = {**request.fields, "payload": reference}
     content = encode_body(fields, request.start, request.end)
-    return replace(request, fields=fields, content=content)
+    return replace(request, fields=fields, content=content, reference=reference)
 
 
 def send(
@@ -146,11 +145,14 @@ def send(
     ``Unsettled`` raised if it did not settle; the row stays for ``reconcile``. Any other error means nothing
     was created: the row is removed, the error raised. ``job_key`` ties the row to a batch job (``vidu_ui.batch``).
     """
-    ref = uuid.uuid4().hex
-    reference = None
-    if settings.payload_reference and not request.fields.get("payload"):
-        reference = REFERENCE_PREFIX + ref
-        request = tagged(request, reference)
+    reference = request.reference
+    if reference is not None:  # prepared with its reference (``submit.new_reference``): the row's ref is its UUID
+        ref = reference.removeprefix(REFERENCE_PREFIX)
+    else:
+        ref = uuid.uuid4().hex
+        if settings.payload_reference and not request.fields.get("payload"):
+            reference = REFERENCE_PREFIX + ref
+            request = tagged(request, reference)
     store.begin(
         ref,
         body=request.shortened_body(),

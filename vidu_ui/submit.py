@@ -10,6 +10,7 @@ import base64
 import binascii
 import io
 import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,19 @@ from .request import DATA_URI_KEEP, TaskOptions, build_body, check, shortened_ur
 if TYPE_CHECKING:
     from .client import ViduClient
     from .responses import CreatedTask
+    from .settings import Settings
 
 Source = str | os.PathLike[str]
+
+REFERENCE_PREFIX = "vidu-ui:"
+"""What the app's own ``payload`` reference starts with; the rest is the row's ``ref`` (a UUID, ``reconcile``)."""
+
+
+def new_reference(settings: Settings) -> str | None:
+    """A new reference for ``prepare`` to put in ``payload`` (``vidu-ui:<uuid>``), or None when the settings turn
+    references off (``VIDU_UI_PAYLOAD_REFERENCE=0``). Each request gets its own: the history's row takes its ``ref``
+    from it, so one prepared request can be written ahead, and sent, only once."""
+    return REFERENCE_PREFIX + uuid.uuid4().hex if settings.payload_reference else None
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,9 @@ class PreparedRequest:
     """Auto-fit prepared these frames (whether or not it changed them)."""
     warnings: tuple[Problem, ...] = ()
     """What may not work as asked though nothing is wrong (``off_peak`` where relays say it is unavailable)."""
+    reference: str | None = None
+    """The app's own reference (``new_reference``) that this body carries in ``payload``; None when the user set
+    the payload, or none was asked for."""
 
     @property
     def size(self) -> int:
@@ -143,16 +158,28 @@ def _image_budget(fields: dict[str, Any]) -> int:
 
 
 def prepare(
-    start: Source, end: Source, options: TaskOptions, *, auto_fit: bool = False, max_pixels: int = frames.MAX_PIXELS
+    start: Source,
+    end: Source,
+    options: TaskOptions,
+    *,
+    auto_fit: bool = False,
+    max_pixels: int = frames.MAX_PIXELS,
+    reference: str | None = None,
 ) -> PreparedRequest:
     """Check the options and both frames; with ``auto_fit``, fix frames that would be refused.
 
     ``max_pixels`` is the frame budget (``Settings.max_pixels``), checked on each header before any decode.
+    ``reference`` (``new_reference``) goes in ``payload`` when the user left it empty, so the body is encoded once,
+    with it, and its size checked with it.
     Each frame's pixels are decoded at most once, and only when auto-fit re-encodes it.
     Raises ``InvalidInput`` listing every problem found; nothing has been sent then.
     """
     checked = check(options)
     fields, problems = checked.fields, list(checked.problems)
+    if reference is not None and not fields.get("payload"):
+        fields["payload"] = reference
+    else:
+        reference = None
     # With auto-fit, a PNG's data is inflated once: by auto-fit's decode if it re-encodes it, else just below.
     start_frame, end_frame, frame_problems = load_frames(start, end, max_pixels=max_pixels, defer=auto_fit)
     problems += frame_problems
@@ -185,6 +212,7 @@ def prepare(
         changes=changes,
         auto_fit=auto_fit,
         warnings=tuple(checked.warnings),
+        reference=reference,
     )
 
 

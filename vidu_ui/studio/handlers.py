@@ -38,7 +38,7 @@ from ..request import (
 )
 from ..responses import CreatedTask
 from ..settings import Settings
-from ..submit import PreparedRequest, prepare, video_resolution
+from ..submit import PreparedRequest, new_reference, prepare, video_resolution
 from .access import Viewer, header
 from .form import FORM_FIELDS, Form, ImageValue, SessionGuard, image_path, text_or_none, url_problem
 from .media import sent_picture
@@ -305,9 +305,7 @@ class Studio:
         found += refused
         options, auto_fit = self.options(form), form.wants_auto_fit
         try:
-            request = prepare(
-                form.start or "", form.end or "", options, auto_fit=auto_fit, max_pixels=self.settings.max_pixels
-            )
+            request = self.prepare_now(form, options, auto_fit)
         except InvalidInput as exc:
             # A refused URL box leaves its frame empty: its own message says why, not "is missing" as well.
             found += [p for p in exc.problems if p.field not in {r.field for r in refused}]
@@ -341,6 +339,18 @@ class Studio:
             return form.frame_input("end")
         return NAMES[0]  # anything else: the first option, in view
 
+    def prepare_now(self, form: Form, options: TaskOptions, auto_fit: bool) -> PreparedRequest:
+        """``submit.prepare`` of this form, its body carrying a new reference (``submit.new_reference``) unless the
+        settings turn references off: Generate sends it as it is, encoded once. Raises ``InvalidInput``."""
+        return prepare(
+            form.start or "",
+            form.end or "",
+            options,
+            auto_fit=auto_fit,
+            max_pixels=self.settings.max_pixels,
+            reference=new_reference(self.settings),
+        )
+
     def prepare(self, form: Form, lang: Lang = "en") -> PreparedRequest:
         """The checked request (auto-fit applied when on): the validator's, when it just prepared the same one.
 
@@ -352,9 +362,7 @@ class Studio:
         prepared = self.checked.take(request_key(form.start, form.end, options, auto_fit))
         if prepared is None:
             try:
-                prepared = prepare(
-                    form.start or "", form.end or "", options, auto_fit=auto_fit, max_pixels=self.settings.max_pixels
-                )
+                prepared = self.prepare_now(form, options, auto_fit)
             except InvalidInput as exc:
                 raise service_error(exc, lang) from None
         for warning in prepared.warnings:

@@ -72,17 +72,18 @@ def test_the_record_exists_before_the_create_and_carries_the_reference(
 ) -> None:
     settings = settings_for(sim, tmp_path)
     store = Store.open(settings)
-    seen_before_send: list[str] = []
+    seen_before_send: list[tuple[str, tuple[str | None, str | None]]] = []
     original = ViduClient.create
 
     def create(client: ViduClient, body: bytes) -> Any:
-        seen_before_send.extend(r.state for r in store.list(unsent=True))
+        seen_before_send.extend((r.state, r.frame_sources) for r in store.list(unsent=True))
         return original(client, body)
 
+    sources = (str(frames[0]), "data:image/png;base64,AAAA")  # a data URI is never kept
     with ViduClient(settings) as client:
         client.create = create.__get__(client)  # type: ignore[method-assign]
-        ref, task = reconcile.send(client, store, request_for(frames), settings, user="ana")
-    assert seen_before_send == ["sending"]
+        ref, task = reconcile.send(client, store, request_for(frames), settings, user="ana", frame_sources=sources)
+    assert seen_before_send == [("sending", (str(frames[0]), None))]
     record = store.get(task.task_id)
     assert record is not None and record.ref == ref and record.user == "ana"
     assert record.reference == f"vidu-ui:{ref}" and sent_payloads(sim) == [record.reference]

@@ -135,6 +135,7 @@ def send(
     now: Callable[[], float] = time.time,
     lang: Lang = "en",
     job_key: str | None = None,
+    frame_sources: tuple[str | None, str | None] | None = None,
 ) -> tuple[str, CreatedTask]:
     """Write the record ahead, send the create once, record its answer; returns the row's ``ref`` and the task.
 
@@ -143,7 +144,8 @@ def send(
     ``sleep`` (the CLI) the list is read again every few seconds until the answer is known: ``NotCreated`` when
     no task was made, ``Unsettled`` when several could be it. Without ``sleep`` (the page) one look is taken and
     ``Unsettled`` raised if it did not settle; the row stays for ``reconcile``. Any other error means nothing
-    was created: the row is removed, the error raised. ``job_key`` ties the row to a batch job (``vidu_ui.batch``).
+    was created: the row is removed, the error raised. ``job_key`` ties the row to a batch job (``vidu_ui.batch``);
+    ``frame_sources`` are where the page got the frames (``Store.begin``).
     """
     reference = request.reference
     if reference is not None:  # prepared with its reference (``submit.new_reference``): the row's ref is its UUID
@@ -163,6 +165,7 @@ def send(
         user=user,
         key_kind=key_kind,
         job_key=job_key,
+        frame_sources=frame_sources,
     )
     try:
         task = client.create(request.content)

@@ -106,6 +106,12 @@ def _request_columns(
     }
 
 
+def _frame_sources(start: str | None, end: str | None) -> str | None:
+    """The ``frame_sources`` column: each frame's path on this server or http(s) URL (never a data URI)."""
+    kept = [s if s and not s.startswith("data:") and len(s) <= 4096 else None for s in (start, end)]
+    return _dumps(kept) if any(kept) else None
+
+
 def _created_state(answer: Mapping[str, Any]) -> str:
     """The state a create's answer gives a new task: its own while unfinished, else ``created``."""
     state = answer.get("state")
@@ -773,11 +779,13 @@ class Store:
         user: str | None = None,
         key_kind: KeyKind = "server",
         job_key: str | None = None,
+        frame_sources: tuple[str | None, str | None] | None = None,
     ) -> None:
         """The write-ahead record: the create of ``body`` is about to be sent (state ``sending``).
 
         ``body`` without its images; ``reference`` is what the app put in its ``payload`` (or None);
-        ``content_fingerprint`` the exact bytes' SHA-256; ``job_key`` the batch job it is for (``vidu_ui.batch``).
+        ``content_fingerprint`` the exact bytes' SHA-256; ``job_key`` the batch job it is for (``vidu_ui.batch``);
+        ``frame_sources`` where the page got the frames (a path on this server or an http(s) URL each).
         On the disk (or committed) when this returns.
         """
         now = self._clock()
@@ -793,6 +801,7 @@ class Store:
                     fingerprint=content_fingerprint,
                     updated_at=now,
                     job_key=job_key,
+                    frame_sources=_frame_sources(*frame_sources) if frame_sources else None,
                 )
             )
         self._changed(ref)
@@ -984,15 +993,10 @@ class Store:
         """Note why the app stopped following the task or could not keep its video (None clears it)."""
         self._set(task_id, "problem", problem)
 
-    def set_frame_sources(self, task_id: str, start: str | None, end: str | None) -> None:
-        """Note where the page got the frames (a path on this server or an http(s) URL; never a data URI)."""
-        kept = [s if s and not s.startswith("data:") and len(s) <= 4096 else None for s in (start, end)]
-        self._set(task_id, "frame_sources", _dumps(kept) if any(kept) else None)
-
     def _set(
         self,
         task_id: str,
-        column: Literal["video_path", "watermarked_path", "cover_path", "problem", "frame_sources"],
+        column: Literal["video_path", "watermarked_path", "cover_path", "problem"],
         value: Any,
     ) -> None:
         with self.changes() as changes:

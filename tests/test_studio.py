@@ -278,8 +278,8 @@ def test_random_seed_is_in_range() -> None:
 
 def test_generate_returns_the_task_id_and_response(studio: Studio, sim: Simulator, images: dict[str, Path]) -> None:
     steps = outputs(studio, form_values(images))
-    first, shown, last = steps
-    assert first[-1]["interactive"] is False  # the button is disabled while the request is in flight
+    shown, last = steps  # two yields: the request shown with the button disabled while in flight, the answer
+    assert shown[-1]["interactive"] is False
     assert "$VIDU_API_KEY" in shown[4] and sim.base_url in shown[4]
     task_id, credits, response, changes, curl, python, button = last
     assert task_id and task_id == response["task_id"]
@@ -298,7 +298,8 @@ def test_auto_fit_shows_what_it_changed_and_sends(studio: Studio, sim: Simulator
     expected = prepare(images["square"], images["wide"], Form.of(values).task_options(), auto_fit=True).changes
     assert expected
     steps = outputs(studio, values)
-    shown_before_sending, last = steps[1][3], steps[-1][3]
+    shown_before_sending, last = steps[0][3], steps[-1][3]
+    assert len(steps) == 2
     assert all(f"- {change}" in shown_before_sending for change in expected)
     assert last == shown_before_sending
     assert sim.create_count == 1

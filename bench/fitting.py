@@ -35,7 +35,10 @@ class Pair:
 
 
 def fit(pair: Pair) -> FitResult:
-    start, end = frames.load_frame(pair.start, "start"), frames.load_frame(pair.end, "end")
+    """The frames loaded as ``prepare`` loads them when auto-fit is on (``defer``: a PNG's data is inflated once,
+    by auto-fit's own decode), then fitted."""
+    start = frames.load_frame(pair.start, "start", defer=True)
+    end = frames.load_frame(pair.end, "end", defer=True)
     return frames.auto_fit(start, end, pair.budget)
 
 

@@ -20,7 +20,8 @@ from .procs import KEY, AppProcess, Service, SimulatorProcess, clean_env, free_p
 from .results import Context, Row
 
 FLOOR_APP = '''\
-"""The floor: a bare Gradio page whose handler takes two uploaded frames and calls ``prepare`` + ``submit``."""
+"""The floor: a bare Gradio page whose handler takes two uploaded frames and calls ``prepare`` + ``submit``
+(as many at once as come: Gradio's default concurrency limit of 1 would queue them)."""
 import sys
 
 import gradio as gr
@@ -43,7 +44,9 @@ def generate(start_image, end_image):
 with gr.Blocks(analytics_enabled=False) as demo:
     start, end = gr.Image(type="filepath"), gr.Image(type="filepath")
     task_id = gr.Textbox()
-    gr.Button("Generate").click(generate, [start, end], task_id, preprocess=False, api_name="generate")
+    gr.Button("Generate").click(
+        generate, [start, end], task_id, preprocess=False, api_name="generate", concurrency_limit=None
+    )
 
 if __name__ == "__main__":
     demo.queue().launch(server_name="127.0.0.1", server_port=int(sys.argv[1]))
@@ -102,11 +105,16 @@ def floor_page(floor: FloorApp, start: Path, end: Path) -> Page:
     return Page(floor, client, generate)
 
 
+def floor_script(ctx: Context) -> Path:
+    script = ctx.work / "floor_generate.py"
+    script.write_text(FLOOR_APP, encoding="utf-8")
+    return script
+
+
 def run(ctx: Context) -> list[Row]:
     start = write_jpeg(ctx.work / "cpu-start.jpg", photo(1280, 720, 41))
     end = write_jpeg(ctx.work / "cpu-end.jpg", photo(1280, 720, 42))
-    script = ctx.work / "floor_generate.py"
-    script.write_text(FLOOR_APP, encoding="utf-8")
+    script = floor_script(ctx)
     per_round = 3 if ctx.profile.name == "quick" else 5
     measured: list[float] = []
     floor: list[float] = []

@@ -3,10 +3,12 @@ to answer each create, against one user alone. Nobody should wait behind anybody
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from gradio_client import Client, handle_file
 from vidu_ui.studio.form import SAMPLE_VALUES
 
 from .images import photo, write_jpeg
-from .measure import compare, seconds
+from .measure import Timings, compare, seconds
 from .procs import AppProcess, Service, SimulatorProcess, pinned
 from .results import Context, Row
 
@@ -63,12 +65,8 @@ class Users:
         self.endpoint = generate_endpoint(self.clients[0])
         self.start, self.end = start, end
 
-    def generate(
-        self, client: Client, ready: threading.Barrier | None = None, frames: tuple[Path, Path] | None = None
-    ) -> str:
+    def generate(self, client: Client, frames: tuple[Path, Path] | None = None) -> str:
         """One Generate through the API, as a user sends it (files uploaded, then the event); its task id."""
-        if ready is not None:
-            ready.wait()
         start, end = frames or (self.start, self.end)
         result = client.predict(**arguments(start, end), api_name=self.endpoint)
         task_id: str = result[0]
@@ -81,10 +79,7 @@ class Users:
         return [self.generate(self.clients[0])]
 
     def together(self, simulator: SimulatorProcess) -> list[str]:
-        simulator.delay_creates(LATENCY, len(self.clients))
-        ready = threading.Barrier(len(self.clients))
-        with ThreadPoolExecutor(len(self.clients)) as pool:
-            return list(pool.map(lambda client: self.generate(client, ready), self.clients))
+        return crowd([functools.partial(self.generate, client) for client in self.clients], simulator)
 
 
 @dataclass
@@ -115,6 +110,41 @@ def anatomy(users: Users, app: Service, simulator: SimulatorProcess) -> Anatomy:
     return Anatomy(app_cpu, simulator_cpu, clients_cpu, in_flight, arrivals[-1] - arrivals[0])
 
 
+def crowd(calls: list[Callable[[], str]], simulator: SimulatorProcess) -> list[str]:
+    """Every call at once (a thread each, released together), the simulator answering each create late."""
+    simulator.delay_creates(LATENCY, len(calls))
+    ready = threading.Barrier(len(calls))
+
+    def one(call: Callable[[], str]) -> str:
+        ready.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(one, calls))
+
+
+def bare_page(ctx: Context, start: Path, end: Path, cpus: list[int]) -> Timings:
+    """The same crowd on the bare page of *app CPU per Generate* (``app_cpu.FLOOR_APP``: a handler calling
+    ``prepare`` + ``submit``), pinned the same way: what Gradio itself allows."""
+    from .app_cpu import FloorApp, floor_page, floor_script  # here: app_cpu builds on this module
+
+    bare = FloorApp(floor_script(ctx), ctx.simulator, ctx.log_dir / "floor-concurrency.log")
+    with bare:
+        places = {bare.pid: {cpus[0]}, ctx.simulator.pid: set(cpus[1:]), 0: set(cpus[1:])} if len(cpus) > 1 else {}
+        with pinned(places):
+            pages = [floor_page(bare, start, end) for _ in range(ctx.profile.clients)]
+            try:
+                return compare(
+                    lambda: crowd([page.generate for page in pages], ctx.simulator),
+                    lambda: crowd([pages[0].generate], ctx.simulator),
+                    runs=ctx.profile.crowd_runs,
+                    settle=ctx.simulator.wait_finished,
+                )
+            finally:
+                for page in pages:
+                    page.client.close()
+
+
 def run(ctx: Context) -> list[Row]:
     start = write_jpeg(ctx.work / "crowd-start.jpg", photo(1280, 720, 11))
     end = write_jpeg(ctx.work / "crowd-end.jpg", photo(1280, 720, 12))
@@ -132,6 +162,7 @@ def run(ctx: Context) -> list[Row]:
                 settle=ctx.simulator.wait_finished,
             )
             seen = anatomy(users, app, ctx.simulator)
+    floor_page_timings = bare_page(ctx, start, end, cpus)
     where = (
         f"the app pinned to CPU {cpus[0]}, the clients and the simulator to CPU {','.join(map(str, cpus[1:]))} "
         "(`os.sched_setaffinity`, every thread)"
@@ -152,6 +183,9 @@ def run(ctx: Context) -> list[Row]:
             f"A further crowd run looked into: the creates reached the simulator over {seen.spread:.2f} s, at most "
             f"{seen.in_flight} of {n} in flight at once; CPU used meanwhile: app {seen.cpu_app:.2f} s, "
             f"simulator {seen.cpu_simulator:.2f} s, the {n} clients (this process) {seen.cpu_clients:.2f} s, "
-            f"on {os.cpu_count()} CPUs; {where}",
+            f"on {os.cpu_count()} CPUs; {where}. The same crowd on the bare page of *app CPU per Generate* (a "
+            "`gr.Blocks` whose handler calls `prepare` + `submit`), pinned the same way: "
+            f"{floor_page_timings.measured_median:.2f} s against {floor_page_timings.floor_median:.2f} s alone, "
+            f"**{floor_page_timings.ratio:.2f}×**",
         )
     ]

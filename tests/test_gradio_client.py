@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from gradio.queueing import Queue
 from gradio_client import Client
 from gradio_client.exceptions import ValidationError
 
@@ -19,7 +20,11 @@ PUBLIC_PATHS = ("/", "/config", "/gradio_api/info", "/gradio_api/openapi.json")
 pytestmark = pytest.mark.app(api_key=CANARY)
 
 
-def test_generate_through_gradio_client(running: Running, frames: dict[str, Path]) -> None:
+def test_generate_through_gradio_client(
+    running: Running, frames: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summaries: list[object] = []  # the monitoring dashboard is off: no event is summarised for it (page.py)
+    monkeypatch.setattr(Queue, "_get_df", staticmethod(summaries.append))
     client = Client(running.url, verbose=False)
     before = running.sim.create_count
     task_id, credits, response, changes, curl, python = client.predict(
@@ -32,6 +37,7 @@ def test_generate_through_gradio_client(running: Running, frames: dict[str, Path
     assert CANARY not in repr((task_id, credits, response, changes, curl, python))
     record = running.page.runtime.store.get(task_id)  # recorded, and followed without any page open
     assert record is not None and record.prompt == "A slow dolly shot from dawn to dusk" and record.user is None
+    assert summaries == []
 
 
 def test_an_invalid_pair_is_refused_before_queueing(running: Running, frames: dict[str, Path]) -> None:

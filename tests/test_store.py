@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import sqlite3
 import stat
 import threading
@@ -135,6 +136,73 @@ def test_round_trip(db: Store) -> None:
         "something",
     )
     assert record.summary()["video_path"] == "/videos/101.mp4"
+
+
+def test_a_batch_of_answers_is_written_as_the_same_answers_one_by_one(db: Store) -> None:
+    """``Changes.statuses`` (the follower's commit: one read, one ``executemany``) leaves every row as
+    ``update_status`` called for each answer in turn does: a late unfinished answer never replaces a final state,
+    the URLs of the last answer that had them are kept, the version moves only on a change, a task answered
+    twice in the batch ends as its last answer says, an unknown task is passed over."""
+    answers = [
+        ("1", status("1", "processing")),
+        ("2", status("2", "success", wm=True)),
+        ("1", status("1", "processing")),  # the same again: no change
+        ("3", status("3", "processing")),  # after its success below: ignored
+        ("4", status("4", "success")),
+        ("4", status("4", "queueing")),  # overtaken in the same batch: ignored
+        ("5", status("5", "failed", err_code="CreationPolicyViolation", credits=0)),
+        ("6", status("6", "queueing")),
+        ("6", status("6", "success")),  # answered twice: the last wins
+        ("999", status("999", "success")),  # no such row
+    ]
+    for prefix in ("a", "b"):
+        for n in range(1, 7):
+            db.record_submission(
+                task_id=f"{prefix}{n}", body=_body(), response={"task_id": f"{prefix}{n}", "state": "created"}
+            )
+        db.update_status(f"{prefix}3", TaskStatus.from_json(status(f"{prefix}3", "success")), fetched_at=1.0)
+
+    def renamed(prefix: str, task_id: str, answer: dict[str, Any]) -> tuple[str, TaskStatus]:
+        return prefix + task_id, TaskStatus.from_json({**answer, "id": prefix + task_id})
+
+    with db.changes() as changes:
+        changes.statuses([renamed("a", task_id, answer) for task_id, answer in answers], fetched_at=9.0)
+        batch_refs = list(changes.refs)
+    one_by_one = [
+        db.get("b" + task_id).ref  # type: ignore[union-attr]
+        for task_id, answer in answers
+        if db.update_status(*renamed("b", task_id, answer), fetched_at=9.0)
+    ]
+
+    def kept(record: Any) -> tuple[Any, ...]:
+        return (
+            record.state,
+            record.err_code,
+            record.credits,
+            record.video_url and record.video_url.replace(record.task_id, "#"),
+            record.watermarked_url and record.watermarked_url.replace(record.task_id, "#"),
+            record.urls_fetched_at,
+            record.version,
+            json.dumps(record.last_status).replace(record.task_id, "#"),
+        )
+
+    for n in range(1, 7):
+        batch, alone = db.get(f"a{n}"), db.get(f"b{n}")
+        assert batch is not None and alone is not None
+        assert kept(batch) == kept(alone), n
+    assert [db.get(f"a{n}").state for n in range(1, 7)] == [  # type: ignore[union-attr]
+        "processing",
+        "success",
+        "success",
+        "success",
+        "failed",
+        "success",
+    ]
+    fresh = db.version("a1") - 1  # recorded, then one change
+    assert [db.version(f"a{n}") - fresh for n in range(1, 7)] == [1, 1, 1, 1, 1, 2]
+    number = {db.get(prefix + str(n)).ref: n for prefix in "ab" for n in range(1, 7)}  # type: ignore[union-attr]
+    assert [number[ref] for ref in batch_refs] == [number[ref] for ref in one_by_one] == [1, 2, 4, 5, 6, 6]
+    assert db.get("a999") is None and db.get("999") is None
 
 
 def test_failed_state_keeps_reason_and_no_urls(db: Store) -> None:

@@ -7,6 +7,7 @@ import itertools
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,14 @@ def test_states_go_to_the_store_with_backoff(tmp_path: Path, monkeypatch: pytest
     rig = Rig(tmp_path, {"1": ["created", "queueing", "processing", "processing", "success"]})
     rig.record("1")
     versions: list[tuple[str, bool]] = []
-    original = Changes.status
+    original = Changes.statuses
 
-    def spy(self: Changes, task_id: str, s: TaskStatus, fetched_at: float | None = None) -> bool:
-        changed = original(self, task_id, s, fetched_at)
-        versions.append((s.state, changed))
-        return changed
+    def spy(self: Changes, answers: Sequence[tuple[str, TaskStatus]], fetched_at: float | None = None) -> None:
+        before = len(self.refs)
+        original(self, answers, fetched_at)
+        versions.extend((s.state, len(self.refs) > before) for _, s in answers)  # one task: one answer a commit
 
-    monkeypatch.setattr(Changes, "status", spy)
+    monkeypatch.setattr(Changes, "statuses", spy)
     rig.tracker = rig.make_tracker(keep_videos=False)
     rig.tracker.track("1")
     assert rig.tracker.is_following("1")

@@ -789,10 +789,9 @@ class Follower:
         fetched = self._wall_clock()
         releases = []
         with self.store.changes() as changes:
+            changes.statuses([(o.claimed.task_id, o.status) for o in outcomes if o.status is not None], fetched)
             for outcome in outcomes:
                 task_id = outcome.claimed.task_id
-                if outcome.status is not None:
-                    changes.status(task_id, outcome.status, fetched)
                 if outcome.problem is not None:
                     changes.set_problem(task_id, outcome.problem)
                 elif outcome.clear_problem:

@@ -36,7 +36,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from importlib import resources
@@ -465,6 +465,17 @@ def _made_by_sqlite(conn: Connection, statement: str) -> bool:
 _RECORD_COLUMNS = tuple(f.name for f in fields(TaskRecord))
 _STATUS_COLUMNS = ("state", "err_code", "credits", "video_url", "cover_url", "watermarked_url", "urls_fetched_at")
 _URL_COLUMNS = ("video_url", "cover_url", "watermarked_url", "urls_fetched_at")
+_STATUS_UPDATE = (
+    tasks.update()
+    .where(tasks.c.task_id == sa.bindparam("b_task_id"))
+    .values(
+        {
+            **{name: sa.bindparam(f"b_{name}") for name in (*_STATUS_COLUMNS, "last_status", "updated_at")},
+            "version": tasks.c.version + sa.bindparam("b_bump"),
+        }
+    )
+)
+"""A query's answer written to its row (``Store._statuses_in``), one statement for a batch of answers."""
 
 
 def _inline(value: Any) -> Any:
@@ -568,6 +579,10 @@ class Changes:
     def status(self, task_id: str, status: TaskStatus, fetched_at: float | None = None) -> bool:
         """``Store.update_status`` in this transaction."""
         return self._note(self.store._status_in(self.conn, task_id, status, fetched_at))
+
+    def statuses(self, answers: Sequence[tuple[str, TaskStatus]], fetched_at: float | None = None) -> None:
+        """``status`` for several answers, in order, with one read and one write statement."""
+        self.refs += self.store._statuses_in(self.conn, answers, fetched_at)
 
     def set_problem(self, task_id: str, problem: str | None) -> bool:
         """``Store.set_problem`` in this transaction."""
@@ -945,41 +960,63 @@ class Store:
 
     def _status_in(self, conn: Connection, task_id: str, status: TaskStatus, fetched_at: float | None) -> str | None:
         """``update_status`` within ``conn``'s transaction: the row's ref when it changed, else None."""
+        changed = self._statuses_in(conn, [(task_id, status)], fetched_at)
+        return changed[0] if changed else None
+
+    def _statuses_in(
+        self, conn: Connection, answers: Sequence[tuple[str, TaskStatus]], fetched_at: float | None
+    ) -> builtins.list[str]:
+        """Several answers (in order) within ``conn``'s transaction, in one read of their rows and one
+        ``executemany``: the refs of the rows that changed."""
+        if not answers:
+            return []
         fetched = self._clock() if fetched_at is None else fetched_at
-        columns = [tasks.c[name] for name in _STATUS_COLUMNS]
-        row = conn.execute(sa.select(tasks.c.ref, *columns).where(tasks.c.task_id == task_id).with_for_update()).first()
-        if row is None:
-            return None
-        old = {name: row._mapping[name] for name in _STATUS_COLUMNS}
-        if old["state"] in FINISHED_STATES and status.state not in FINISHED_STATES:
-            return None
-        new = {
-            "state": status.state,
-            "err_code": status.err_code or None,
-            "credits": status.credits if status.credits is not None else old["credits"],
-            **{name: old[name] for name in _URL_COLUMNS},
+        query = sa.select(tasks.c.task_id, tasks.c.ref, *(tasks.c[name] for name in _STATUS_COLUMNS))
+        ids = sorted({task_id for task_id, _ in answers})
+        current = {
+            row.task_id: (str(row.ref), {name: row._mapping[name] for name in _STATUS_COLUMNS})
+            for row in conn.execute(query.where(tasks.c.task_id.in_(ids)).with_for_update())
         }
-        if any((status.video_url, status.cover_url, status.watermarked_url)):
-            new.update(
-                video_url=status.video_url,
-                cover_url=status.cover_url,
-                watermarked_url=status.watermarked_url,
-                urls_fetched_at=fetched,
+        updates: builtins.list[dict[str, Any]] = []
+        changed_refs: builtins.list[str] = []
+        now = self._clock()
+        for task_id, status in answers:
+            if task_id not in current:
+                continue
+            ref, old = current[task_id]
+            if old["state"] in FINISHED_STATES and status.state not in FINISHED_STATES:
+                continue
+            new = {
+                "state": status.state,
+                "err_code": status.err_code or None,
+                "credits": status.credits if status.credits is not None else old["credits"],
+                **{name: old[name] for name in _URL_COLUMNS},
+            }
+            if any((status.video_url, status.cover_url, status.watermarked_url)):
+                new.update(
+                    video_url=status.video_url,
+                    cover_url=status.cover_url,
+                    watermarked_url=status.watermarked_url,
+                    urls_fetched_at=fetched,
+                )
+            changed = {k: v for k, v in new.items() if k != "urls_fetched_at"} != {
+                k: v for k, v in old.items() if k != "urls_fetched_at"
+            }
+            current[task_id] = (ref, new)
+            updates.append(
+                {
+                    "b_task_id": task_id,
+                    **{f"b_{name}": value for name, value in new.items()},
+                    "b_last_status": _dumps(strip_images(status.raw or status.model_dump(mode="json"))),
+                    "b_updated_at": now,
+                    "b_bump": 1 if changed else 0,
+                }
             )
-        changed = {k: v for k, v in new.items() if k != "urls_fetched_at"} != {
-            k: v for k, v in old.items() if k != "urls_fetched_at"
-        }
-        conn.execute(
-            tasks.update()
-            .where(tasks.c.task_id == task_id)
-            .values(
-                **new,
-                last_status=_dumps(strip_images(status.raw or status.model_dump(mode="json"))),
-                updated_at=self._clock(),
-                version=tasks.c.version + (1 if changed else 0),
-            )
-        )
-        return str(row.ref) if changed else None
+            if changed:
+                changed_refs.append(ref)
+        if updates:
+            conn.execute(_STATUS_UPDATE, updates)
+        return changed_refs
 
     def set_video(self, task_id: str, path: Path | str | None, *, watermarked: bool = False) -> None:
         """Record where the (complete) video, or its watermarked copy, was saved; None forgets it."""

@@ -886,3 +886,79 @@ def test_the_async_transport_reuses_its_connections_and_keeps_the_deadline() -> 
 
     with pytest.raises(httpx.ConnectError):
         asyncio.run(refused())
+
+
+class _BarrierHandler(_KeepAliveHandler):
+    """Answers no query until ``barrier`` has seen every query of the wave arrive: the wave must be written in
+    full while none of it has been answered."""
+
+    barrier: ClassVar[threading.Barrier]
+    broken: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        try:
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            self.broken.append(self.path)
+        super().do_GET()
+
+
+def test_a_wave_of_queries_is_written_a_turn_at_a_time_and_all_before_any_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``AsyncViduClient._send``: at most ``SENDING`` queries are being built and written at once, and a turn
+    ends when httpcore has written the request (its ``trace`` event ``WRITTEN``), not at the answer; so a wave
+    larger than ``SENDING`` all reaches a service that answers none of it before it has all arrived. (Had httpcore
+    renamed the event, each turn would last until its answer and the barrier would break.)"""
+    import asyncio
+
+    import vidu_ui.client
+
+    monkeypatch.setattr(vidu_ui.client, "SENDING", 3)
+    wave = 10
+    _BarrierHandler.barrier = threading.Barrier(wave, timeout=5)
+    _BarrierHandler.broken = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BarrierHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    async def queries() -> list[str]:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        async with AsyncViduClient(settings(base_url=base), connections=wave) as client:
+            return [status.state for status in await asyncio.gather(*(client.query(str(300 + n)) for n in range(wave)))]
+
+    try:
+        assert asyncio.run(queries()) == ["processing"] * wave
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _BarrierHandler.broken == []
+
+
+def test_a_turn_ends_with_its_attempt_whatever_the_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transport that reports no ``trace`` events (here httpx's ``MockTransport``), or an attempt that fails,
+    still gives its turn back: with one turn, queries after a failed one are answered."""
+    import asyncio
+
+    import vidu_ui.client
+
+    monkeypatch.setattr(vidu_ui.client, "SENDING", 1)
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        task_id = request.url.path.split("/")[-2]
+        calls.append(task_id)
+        if task_id == "401" and calls.count("401") == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={"id": task_id, "state": "processing", "creations": []})
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    async def queries() -> list[str]:
+        client = AsyncViduClient(settings(), transport=httpx.MockTransport(answer), sleep=no_wait)
+        async with client:
+            wave = asyncio.gather(*(client.query(str(400 + n)) for n in range(4)))
+            return [status.state for status in await asyncio.wait_for(wave, 10)]
+
+    assert asyncio.run(queries()) == ["processing"] * 4
+    assert sorted(calls) == ["400", "401", "401", "402", "403"]  # 401 failed once, then was retried

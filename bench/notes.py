@@ -182,9 +182,21 @@ NOTES: dict[str, Note] = {
         "the app's own), 0 to 308 of 1,000 within 1 s, the last after 1.10–1.33 s; a bare `httpx.AsyncClient` "
         "with its own pool 27–47 ms a query (its pool looks at every waiting request each time one starts or "
         "ends), none within 1 s; raw asyncio sockets writing the same request 0.39 ms a query, all within "
-        "0.34 s. So 1,000 queries due in the same second need an HTTP client below httpx's cost; the later "
-        "waves, which reuse the connections and come due spread out, are on time. Left: starting a wave in "
-        "slices, so that more of it (not all) leaves within the second.",
+        "0.34 s. So 1,000 queries due in the same second need an HTTP client below httpx's cost. On 4 December "
+        "(a script timing each wave of this row apart): the first wave had none on time, its first query "
+        "reaching the service 1.15–1.4 s after the start with all the others, the next four waves every query "
+        "but the tail of the fifth. Two fixes since. The answers of a commit are written with one read of their "
+        "rows and one `executemany` (`Changes.statuses`): 0.085 ms of the store thread's CPU an answer against "
+        "0.5–0.9 ms, which had held the interpreter while the loop sent the next wave (the later waves' latest "
+        "0.14–0.47 s late, was 0.6–1.06 s). And `AsyncViduClient` sends in turns of 32 (each ends when httpcore "
+        "reports the request written): started all at once, asyncio ran each query's every step in turn, so "
+        "none was written before all were nearly ready; now the first wave leaves in order, the first query "
+        "after 0.15–0.2 s, 680–870 of its 1,000 within the second, and its early answers free connections for "
+        "the rest (about 400 opened, not 1,000). What is still late is the first wave's tail: sending 1,000 "
+        "requests and reading the first answers costs the loop more than a second of CPU. Tried and dropped: "
+        "httpcore's network backend written on asyncio's streams instead of anyio's (about 10% less CPU a "
+        "query in `bench.first_wave`, 5% in the follower: within the noise, for a hand-written copy of "
+        "httpcore's own).",
         accepted=4.0,
     ),
     "polling (defaults, with callbacks)": Note(

@@ -77,7 +77,11 @@ NOTES: dict[str, Note] = {
         "own. What the app still does that the floor does not: the validator (Gradio pre-processes the inputs "
         "a second time at queue join), the write-ahead record and the answer (2.9 ms of CPU for the two "
         "`synchronous=FULL` commits and the read, measured alone), the thumbnails, two yields of seven "
-        "outputs, and two middlewares (`LimitsMiddleware`, `StreamGuard`) on every request."
+        "outputs, and two middlewares (`LimitsMiddleware`, `StreamGuard`) on every request. How steady the "
+        "row is, on 4 December at load 0.7: this row alone, four times on the code of the 3 December full run "
+        "(where it was 1.18×) and four times on this page's, alternately: 1.29, 1.33, 1.35, 1.39 against "
+        "1.32, 1.37, 1.40, 1.40; and each thread's CPU over 40 Generates, 63.8 ms then 55.8 ms. So no change "
+        "since moved it: it sits at about 1.35×, ± 0.06 from run to run."
     ),
     "auto-fit (re-encode fits)": Note(
         "Was 1.67× (and 1.58× for the next row) because this benchmark loaded the frames with a full check "

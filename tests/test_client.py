@@ -962,3 +962,43 @@ def test_a_turn_ends_with_its_attempt_whatever_the_transport(monkeypatch: pytest
 
     assert asyncio.run(queries()) == ["processing"] * 4
     assert sorted(calls) == ["400", "401", "401", "402", "403"]  # 401 failed once, then was retried
+
+
+class _CreateHandler(_Handler):
+    received: ClassVar[list[tuple[int, str | None]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.received.append((len(self.rfile.read(length)), self.headers.get("Transfer-Encoding")))
+        body = orjson.dumps({"task_id": "901", "state": "created"})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_create_lets_go_of_its_body_once_sent_without_the_cyclic_collector() -> None:
+    """An httpx ``Response`` is in a reference cycle (with its stream) and refers to its ``Request``: freed only by
+    Python's cyclic collector, which an idle app may not run for a long time. The body sent (20 MB for two 12 MP
+    frames) must not be held by them once ``create`` returns; it is still sent whole, with its length."""
+    import gc
+    import sys
+
+    _CreateHandler.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CreateHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    body = orjson.dumps({"model": "viduq1", "images": ["data:image/png;base64," + "A" * 2_000_000], "prompt": "p"})
+    gc.disable()
+    try:
+        with ViduClient(settings(base_url=f"http://127.0.0.1:{server.server_address[1]}")) as client:
+            before = sys.getrefcount(body)
+            task = client.create(body)
+            after = sys.getrefcount(body)
+    finally:
+        gc.enable()
+        server.shutdown()
+        server.server_close()
+    assert task.task_id == "901"
+    assert after == before
+    assert _CreateHandler.received == [(len(body), None)]  # a Content-Length, not chunks

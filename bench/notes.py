@@ -60,7 +60,15 @@ NOTES: dict[str, Note] = {
         "size checked with the reference in it: +55.8 MB (2.88×) → +36.4 MB (1.88×) in a run of this row "
         "alone on 3 December. What is left: the frames' bytes (each file read whole, 14.6 MB for two 7.3 MB "
         "JPEGs) live beside the body while it is sent, and Gradio's upload handling holds its own copies of "
-        "the files."
+        "the files. Idle again: +0.5% in some runs, +9–10% in others (over the target in the full run of 3 "
+        "December). On 4 December, a thread in the app collecting Python's cyclic garbage every 0.3 s with "
+        "`gc.DEBUG_SAVEALL` found the last body in it: httpx's `Request` keeps the body it was given as bytes, "
+        "its `Response` refers to it and is in a reference cycle with its own stream, so the body lived until "
+        "the cyclic collector happened to run, which an idle app may not do. Fixed: each attempt of a create "
+        "sends a stream that lets go of the bytes once sent (`client._SentOnce`, with the body's "
+        "`Content-Length`): +0.6–1.3% in four runs of this row alone (with the collector run every 0.3 s "
+        "instead: +0.4–1.0%). glibc's heap was not the cause: with `MALLOC_MMAP_THRESHOLD_=131072` the "
+        "runs were +0.5% and +9.2%."
     ),
     "app CPU per Generate": Note(
         "Was 1.41× (0.173 s against 0.123 s, quick run at load 15), then 1.46–1.70× on a quiet machine (96 ms "

@@ -59,20 +59,20 @@ def loggable_body(raw: bytes | None) -> Any:
 
 class RequestLog:
     def __init__(self) -> None:
-        self._lock = threading.Condition()
+        self._changed = threading.Condition()
         self._records: list[RequestRecord] = []
 
     def add(self, record: RequestRecord) -> RequestRecord:
-        with self._lock:
+        with self._changed:
             self._records.append(record)
-            self._lock.notify_all()
+            self._changed.notify_all()
         return record
 
     def update(self, record: RequestRecord, **changes: Any) -> None:
-        with self._lock:
+        with self._changed:
             for name, value in changes.items():
                 setattr(record, name, value)
-            self._lock.notify_all()
+            self._changed.notify_all()
 
     def wait_settled(self, since: int, timeout: float, *, arrived: int = 0) -> bool:
         """Wait until at least ``arrived`` requests from the ``since``-th on are in and every one of them is settled;
@@ -82,14 +82,14 @@ class RequestLog:
             records = self._records[since:]
             return len(records) >= arrived and all(r.settled for r in records)
 
-        with self._lock:
-            return self._lock.wait_for(done, timeout)
+        with self._changed:
+            return self._changed.wait_for(done, timeout)
 
     def snapshot(self) -> list[RequestRecord]:
         """Copies of the records, oldest first."""
-        with self._lock:
+        with self._changed:
             return [replace(r) for r in self._records]
 
     def clear(self) -> None:
-        with self._lock:
+        with self._changed:
             self._records.clear()

@@ -1,10 +1,11 @@
 """Following many tasks at once: 1,000 tasks, a service answering each query in 0.3 s, on real time.
 
-One ``vidu_ui.follower.Follower`` (as one app process runs it, default settings) on a SQLite history whose rows
-say every task is due now. The service is ``bench.slow_service`` in its own process on 127.0.0.1, which waits
-0.3 s before answering "processing" (the tasks outlast the run) and counts the connections that carried queries.
-Each query's due time is rebuilt from the poll policy: the first at the start, each next one the policy's wait
-after the previous answer; a query is on time when it reaches the service within ``TOLERANCE`` of being due.
+One ``vidu_ui.follower.Follower`` (as one app process or ``python -m vidu_ui worker`` runs it: default settings,
+``heap.settle`` once it is built) on a SQLite history whose rows say every task is due now. The service is
+``bench.slow_service`` in its own process on 127.0.0.1, which waits 0.3 s before answering "processing" (the tasks
+outlast the run) and counts the connections that carried queries. Each query's due time is rebuilt from the poll
+policy: the first at the start, each next one the policy's wait after the previous answer; a query is on time when
+it reaches the service within ``TOLERANCE`` of being due.
 Also counted: the threads the process gained, and the clients (each one connection pool) built.
 """
 
@@ -20,6 +21,7 @@ import httpx
 from vidu_ui import tracking
 from vidu_ui.client import AsyncViduClient
 from vidu_ui.follower import QUERIES, Follower, KeyOwner, default_async_client_factory
+from vidu_ui.heap import settle
 from vidu_ui.settings import Settings
 from vidu_ui.store import Store, tasks
 
@@ -75,6 +77,7 @@ def run(ctx: Context) -> list[Row]:
         before = threading.active_count()
         most = before
         follower = Follower(settings, store, async_client_factory=async_client_factory, keep_videos=False)
+        settle()  # as the worker and the page do once started
         started = time.monotonic()
         follower.start()
         try:

@@ -179,6 +179,28 @@ def test_mcp_without_the_extra_exits_with_the_install_command(monkeypatch: pytes
     assert launched == []
 
 
+def test_the_page_settles_once_launched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What start built is left out of Python's full collections (``heap.settle``) once the page is launched,
+    before it blocks: each full collection walked Gradio's objects again, 0.13 s with the page standing still."""
+    steps: list[str] = []
+
+    class Page:
+        def launch(self, **kwargs: Any) -> None:
+            steps.append("launch")
+
+        def block_thread(self) -> None:
+            steps.append("block")
+
+    monkeypatch.setattr(app, "build_app", lambda *a, **k: Page())
+    monkeypatch.setattr(app, "launch_lines", lambda *a: [])
+    monkeypatch.setattr(app, "settle", lambda: steps.append("settle"))
+    monkeypatch.setattr(app.signal, "signal", lambda *a: None)
+    monkeypatch.delenv("VIDU_DEMO", raising=False)
+    result = invoke([])
+    assert result.exit_code == 0, result.output
+    assert steps == ["launch", "settle", "block"]
+
+
 def test_bad_settings_exit_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIDU_BASE_URL", "ftp://nowhere")
     result = CliRunner().invoke(app.cli, [])

@@ -317,3 +317,31 @@ def test_off_peak_where_relays_say_it_is_unavailable_warns_and_passes(frames: tu
     args = ["check", str(frames[0]), str(frames[1]), "-p", "x", "-m", "viduq2", "--off-peak"]
     code, _, err = run(args, env={"LC_ALL": "", "LANG": "en_US.UTF-8"})
     assert code == 0 and "warning: off_peak:" in err
+
+
+def test_the_worker_settles_once_its_follower_is_built(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``worker`` leaves what its start built out of Python's full collections (``heap.settle``) before its
+    follower starts: a full collection during a wave of queries holds the follower's loop."""
+    from vidu_ui import follower, heap
+
+    steps: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    class Follower:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            steps.append("built")
+
+        def start(self) -> None:
+            steps.append("start")
+            raise Stop
+
+    monkeypatch.setattr(follower, "Follower", Follower)
+    monkeypatch.setattr(heap, "settle", lambda: steps.append("settle"))
+    monkeypatch.setattr("signal.signal", lambda *a: None)
+    result = CliRunner().invoke(app, ["worker"], env=env_for(sim, tmp_path))
+    assert isinstance(result.exception, Stop)
+    assert steps == ["built", "settle", "start"]

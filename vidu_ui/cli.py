@@ -468,6 +468,7 @@ def worker() -> None:
 
     from . import reconcile
     from .follower import Follower
+    from .heap import settle
     from .store import HISTORY_ERRORS, Store
 
     settings = load_settings()
@@ -480,6 +481,7 @@ def worker() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     follower = Follower(settings, history, keep_videos=settings.keep_videos, reconcile_every=reconcile.INTERVAL)
+    settle()  # what start built, left out of Python's full collections while the follower runs
     follower.start()
     waiting = follower.resume()
     say(f"worker {follower.id} following; {len(waiting)} task(s) wait for a visitor's key")

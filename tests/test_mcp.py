@@ -26,7 +26,11 @@ MCP_PATH = "/gradio_api/mcp/"
 
 
 # Tasks wait a minute in the queue: long enough to be cancelled, whatever the machine's load.
-pytestmark = pytest.mark.app(api_key=CANARY, queue_seconds=60, process_seconds=1, serve={"mcp": True, "demo": True})
+pytestmark = [
+    pytest.mark.app(api_key=CANARY, queue_seconds=60, process_seconds=1, serve={"mcp": True, "demo": True}),
+    # As ``serve`` does with --mcp: Generate's one gr.State is its per-session guard against a double click.
+    pytest.mark.filterwarnings("ignore:This MCP server includes a tool that has a gr.State input"),
+]
 
 
 def data_uri(fmt: str, seed: int) -> str:

@@ -288,9 +288,7 @@ class _Service:
         return self._settings.api_key.get_secret_value().strip() if self._settings.api_key is not None else ""
 
     def _redact(self, text: str) -> str:
-        for form in self._forms:
-            text = text.replace(form, REDACTED)
-        return text
+        return _without(text, self._forms)
 
     def _redacted(self, response: httpx.Response) -> httpx.Response:
         """``response`` with the key removed from its body and headers: the one redaction every answer passes.
@@ -758,9 +756,11 @@ class AsyncViduClient(_Service):
 
 def redact(text: str, key: str) -> str:
     """``text`` with ``key`` replaced by ``REDACTED`` in every spelling a service might echo it in."""
-    if not key:
-        return text
-    for form in _spellings(key):
+    return _without(text, _spellings(key)) if key else text
+
+
+def _without(text: str, forms: Iterable[str]) -> str:
+    for form in forms:
         text = text.replace(form, REDACTED)
     return text
 
